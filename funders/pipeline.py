@@ -1,0 +1,126 @@
+"""Normalise a funder file into canonical rows: one row per (funder, call).
+
+In YAML or JSON a funder holds ``calls: [{call_id, title, opens, closes,
+envelope, ...}]``; any other key of a call overrides the funder's value for
+that call. In a flat file each row is already one call (``call_id``,
+``call_title``, ``call_opens``, ``call_closes``, ``call_envelope`` beside the
+funder's columns). A funder with no call gets one row with ``call_id``
+unknown: it is open all year.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pandas as pd
+
+from matcher import pipeline as p
+from matcher.problems import ERROR, WARNING, Problem
+from matcher.text import fold
+
+#: Keys of a nested call and the flat column they become.
+CALL_KEYS = {
+    "call_id": "call_id", "id": "call_id", "identifiant": "call_id", "code": "call_id",
+    "title": "call_title", "call_title": "call_title", "titre": "call_title", "intitule": "call_title",
+    "name": "call_title", "nom": "call_title",
+    "opens": "call_opens", "call_opens": "call_opens", "ouverture": "call_opens", "date_ouverture": "call_opens",
+    "closes": "call_closes", "call_closes": "call_closes", "cloture": "call_closes", "date_cloture": "call_closes",
+    "deadline": "call_closes",
+    "envelope": "call_envelope", "call_envelope": "call_envelope", "enveloppe": "call_envelope",
+    "budget": "call_envelope",
+}
+_CALLS_COLUMNS = {"calls", "appels", "appels a projets", "aap"}
+
+
+def _calls_column(frame: pd.DataFrame) -> str | None:
+    for column in frame.columns:
+        if fold(column) in _CALLS_COLUMNS:
+            return column
+    return None
+
+
+def expand_calls(raw):
+    """Turn nested ``calls`` lists into one row per call (flat files pass through)."""
+    column = _calls_column(raw.frame)
+    if column is None:
+        return raw
+    records, rows, sources, problems = [], [], [], list(raw.problems)
+    raw_sources = list(getattr(raw, "sources", None) or [raw.source] * len(raw.frame))
+    base_columns = [c for c in raw.frame.columns if c != column]
+    for position, record in enumerate(raw.frame.to_dict("records")):
+        calls = record.pop(column)
+        if calls is None or (isinstance(calls, float) and math.isnan(calls)) or calls == []:
+            calls = [None]
+        elif isinstance(calls, dict):
+            calls = [calls]
+        elif not isinstance(calls, list):
+            problems.append(Problem(int(raw.rows[position]), column, str(calls)[:120],
+                                    "calls must be a list of calls; the value was ignored",
+                                    "les appels doivent être une liste ; valeur ignorée", WARNING))
+            calls = [None]
+        for call in calls:
+            flat = dict(record)
+            if call is not None:
+                if not isinstance(call, dict):
+                    problems.append(Problem(int(raw.rows[position]), column, str(call)[:120],
+                                            "a call must be a mapping (call_id, title, opens, closes…)",
+                                            "un appel doit être un objet (call_id, title, opens, closes…)",
+                                            WARNING))
+                    continue
+                for key, value in call.items():
+                    target = CALL_KEYS.get(fold(key).replace(" ", "_"), key)
+                    flat[target] = value
+            records.append(flat)
+            rows.append(raw.rows[position])
+            sources.append(raw_sources[position])
+    columns = list(dict.fromkeys(base_columns + [k for r in records for k in r]))
+    frame = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
+    frame = frame.astype(object).where(frame.notna(), None)
+    changes = {"frame": frame, "rows": rows, "problems": problems}
+    if any(f.name == "sources" for f in dataclasses.fields(raw)):
+        changes["sources"] = sources
+    return dataclasses.replace(raw, **changes)
+
+
+def check_consistency(state: p.PipelineState) -> None:
+    """Warn when a ticket range or call window is upside down (values are kept)."""
+    frame = state.frame
+    pairs = [("ticket_min", "ticket_max", "ticket_min is above ticket_max", "ticket_min dépasse ticket_max"),
+             ("call_opens", "call_closes", "the call closes before it opens",
+              "l'appel se clôt avant d'ouvrir")]
+    for low, high, en, fr in pairs:
+        if low not in frame.columns or high not in frame.columns:
+            continue
+        for position, (a, b) in enumerate(zip(frame[low].tolist(), frame[high].tolist(), strict=True)):
+            if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+                continue
+            if a > b:
+                state.report(position, state.columns.get(low, low), f"{a} > {b}", (en, fr))
+
+
+def _count_funders(state: p.PipelineState) -> None:
+    kept = [f for f, r in zip(state.frame["funder_id"].tolist(), state.rejected, strict=True) if not r]
+    calls = [c for c, r in zip(state.frame["call_id"].tolist(), state.rejected, strict=True) if not r]
+    state.options.setdefault("extra_summary", {}).update(
+        funders=len({f for f in kept if f is not None}), calls=sum(c is not None for c in calls))
+
+
+STEPS = [
+    p.drop_empty_rows,
+    p.parse_fields,
+    p.reject_missing_required,
+    p.complete_columns,
+    p.reject_duplicates(["funder_id", "call_id"]),
+    check_consistency,
+    p.cast_types,
+    _count_funders,
+]
+
+
+def normalize_funders(raw, forced: dict[str, str] | None = None) -> p.Normalized:
+    """Normalise a :class:`~matcher.readers.RawTable` of funders (and calls)."""
+    return p.run(raw, "funders", STEPS, forced=forced, prepare=expand_calls)
+
+
+__all__ = ["normalize_funders", "expand_calls", "ERROR"]

@@ -1,0 +1,301 @@
+"""Criteria: how well a project fits a funder row, one named score in [0, 1] each.
+
+A criterion is an object with a ``name`` (the suffix of the ``score_<name>``
+and ``contribution_<name>`` output columns and the key of its weight), a
+``label(lang)``, and a vectorised :meth:`Criterion.score` over a
+:class:`~matcher.features.Block` returning a P x F float array with NaN where
+the score is unknown (never 0 for "unknown").
+
+The set is open: subclass :class:`Criterion`, give it a ``name`` and a
+``default_weight``, and pass it in ``Matcher(criteria=[...])``. A criterion
+that learns from grant history sets ``requires_history = True`` and does its
+learning in :meth:`Criterion.fit`, which receives the fitted funder features
+and the history frame; it is left out when no history is given.
+
+Formulas (all documented where they are defined):
+
+- ``sector``: 0.7 x the funder's priority of the project's best-matching
+  sector (relative to the funder's top priority) + 0.3 x the share of the
+  project's sectors the funder funds;
+- ``text``: rescaled TF-IDF cosine (:mod:`matcher.textsim`);
+- ``scale``: requested amount against the ticket range and the share of
+  budget, on a log scale (one decade away -> 0);
+- ``legal_form``: named explicitly 1.0, through a group 0.85, open funder
+  0.6, not accepted 0;
+- ``territory``: the most local perimeter code containing the place
+  (commune 1.0, EPCI 0.9, department 0.8, region 0.65, FR 0.45, EU 0.35),
+  averaged over the project's places, 0 outside, half for a place that only
+  partly overlaps the perimeter;
+- ``just_transition``: weighted coverage of the funder's priorities by the
+  project's levels / 3 (or, without priorities, the mean of the best level of
+  each pillar), blended 3:1 with the ecological+social rule;
+- ``cooperation``: mean of partners (saturating), diversity of partner kinds
+  and governance features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from matcher.explain import messages
+from matcher.features import Block, FeatureSpace, FunderFeatures
+from matcher.textsim import rescale
+
+
+@dataclass
+class FitContext:
+    """What a criterion may learn from at fit time."""
+
+    space: FeatureSpace
+    funders: pd.DataFrame
+    features: FunderFeatures
+    history: pd.DataFrame | None = None
+
+
+class Criterion:
+    """Base class of every criterion (see the module docstring)."""
+
+    name = "criterion"
+    default_weight = 0.0
+    requires_history = False
+
+    def label(self, lang: str = "fr") -> str:
+        entry = messages().get("criteria", {}).get(self.name)
+        return entry[lang] if entry else self.name.replace("_", " ")
+
+    def fit(self, context: FitContext) -> Criterion:
+        """Learn what the criterion needs from the funders (and history); returns self."""
+        return self
+
+    def score(self, block: Block) -> np.ndarray:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+def _full(block: Block, values: np.ndarray) -> np.ndarray:
+    return np.array(np.broadcast_to(values, block.shape), dtype=float)
+
+
+# --------------------------------------------------------------------------- sector
+
+#: Share of the sector score given by the priority of the best-matching sector.
+SECTOR_PRIORITY_SHARE = 0.7
+
+
+class SectorFit(Criterion):
+    """Taxonomy overlap weighted by the funder's priorities.
+
+    ``0.7 x max over the project's sectors of (funder weight / funder's top
+    weight) + 0.3 x (project sectors the funder funds / project sectors)``.
+    Unknown when either side has no sectors; 0 for a project that says it has
+    none.
+    """
+
+    name = "sector"
+
+    def score(self, block):
+        p, f = block.p, block.f
+        weights = f.sector_weights.T  # (S + 1) x F, last row zeros for padding
+        best = np.zeros(block.shape)
+        count = np.zeros(block.shape)
+        for k in range(p.sector_idx.shape[1]):
+            values = weights[p.sector_idx[:, k]]
+            np.maximum(best, values, out=best)
+            count += values > 0
+        n = block.col(p.sector_count)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(n > 0, count / n, 0.0)
+        out = SECTOR_PRIORITY_SHARE * best + (1 - SECTOR_PRIORITY_SHARE) * share
+        unknown = np.isnan(n) | ~block.row(f.sector_set)
+        return np.where(unknown, np.nan, out)
+
+
+# --------------------------------------------------------------------------- text
+
+
+class TextSimilarity(Criterion):
+    """French-aware TF-IDF cosine of the project and funder texts, rescaled
+    (:func:`matcher.textsim.rescale`); unknown when a side has no words."""
+
+    name = "text"
+
+    def score(self, block):
+        known = block.col(block.p.text_known) & block.row(block.f.text_known)
+        return np.where(known, rescale(block.text_cosine), np.nan)
+
+
+# --------------------------------------------------------------------------- scale
+
+#: Distance, in decades (factor 10), over which the scale score falls from 1 to 0.
+SCALE_DECADES = 1.0
+
+
+class ScaleFit(Criterion):
+    """The requested amount against the ticket range and the share of budget, on a log scale.
+
+    Two components, each 1 when the amount fits and falling linearly to 0 one
+    decade away: the ticket range (below ``ticket_min`` or above
+    ``ticket_max``) and the share of budget (request above
+    ``max_share_of_budget x total_budget``, known when that cap is positive). The score is the smaller known
+    component: the binding constraint. Unknown when the amount is unknown or
+    the funder states neither tickets nor a share.
+    """
+
+    name = "scale"
+
+    def score(self, block):
+        p, f = block.p, block.f
+        with np.errstate(invalid="ignore", divide="ignore"):
+            a = block.col(np.where(p.amount > 0, p.amount, np.nan))
+            la = np.log10(a)
+            low = block.row(np.log10(f.ticket_min))
+            high = block.row(np.log10(f.ticket_max))
+            below = np.where(la < low, low - la, 0.0)
+            above = np.where(la > high, la - high, 0.0)
+            has_range = block.row(~np.isnan(f.ticket_min) | ~np.isnan(f.ticket_max))
+            ticket = np.where(has_range, np.clip(1 - (below + above) / SCALE_DECADES, 0, 1), np.nan)
+            cap = block.col(p.budget) * block.row(f.max_share)
+            ratio = np.where(cap > 0, a / np.where(cap > 0, cap, 1.0), np.nan)
+            budget = np.where(ratio <= 1, 1.0, np.clip(1 - np.log10(ratio) / SCALE_DECADES, 0, 1))
+            budget = np.where(np.isnan(ratio), np.nan, budget)
+        out = np.fmin(ticket, budget)
+        return np.where(np.isnan(a), np.nan, out)
+
+
+# --------------------------------------------------------------------------- legal form
+
+LEGAL_FORM_LISTED = 1.0
+LEGAL_FORM_IN_GROUP = 0.85
+LEGAL_FORM_OPEN = 0.6
+
+
+class LegalFormFit(Criterion):
+    """Named explicitly by the funder 1.0 > accepted through a group (``cooperatives``)
+    0.85 > funder open to any form 0.6 > not accepted or excluded 0; unknown form -> NaN."""
+
+    name = "legal_form"
+
+    def score(self, block):
+        p, f = block.p, block.f
+        form = block.col(p.legal)
+        listed = (form & block.row(f.legal_listed)) != 0
+        grouped = (form & block.row(f.legal_ok)) != 0
+        excluded = (form & block.row(f.legal_excluded)) != 0
+        out = np.where(listed, LEGAL_FORM_LISTED,
+                       np.where(grouped, LEGAL_FORM_IN_GROUP,
+                                np.where(block.row(f.legal_set), 0.0, LEGAL_FORM_OPEN)))
+        out = np.where(excluded, 0.0, out)
+        return np.where(block.col(p.legal_known), out, np.nan)
+
+
+# --------------------------------------------------------------------------- territory
+
+
+class TerritoryFit(Criterion):
+    """A local funder for a local project beats a national one.
+
+    Each project place scores the level of the most local perimeter code that
+    contains it (:data:`matcher.features.LEVEL_SCORE`: commune 1.0, EPCI 0.9,
+    department 0.8, region 0.65, FR 0.45, EU 0.35), half of it when the
+    place only partly overlaps the perimeter, 0 outside or in an excluded
+    place; the project scores the mean over its places. Unknown when the
+    project's place or the funder's perimeter is unknown.
+    """
+
+    name = "territory"
+
+    def score(self, block):
+        known = block.col(block.p.place_known) & block.row(block.f.has_perimeter)
+        if not known.any():
+            return np.full(block.shape, np.nan)
+        return np.where(known, block.places.score, np.nan)
+
+
+# --------------------------------------------------------------------------- just transition
+
+#: Share of the just-transition score given by coverage; the rest is the ecological+social rule.
+JT_COVERAGE_SHARE = 0.75
+
+
+class JustTransitionFit(Criterion):
+    """Weighted coverage of the funder's just-transition priorities, with the ecological+social rule.
+
+    Coverage: ``sum(w_c x level_c / 3) / sum(w_c)`` over the funder's
+    priorities whose level is known. A funder without priorities gets the
+    generic coverage: the mean over the pillars (ecological, social,
+    cooperation) of the project's best level / 3 in the pillar. Then
+    ``0.75 x coverage + 0.25 x just`` where ``just`` is 1 when the project is
+    both ecological and social (a criterion of each at level >= 1), 0 when it
+    is known not to be; while ``just`` is unknown the score is the coverage.
+    """
+
+    name = "just_transition"
+
+    def score(self, block):
+        p, f = block.p, block.f
+        levels = p.jt_levels
+        if levels.shape[1] == 0:
+            return np.full(block.shape, np.nan)
+        known = ~np.isnan(levels)
+        scaled = np.where(known, levels, 0.0) / 3.0
+        weights = f.jt_priorities.T  # J x F
+        num = scaled @ weights
+        den = known.astype(float) @ weights
+        coverage = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        generic = _mean_known(p.jt_pillars)
+        base = np.where(block.row(f.jt_has_priorities), coverage, block.col(generic))
+        just = block.col(p.jt_just)
+        return np.where(np.isnan(just), base, JT_COVERAGE_SHARE * base + (1 - JT_COVERAGE_SHARE) * just)
+
+
+def _mean_known(values: np.ndarray) -> np.ndarray:
+    """Row means over the non-NaN entries; NaN for rows without any."""
+    counts = (~np.isnan(values)).sum(axis=1)
+    total = np.where(np.isnan(values), 0.0, values).sum(axis=1)
+    return np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
+
+
+# --------------------------------------------------------------------------- cooperation
+
+#: Partners count at which the partners component reaches 1 - 1/e (~0.63).
+PARTNERS_SCALE = 3.0
+#: Number of partner kinds (association, company, local_authority...) that counts as fully diverse.
+FULL_DIVERSITY = 4
+#: Number of governance features (multi_stakeholder, democratic...) that counts as fully cooperative.
+FULL_GOVERNANCE = 2
+
+
+class CooperationFit(Criterion):
+    """Cooperation on the ground, the same for every funder.
+
+    Mean of the known components: partners ``1 - exp(-count / 3)`` (1 partner
+    0.28, 3 -> 0.63, 6 -> 0.86), diversity ``kinds / 4`` capped at 1, and
+    governance ``features / 2`` capped at 1 (multi-stakeholder, democratic,
+    citizen participation, shared). Unknown when all three are.
+    """
+
+    name = "cooperation"
+
+    def score(self, block):
+        return _full(block, block.col(cooperation_scores(block.p.partners, block.p.partner_kinds,
+                                                          block.p.governance)))
+
+
+def cooperation_scores(partners: np.ndarray, kinds: np.ndarray, governance: np.ndarray) -> np.ndarray:
+    parts = np.stack([
+        1 - np.exp(-np.clip(partners, 0, None) / PARTNERS_SCALE),
+        np.minimum(kinds / FULL_DIVERSITY, 1.0),
+        np.minimum(governance / FULL_GOVERNANCE, 1.0),
+    ])
+    return _mean_known(parts.T)
+
+
+def default_criteria() -> list[Criterion]:
+    """The built-in criteria, in output order."""
+    return [SectorFit(), TextSimilarity(), ScaleFit(), LegalFormFit(), TerritoryFit(),
+            JustTransitionFit(), CooperationFit()]

@@ -1,0 +1,507 @@
+"""Hard eligibility, three-valued for every (project, funder row) pair.
+
+Each rule is a named object with one vectorised :meth:`Rule.evaluate` over a
+:class:`~matcher.features.Block` (P projects x F funder rows) that returns a
+status per pair — ``PASS``, ``UNKNOWN`` or ``FAIL`` — and, for some rules, a
+warning flag. Rules broadcast per-project columns against per-funder rows, so
+no Python code runs per pair; the human reasons (:meth:`Rule.describe`) are
+built afterwards, only for the pairs that are shown.
+
+Convention, the same for every rule:
+
+- a funder condition left empty (unknown or an empty list) means the funder
+  sets **no condition**: the rule passes;
+- a project fact that is **unknown** where the funder sets a condition makes
+  the rule unknown, and its reason says which fact to provide;
+- a condition that can only produce a warning (a non-strict ceiling, the
+  share of budget) never makes a pair unknown.
+
+Verdict: any fail -> ``ineligible``; else any unknown -> ``to_check``; else
+``eligible``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher import explain
+from matcher.explain import (
+    Bilingual,
+    Reason,
+    amount,
+    date,
+    join,
+    percent,
+    place_label,
+    place_labels,
+    vocab_label,
+    vocab_labels,
+)
+from matcher.features import (
+    JUST,
+    Block,
+    as_bool,
+    as_choices,
+    as_condition,
+    as_day,
+    as_float,
+    as_text,
+    expand_legal_forms,
+    expense_parts,
+    is_missing,
+)
+
+PASS, UNKNOWN, FAIL = 0, 1, 2
+VERDICTS = ("eligible", "to_check", "ineligible")
+
+
+@dataclass
+class ReasonContext:
+    """What reasons need besides the two records: the territory table and the run date."""
+
+    territories: object
+    day: int
+
+
+def _status(fail, unknown) -> np.ndarray:
+    return np.where(fail, FAIL, np.where(unknown, UNKNOWN, PASS)).astype(np.int8)
+
+
+def _overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a & b) != 0
+
+
+class Rule:
+    """One eligibility rule.
+
+    Subclasses set ``name`` (also the key of their texts in ``messages.yaml``)
+    and implement :meth:`evaluate` (vectorised) and :meth:`describe` (one pair).
+    """
+
+    name = "rule"
+
+    def evaluate(self, block: Block) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(status, warning)`` arrays broadcastable to the block's shape.
+
+        ``None`` means "passes everywhere" / "no warning".
+        """
+        raise NotImplementedError
+
+    def describe(self, kind: str, project: dict, funder: dict, context: ReasonContext) -> Reason:
+        """The reason for one pair whose status for this rule is ``kind``."""
+        return Reason.build(self.name, kind)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _ChoiceRule(Rule):
+    """A project choice (or choices) must overlap the funder's accepted set."""
+
+    vocabulary = ""
+
+    def masks(self, block: Block):  # -> (project mask, project known, funder mask, funder set)
+        raise NotImplementedError
+
+    def evaluate(self, block):
+        p_mask, p_known, f_mask, f_set = self.masks(block)
+        if not f_set.any():
+            return None, None
+        cond = block.row(f_set)
+        known = block.col(p_known)
+        ok = _overlaps(block.col(p_mask), block.row(f_mask))
+        return _status(cond & known & ~ok, cond & ~known), None
+
+
+class LegalFormAccepted(_ChoiceRule):
+    """The project's legal form is among the funder's eligible forms (groups expanded)."""
+
+    name = "legal_form"
+
+    def masks(self, block):
+        return block.p.legal, block.p.legal_known, block.f.legal_ok, block.f.legal_set
+
+    def describe(self, kind, project, funder, context):
+        accepted = vocab_labels("legal_forms", as_condition(funder.get("eligible_legal_forms")))
+        form = as_text(project.get("legal_form"))
+        return Reason.build(self.name, kind, form=vocab_label("legal_forms", form or "?"), accepted=accepted)
+
+
+class LegalFormNotExcluded(Rule):
+    """The project's legal form is not among the funder's excluded forms."""
+
+    name = "excluded_legal_form"
+
+    def evaluate(self, block):
+        f = block.f
+        if not f.legal_excluded_set.any():
+            return None, None
+        cond = block.row(f.legal_excluded_set)
+        known = block.col(block.p.legal_known)
+        hit = _overlaps(block.col(block.p.legal), block.row(f.legal_excluded))
+        return _status(cond & known & hit, cond & ~known), None
+
+    def describe(self, kind, project, funder, context):
+        excluded = vocab_labels("legal_forms", as_condition(funder.get("excluded_legal_forms")))
+        form = as_text(project.get("legal_form"))
+        return Reason.build(self.name, kind, form=vocab_label("legal_forms", form or "?"), excluded=excluded)
+
+
+class PlaceInPerimeter(Rule):
+    """Every project place lies inside one of the perimeter codes.
+
+    All places inside -> pass; every place outside (and not overlapping the
+    perimeter) -> fail; otherwise (some places outside, or a place wider than
+    the perimeter, such as a department for a perimeter of one commune) ->
+    unknown "partly outside".
+    """
+
+    name = "perimeter"
+
+    def evaluate(self, block):
+        f = block.f
+        if not f.has_perimeter.any():
+            return None, None
+        rel = block.places
+        cond = block.row(f.has_perimeter)
+        known = block.col(block.p.place_known)
+        fail = cond & known & (rel.outside == rel.n_places)
+        unknown = cond & ~fail & (~known | (rel.inside < rel.n_places))
+        return _status(fail, unknown), None
+
+    def describe(self, kind, project, funder, context):
+        places = as_condition(project.get("territory"))
+        perimeter = as_condition(funder.get("perimeter")) or ()
+        shown = place_labels(context.territories, perimeter)
+        if kind == explain.FAIL:
+            return Reason.build(self.name, kind, places=place_labels(context.territories, places),
+                                perimeter=shown)
+        if not places:
+            return Reason.build(self.name, kind, "unknown_missing", perimeter=shown)
+        t = context.territories
+        outside = [p for p in places if not any(_contains(t, c, p) for c in perimeter)]
+        return Reason.build(self.name, kind, "unknown_partial", outside=place_labels(t, outside),
+                            perimeter=shown)
+
+
+class PlaceNotExcluded(Rule):
+    """No project place lies in one of the funder's excluded places.
+
+    Every place inside an excluded code -> fail; some place inside one, or an
+    excluded code inside a project place -> unknown.
+    """
+
+    name = "excluded_places"
+
+    def evaluate(self, block):
+        f = block.f
+        if not f.has_excluded.any():
+            return None, None
+        rel = block.places
+        cond = block.row(f.has_excluded)
+        known = block.col(block.p.place_known)
+        fail = cond & known & (rel.excluded == rel.n_places)
+        unknown = cond & ~fail & (~known | (rel.excluded + rel.touching > 0))
+        return _status(fail, unknown), None
+
+    def describe(self, kind, project, funder, context):
+        places = as_condition(project.get("territory"))
+        excluded = as_condition(funder.get("excluded_places")) or ()
+        t = context.territories
+        if kind == explain.FAIL:
+            return Reason.build(self.name, kind, places=place_labels(t, places),
+                                excluded=place_labels(t, excluded))
+        if not places:
+            return Reason.build(self.name, kind, "unknown_missing", excluded=place_labels(t, excluded))
+        touched = [e for e in excluded if any(_contains(t, e, p) or _contains(t, p, e) for p in places)]
+        return Reason.build(self.name, kind, "unknown_partial", excluded=place_labels(t, touched or excluded))
+
+
+def _contains(territories, container: str, code: str) -> bool:
+    try:
+        return bool(territories.contains(container, code))
+    except Exception:  # noqa: BLE001 - unknown codes contain only themselves
+        return container == code
+
+
+class InstrumentOffered(_ChoiceRule):
+    """At least one instrument the project seeks is one the funder offers."""
+
+    name = "instruments"
+
+    def masks(self, block):
+        return block.p.instruments, block.p.instruments_known, block.f.instruments, block.f.instruments_set
+
+    def describe(self, kind, project, funder, context):
+        return Reason.build(self.name, kind,
+                            sought=vocab_labels("instruments", as_condition(project.get("instruments_sought"))),
+                            offered=vocab_labels("instruments", as_condition(funder.get("instruments"))))
+
+
+class StageAccepted(_ChoiceRule):
+    """The project's stage is one the funder accepts."""
+
+    name = "stage"
+
+    def masks(self, block):
+        return block.p.stage, block.p.stage_known, block.f.stages, block.f.stages_set
+
+    def describe(self, kind, project, funder, context):
+        stage = as_text(project.get("stage"))
+        return Reason.build(self.name, kind, stage=vocab_label("stages", stage or "?"),
+                            accepted=vocab_labels("stages", as_condition(funder.get("stages"))))
+
+
+class ExpenseTypeAccepted(_ChoiceRule):
+    """The project's expense type is funded (``both`` overlaps investment and operating).
+
+    A project with both kinds of expenses and a funder that funds only one
+    passes with a warning.
+    """
+
+    name = "expense_type"
+
+    def masks(self, block):
+        return block.p.expenses, block.p.expenses_known, block.f.expenses, block.f.expenses_set
+
+    def evaluate(self, block):
+        status, _ = super().evaluate(block)
+        if status is None:
+            return None, None
+        cond = block.row(block.f.expenses_set)
+        p_mask, f_mask = block.col(block.p.expenses), block.row(block.f.expenses)
+        partial = cond & (status == PASS) & block.col(block.p.expenses_known) & ((p_mask & ~f_mask) != 0)
+        return status, partial
+
+    def describe(self, kind, project, funder, context):
+        expense = as_text(project.get("expense_type"))
+        accepted = as_condition(funder.get("expense_types"))
+        if kind == explain.WARNING:
+            accepted = tuple(sorted(set(expense_parts(accepted)) & set(expense_parts((expense,)))))
+        return Reason.build(self.name, kind, expense=vocab_label("expense_types", expense or "?"),
+                            accepted=vocab_labels("expense_types", accepted))
+
+
+class CallOpen(Rule):
+    """The call is open on the run's date: ``call_opens <= date <= call_closes``.
+
+    A missing bound leaves that side open; a funder row without a call is open
+    all year.
+    """
+
+    name = "call_open"
+
+    def evaluate(self, block):
+        f = block.f
+        fail = (block.day < f.opens) | (block.day > f.closes)
+        if not fail.any():
+            return None, None
+        return _status(block.row(fail), False), None
+
+    def describe(self, kind, project, funder, context):
+        opens = as_day(funder.get("call_opens"))
+        if opens is not None and context.day < opens:
+            return Reason.build(self.name, kind, "fail_not_open", opens=date(funder.get("call_opens")))
+        return Reason.build(self.name, kind, "fail_closed", closes=date(funder.get("call_closes")))
+
+
+class EsusAccredited(Rule):
+    """A funder that requires the ESUS accreditation gets projects that have it."""
+
+    name = "esus"
+
+    def evaluate(self, block):
+        f = block.f
+        if not f.requires_esus.any():
+            return None, None
+        cond = block.row(f.requires_esus)
+        esus = block.col(block.p.esus)
+        return _status(cond & (esus == 0), cond & (esus < 0)), None
+
+
+class JustTransitionMet(Rule):
+    """Every required just-transition criterion is met (level >= 1).
+
+    ``just`` is met when at least one ecological and one social criterion are
+    at level 1 or more; it is unknown while that could still be so.
+    """
+
+    name = "just_transition"
+
+    def evaluate(self, block):
+        f = block.f
+        if not f.jt_required.any():
+            return None, None
+        req = block.row(f.jt_required)
+        met, unknown = block.col(block.p.jt_met), block.col(block.p.jt_unknown)
+        fail = (req & ~met & ~unknown) != 0
+        return _status(fail, (req & unknown) != 0), None
+
+    def describe(self, kind, project, funder, context):
+        required = as_condition(funder.get("just_transition_requirements")) or ()
+        missing, unknown = [], []
+        levels = {k[3:]: v for k, v in project.items() if k.startswith("jt_") and k != "jt_evidence"}
+        for crit in required:
+            state = _jt_state(crit, levels)
+            if state is False:
+                missing.append(crit)
+            elif state is None:
+                unknown.append(crit)
+        if kind == explain.FAIL:
+            return Reason.build(self.name, kind, missing=_jt_labels(missing))
+        return Reason.build(self.name, kind, unknown=_jt_labels(unknown))
+
+
+def _jt_labels(ids) -> Bilingual:
+    from matcher.explain import template
+
+    just = template("labels", "just")
+    return join([Bilingual(just["fr"], just["en"]) if i == JUST else vocab_label("jt_criteria", i)
+                 for i in ids])
+
+
+def _jt_state(criterion: str, levels: dict) -> bool | None:
+    """Whether one requirement is met (True/False), or None when unknown."""
+    from matcher.features import jt_pillar
+
+    if criterion != JUST:
+        level = levels.get(criterion)
+        return None if is_missing(level) else float(level) >= 1
+    state = {}
+    for pillar in ("ecological", "social"):
+        values = [v for c, v in levels.items() if jt_pillar(c) == pillar]
+        if any(not is_missing(v) and float(v) >= 1 for v in values):
+            state[pillar] = True
+        elif values and all(not is_missing(v) for v in values):
+            state[pillar] = False
+        else:
+            state[pillar] = None
+    if state["ecological"] and state["social"]:
+        return True
+    if state["ecological"] is False or state["social"] is False:
+        return False
+    return None
+
+
+class TicketMinimum(Rule):
+    """The amount requested is at least the funder's ``ticket_min``."""
+
+    name = "ticket_min"
+
+    def evaluate(self, block):
+        minimum = block.f.ticket_min
+        cond = ~np.isnan(minimum)
+        if not cond.any():
+            return None, None
+        a = block.col(block.p.amount)
+        known = ~np.isnan(a)
+        with np.errstate(invalid="ignore"):
+            below = a < block.row(minimum)
+        return _status(block.row(cond) & known & below, block.row(cond) & ~known), None
+
+    def describe(self, kind, project, funder, context):
+        return Reason.build(self.name, kind, amount=amount(project.get("amount_requested")),
+                            minimum=amount(funder.get("ticket_min")))
+
+
+class TicketMaximum(Rule):
+    """Above ``ticket_max``: ineligible only when ``ticket_max_strict``; else a
+    partial-coverage warning ("covers 40 % of the 120 000 € asked").
+
+    ``ticket_max_strict`` unknown counts as not strict (the default of most
+    funders: they may fund part of a larger request).
+    """
+
+    name = "ticket_max"
+
+    def evaluate(self, block):
+        f = block.f
+        cond = ~np.isnan(f.ticket_max)
+        if not cond.any():
+            return None, None
+        a = block.col(block.p.amount)
+        known = ~np.isnan(a)
+        with np.errstate(invalid="ignore"):
+            over = a > block.row(f.ticket_max)
+        strict = block.row(cond & f.strict)
+        loose = block.row(cond & ~f.strict)
+        return _status(strict & over, strict & ~known), loose & over
+
+    def describe(self, kind, project, funder, context):
+        requested = as_float(project.get("amount_requested"))
+        maximum = as_float(funder.get("ticket_max"))
+        coverage = maximum / requested if requested > 0 else np.nan
+        return Reason.build(self.name, kind, amount=amount(requested), maximum=amount(maximum),
+                            coverage=percent(coverage))
+
+
+class BudgetShare(Rule):
+    """Warn when the request exceeds ``max_share_of_budget x total_budget`` (never a fail)."""
+
+    name = "budget_share"
+
+    def evaluate(self, block):
+        share = block.f.max_share
+        if np.isnan(share).all():
+            return None, None
+        a, budget = block.col(block.p.amount), block.col(block.p.budget)
+        with np.errstate(invalid="ignore"):
+            warn = a > budget * block.row(share)
+        return None, warn
+
+    def describe(self, kind, project, funder, context):
+        requested = as_float(project.get("amount_requested"))
+        budget = as_float(project.get("total_budget"))
+        return Reason.build(self.name, kind, share=percent(requested / budget), budget=amount(budget),
+                            max_share=percent(as_float(funder.get("max_share_of_budget"))))
+
+
+def default_rules() -> list[Rule]:
+    """The rules in the order their reasons are listed."""
+    return [LegalFormAccepted(), LegalFormNotExcluded(), PlaceInPerimeter(), PlaceNotExcluded(),
+            InstrumentOffered(), StageAccepted(), ExpenseTypeAccepted(), CallOpen(), EsusAccredited(),
+            JustTransitionMet(), TicketMinimum(), TicketMaximum(), BudgetShare()]
+
+
+@dataclass
+class EligibilityBlock:
+    """Verdicts of a block and, per pair, which rules failed, were unknown or warned (bit i = rule i)."""
+
+    verdict: np.ndarray  # int8 P x F: 0 eligible, 1 to_check, 2 ineligible
+    fail_bits: np.ndarray  # uint32 P x F
+    unknown_bits: np.ndarray
+    warn_bits: np.ndarray
+
+
+def evaluate_rules(rules: list[Rule], block: Block) -> EligibilityBlock:
+    """Run every rule over the block."""
+    if len(rules) > 32:
+        raise ValueError("at most 32 eligibility rules")
+    shape = block.shape
+    fail_bits = np.zeros(shape, dtype=np.uint32)
+    unknown_bits = np.zeros(shape, dtype=np.uint32)
+    warn_bits = np.zeros(shape, dtype=np.uint32)
+    for i, rule in enumerate(rules):
+        status, warn = rule.evaluate(block)
+        bit = np.uint32(1 << i)
+        if status is not None:
+            fail_bits |= np.where(status == FAIL, bit, np.uint32(0))
+            unknown_bits |= np.where(status == UNKNOWN, bit, np.uint32(0))
+        if warn is not None:
+            warn_bits |= np.where(warn, bit, np.uint32(0))
+    verdict = np.where(fail_bits != 0, np.int8(2), np.where(unknown_bits != 0, np.int8(1), np.int8(0)))
+    return EligibilityBlock(verdict.astype(np.int8), fail_bits, unknown_bits, warn_bits)
+
+
+def describe_pair(rules: list[Rule], fail_bits: int, unknown_bits: int, warn_bits: int,
+                  project: dict, funder: dict, context: ReasonContext) -> list[Reason]:
+    """The reasons of one pair: fails, then unknowns, then warnings, each in rule order."""
+    reasons = []
+    for kind, bits in ((explain.FAIL, fail_bits), (explain.UNKNOWN, unknown_bits), (explain.WARNING, warn_bits)):
+        bits = int(bits)
+        for i, rule in enumerate(rules):
+            if bits >> i & 1:
+                reasons.append(rule.describe(kind, project, funder, context))
+    return reasons

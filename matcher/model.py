@@ -1,0 +1,452 @@
+"""The Matcher: fitted on funders (and grant history), it ranks in both directions.
+
+Scikit-learn conventions: ``__init__`` only stores parameters; :meth:`Matcher.fit`
+learns into trailing-underscore attributes and returns ``self``; the ranking
+methods check that the matcher is fitted.
+
+Data flow of one run: projects are sorted by ``project_id`` and encoded once
+(:class:`~matcher.features.ProjectFeatures`), then processed in blocks of at
+most :data:`BLOCK_PROJECTS` projects (fewer when there are many funder rows,
+so a block holds at most :data:`BLOCK_PAIRS` pairs). Each block is scored
+with numpy (eligibility, criteria, score), and only the top pairs of the
+block are kept (``np.argpartition``), so memory stays flat. Reasons are
+written only for the pairs that are returned.
+
+Output order is canonical — by id, then rank — so the same inputs give the
+same output whatever the order of their rows.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from matcher import explain as ex
+from matcher.criteria import Criterion, FitContext, default_criteria
+from matcher.eligibility import VERDICTS, ReasonContext, Rule, default_rules, describe_pair
+from matcher.errors import MatchingError
+from matcher.features import Block, FeatureSpace, ProjectFeatures, as_day, as_float, as_text, column
+from matcher.scoring import (
+    PairDetails,
+    check_positions,
+    contributions,
+    gather,
+    rank_keys,
+    score_block,
+    top_per_row,
+    unknown_weight,
+    weight_matrix,
+)
+
+#: Most projects per block.
+BLOCK_PROJECTS = 2000
+#: Most (project, funder row) pairs per block.
+BLOCK_PAIRS = 2_000_000
+#: Words shown for text similarity in an explanation.
+TEXT_TERMS = 5
+
+BASE_COLUMNS = ["project_id", "funder_id", "call_id", "rank", "score", "eligibility", "reasons",
+                "project_name", "funder_name"]
+EXTRA_COLUMNS = ["unknown_weight", "call_title", "call_closes", "coverage"]
+
+
+class Matcher:
+    """Match projects with funders: eligibility, criteria, score, ranking, explanations.
+
+    Parameters
+    ----------
+    weights:
+        Criterion name -> weight for this run; overrides, criterion by
+        criterion, the funder rows' ``weights`` and the defaults
+        (:data:`matcher.scoring.DEFAULT_WEIGHTS`).
+    date:
+        Run date (ISO string or date) against which calls are open; today when None.
+    lang:
+        ``fr`` or ``en``: the language of the ``reasons`` column and of explanations.
+    top:
+        Pairs kept per project (``rank_funders``) or per funder row
+        (``rank_projects``) unless the call says otherwise; None keeps all.
+    territories:
+        The territory table (:class:`matcher.territories.Territories`); the
+        shipped one when None.
+    criteria:
+        Criterion objects to use instead of the built-in ones
+        (:func:`matcher.criteria.default_criteria`).
+
+    Examples
+    --------
+    >>> matcher = Matcher(date="2026-03-01", lang="en").fit(funders)   # doctest: +SKIP
+    >>> matcher.rank_funders(projects, top=5)                          # doctest: +SKIP
+    """
+
+    def __init__(self, weights: Mapping[str, float] | None = None, date=None, lang: str = "fr",
+                 top: int | None = 10, territories=None, criteria: list[Criterion] | None = None):
+        self.weights = weights
+        self.date = date
+        self.lang = lang
+        self.top = top
+        self.territories = territories
+        self.criteria = criteria
+
+    # ------------------------------------------------------------------ fitting
+
+    def fit(self, funders: pd.DataFrame, history: pd.DataFrame | None = None) -> Matcher:
+        """Learn the funder rows (one per funder and call) and, optionally, grant history."""
+        if self.lang not in ex.LANGS:
+            raise MatchingError(f"lang must be one of {', '.join(ex.LANGS)}, not {self.lang!r}")
+        self._top(None)
+        self._day()
+        if self.weights is not None and not isinstance(self.weights, Mapping):
+            raise MatchingError("weights must be a mapping of criterion name to weight")
+        criteria = [copy.deepcopy(c) for c in (self.criteria if self.criteria is not None else default_criteria())]
+        criteria = [c for c in criteria if history is not None or not c.requires_history]
+        names = [c.name for c in criteria]
+        if not criteria or len(set(names)) != len(names):
+            raise MatchingError(f"criteria must be a non-empty list with unique names, not {names}")
+        frame = _sorted_funders(funders)
+        territories = self.territories
+        if territories is None:
+            from matcher.territories import Territories
+
+            territories = Territories.default()
+        self.weights_ = weight_matrix(frame, criteria, self.weights)
+        self.territories_ = territories
+        self.funders_ = frame
+        self.space_ = FeatureSpace(territories)
+        self.funder_features_ = self.space_.fit(frame)
+        self.rules_: list[Rule] = default_rules()
+        context = FitContext(self.space_, frame, self.funder_features_, history)
+        self.criteria_ = [c.fit(context) or c for c in criteria]
+        self.criteria_names_ = names
+        self.history_ = history
+        self._funder_records = None
+        return self
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The criterion names, in output order."""
+        self._check_fitted()
+        return np.array(self.criteria_names_, dtype=object)
+
+    # ------------------------------------------------------------------ ranking
+
+    def rank_funders(self, projects: pd.DataFrame, top: int | None = None,
+                     include_ineligible: bool = False) -> pd.DataFrame:
+        """The best funder rows for each project, ``rank`` 1 first within each project.
+
+        Ineligible pairs are left out unless ``include_ineligible``; then they
+        follow every other pair of the project. ``top`` defaults to the
+        matcher's ``top``.
+        """
+        self._check_fitted()
+        k = self._top(top)
+        frame, features = self._prepare_projects(projects)
+        ff = self.funder_features_
+        check_positions(ff.n)
+        positions = np.arange(ff.n)[None, :]
+        funder_index = np.arange(ff.n)
+        parts = []
+        for start, stop in self._block_bounds(features.n, ff.n):
+            block = Block(features.slice(start, stop), ff, self.space_, self._day())
+            scored = score_block(self.criteria_, self.rules_, block, self.weights_)
+            keys = rank_keys(scored.eligibility.verdict, scored.score, positions)
+            rows, cols = top_per_row(keys, k)
+            if not include_ineligible:
+                keep = scored.eligibility.verdict[rows, cols] != 2
+                rows, cols = rows[keep], cols[keep]
+            parts.append(gather(scored, rows, cols, keys[rows, cols], start, funder_index))
+        details = PairDetails.concat(parts, len(self.criteria_))
+        return self._frame(details, frame, features, by="project")
+
+    def rank_projects(self, projects: pd.DataFrame, funder_id: str, call_id: str | None = None,
+                      top: int | None = None, include_ineligible: bool = False) -> pd.DataFrame:
+        """The best projects for one funder row, ``rank`` 1 first.
+
+        With ``call_id`` None and a funder that has several calls, each call
+        is ranked on its own (``rank`` restarts for each call).
+        """
+        self._check_fitted()
+        k = self._top(top)
+        rows = self._funder_rows(funder_id, call_id)
+        frame, features = self._prepare_projects(projects)
+        check_positions(features.n)
+        ff = self.funder_features_.take(rows)
+        weights = self.weights_[rows]
+        kept: PairDetails | None = None
+        for start, stop in self._block_bounds(features.n, ff.n):
+            block = Block(features.slice(start, stop), ff, self.space_, self._day())
+            scored = score_block(self.criteria_, self.rules_, block, weights)
+            positions = np.arange(start, stop)[:, None]
+            keys = rank_keys(scored.eligibility.verdict, scored.score, positions)
+            cols, prows = top_per_row(keys.T, k)
+            if not include_ineligible:
+                keep = scored.eligibility.verdict[prows, cols] != 2
+                prows, cols = prows[keep], cols[keep]
+            found = gather(scored, prows, cols, keys[prows, cols], start, rows)
+            kept = found if kept is None else _top_per_funder(
+                PairDetails.concat([kept, found], len(self.criteria_)), k)
+        details = kept if kept is not None else PairDetails.concat([], len(self.criteria_))
+        return self._frame(_top_per_funder(details, k), frame, features, by="funder")
+
+    def explain(self, projects: pd.DataFrame, project_id: str, funder_id: str,
+                call_id: str | None = None) -> ex.Explanation:
+        """Explain one pair. With ``call_id`` None and a funder with several
+        calls, the call that ranks best for this project is explained."""
+        self._check_fitted()
+        frame = _projects_frame(projects)
+        ids = frame["project_id"].tolist()
+        if project_id not in ids:
+            raise MatchingError(_unknown_id("project id", project_id, ids))
+        one = frame.iloc[[ids.index(project_id)]].reset_index(drop=True)
+        rows = self._funder_rows(funder_id, call_id)
+        features = self.space_.encode_projects(one)
+        ff = self.funder_features_.take(rows)
+        block = Block(features, ff, self.space_, self._day())
+        scored = score_block(self.criteria_, self.rules_, block, self.weights_[rows])
+        keys = rank_keys(scored.eligibility.verdict, scored.score, np.arange(len(rows))[None, :])
+        col = int(np.argmin(keys[0]))
+        details = gather(scored, np.array([0]), np.array([col]), keys[0, [col]], 0, rows)
+        return self._explanation(details, one, features, block, col)
+
+    # ------------------------------------------------------------------ output
+
+    def _frame(self, details: PairDetails, frame: pd.DataFrame, features: ProjectFeatures,
+               by: str) -> pd.DataFrame:
+        """The ranked DataFrame of the selected pairs (see the column list in the docs)."""
+        funders = self.funders_
+        if by == "project":
+            order = np.lexsort((details.key, details.project))
+        else:
+            order = np.lexsort((details.key, details.funder))
+        details = details.take(order)
+        group = details.project if by == "project" else details.funder
+        rank = _rank_within(group)
+        contrib = contributions(details, self.weights_)
+        out: dict[str, object] = {
+            "project_id": frame["project_id"].to_numpy(dtype=object)[details.project],
+            "funder_id": funders["funder_id"].to_numpy(dtype=object)[details.funder],
+            "call_id": _object(funders, "call_id")[details.funder],
+            "rank": rank.astype(np.int64),
+            "score": details.score.astype(float),
+            "eligibility": np.array(VERDICTS, dtype=object)[details.verdict.astype(int)],
+            "reasons": np.array([" ; ".join(r.text(self.lang) for r in reasons)
+                                 for reasons in self._reasons(details, frame)], dtype=object),
+            "project_name": _object(frame, "name")[details.project],
+            "funder_name": _object(funders, "name")[details.funder],
+        }
+        for c, name in enumerate(self.criteria_names_):
+            out[f"score_{name}"] = details.scores[:, c].astype(float)
+            out[f"contribution_{name}"] = contrib[:, c].astype(float)
+        out["unknown_weight"] = unknown_weight(details, self.weights_)
+        out["call_title"] = _object(funders, "call_title")[details.funder]
+        out["call_closes"] = _object(funders, "call_closes")[details.funder]
+        out["coverage"] = self._coverage(details.project, details.funder, features)
+        # Explicit dtypes: text columns stay object with None for unknown (not NaN).
+        return pd.DataFrame({name: pd.Series(values, dtype=object if np.asarray(values).dtype == object
+                                             else None) for name, values in out.items()})
+
+    def _reasons(self, details: PairDetails, frame: pd.DataFrame) -> list[list[ex.Reason]]:
+        has = (details.fail_bits | details.unknown_bits | details.warn_bits) != 0
+        needed = np.unique(details.project[has])
+        projects = dict(zip(needed.tolist(), frame.iloc[needed].to_dict("records"), strict=True))
+        records = self._funder_dicts()
+        context = ReasonContext(self.territories_, self._day())
+        cache: dict[tuple, list[ex.Reason]] = {}
+        out = []
+        for i in range(len(details)):
+            if not has[i]:
+                out.append([])
+                continue
+            p, f = int(details.project[i]), int(details.funder[i])
+            key = (p, f, int(details.fail_bits[i]), int(details.unknown_bits[i]), int(details.warn_bits[i]))
+            hit = cache.get(key)
+            if hit is None:
+                hit = cache[key] = describe_pair(self.rules_, key[2], key[3], key[4],
+                                                 projects[p], records[f], context)
+            out.append(hit)
+        return out
+
+    def _coverage(self, p_idx: np.ndarray, f_idx: np.ndarray, features: ProjectFeatures) -> np.ndarray:
+        """Share of the requested amount the funder can cover (ticket_max, share of budget)."""
+        ff = self.funder_features_
+        a = features.amount[p_idx]
+        with np.errstate(invalid="ignore"):
+            cap = np.fmin(ff.ticket_max[f_idx], ff.max_share[f_idx] * features.budget[p_idx])
+            covered = np.fmin(a, cap)
+            return np.where(a > 0, covered / np.where(a > 0, a, 1.0), np.nan)
+
+    def _explanation(self, details: PairDetails, project: pd.DataFrame, features: ProjectFeatures,
+                     block: Block, col: int) -> ex.Explanation:
+        f = int(details.funder[0])
+        funder = self._funder_dicts()[f]
+        record = project.to_dict("records")[0]
+        context = ReasonContext(self.territories_, self._day())
+        reasons = describe_pair(self.rules_, details.fail_bits[0], details.unknown_bits[0],
+                                details.warn_bits[0], record, funder, context)
+        weights = self.weights_[f]
+        den = float(details.known_weight[0])
+        lines = []
+        for c, criterion in enumerate(self.criteria_):
+            value = float(details.scores[0, c])
+            known = not np.isnan(value)
+            share = weights[c] / den if known and den > 0 else 0.0
+            lines.append(ex.CriterionLine(
+                name=criterion.name, label_fr=criterion.label("fr"), label_en=criterion.label("en"),
+                score=value if known else None, weight=float(share),
+                contribution=value * share if known else None, raw_weight=float(weights[c])))
+        terms: list[str] = []
+        if "text" in self.criteria_names_ and features.text_known[0] and block.f.text_known[col]:
+            terms = self.space_.text_model.top_terms(
+                features.text[0], block.f.text[col],
+                FeatureSpace.project_documents(project)[0],
+                FeatureSpace.funder_documents(self.funders_.iloc[[f]])[0], TEXT_TERMS)
+        coverage = self._coverage(np.array([0]), np.array([f]), features)[0]
+        requested = as_float(record.get("amount_requested"))
+        total = float(weights.sum())
+        return ex.Explanation(
+            project_id=record["project_id"], funder_id=funder["funder_id"],
+            call_id=as_text(funder.get("call_id")),
+            project_name=as_text(record.get("name")), funder_name=as_text(funder.get("name")),
+            call_title=as_text(funder.get("call_title")), call_closes=as_text(funder.get("call_closes")),
+            verdict=VERDICTS[int(details.verdict[0])], score=float(details.score[0]),
+            unknown_weight=float(1 - den / total) if total > 0 else 0.0,
+            reasons=reasons, criteria=lines, text_terms=terms,
+            amount_requested=None if np.isnan(requested) else requested,
+            coverage=None if np.isnan(coverage) else float(coverage),
+            lang=self.lang,
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "funder_features_"):
+            raise MatchingError("the matcher is not fitted: call fit(funders) first")
+
+    def _top(self, top: int | None) -> int | None:
+        value = self.top if top is None else top
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise MatchingError(f"top must be a whole number >= 1 (or None for all), not {value!r}")
+        return int(value)
+
+    def _day(self) -> int:
+        if self.date is None:
+            return as_day(dt.date.today())
+        day = as_day(self.date)
+        if day is None:
+            raise MatchingError(f"date must be an ISO date (YYYY-MM-DD), not {self.date!r}")
+        return day
+
+    def _block_bounds(self, n_projects: int, n_funders: int):
+        size = max(1, min(BLOCK_PROJECTS, BLOCK_PAIRS // max(n_funders, 1)))
+        for start in range(0, n_projects, size):
+            yield start, min(start + size, n_projects)
+
+    def _prepare_projects(self, projects: pd.DataFrame) -> tuple[pd.DataFrame, ProjectFeatures]:
+        frame = _projects_frame(projects)
+        order = sorted(range(len(frame)), key=lambda i: frame["project_id"].iat[i])
+        frame = frame.iloc[order].reset_index(drop=True)
+        return frame, self.space_.encode_projects(frame)
+
+    def _funder_rows(self, funder_id: str, call_id: str | None) -> np.ndarray:
+        ids = self.funders_["funder_id"].tolist()
+        rows = [i for i, v in enumerate(ids) if v == funder_id]
+        if not rows:
+            raise MatchingError(_unknown_id("funder id", funder_id, ids))
+        if call_id is None:
+            return np.array(rows)
+        calls = self.funders_["call_id"].tolist()
+        chosen = [i for i in rows if calls[i] == call_id]
+        if not chosen:
+            known = [calls[i] for i in rows if calls[i] is not None]
+            message = _unknown_id(f"call id of funder '{funder_id}'", call_id, known)
+            raise MatchingError(message if known else f"funder '{funder_id}' has no call; "
+                                                      f"unknown call id '{call_id}'")
+        return np.array(chosen)
+
+    def _funder_dicts(self) -> list[dict]:
+        if getattr(self, "_funder_records", None) is None:
+            self._funder_records = self.funders_.to_dict("records")
+        return self._funder_records
+
+
+# --------------------------------------------------------------------------- module helpers
+
+
+def _object(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as an object array with None for unknown values."""
+    values = column(frame, name)
+    return np.array([None if (v is None or (not isinstance(v, str) and pd.isna(v))) else v
+                     for v in values], dtype=object)
+
+
+def _rank_within(group: np.ndarray) -> np.ndarray:
+    """1-based position of each item within runs of equal ``group`` values."""
+    n = len(group)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    starts = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1]
+    lengths = np.diff(np.r_[starts, n])
+    return np.arange(n) - np.repeat(starts, lengths) + 1
+
+
+def _top_per_funder(details: PairDetails, k: int | None) -> PairDetails:
+    order = np.lexsort((details.key, details.funder))
+    details = details.take(order)
+    if k is None:
+        return details
+    return details.take(_rank_within(details.funder) <= k)
+
+
+def _unknown_id(what: str, value, known: list) -> str:
+    from rapidfuzz import process
+
+    choices = sorted({str(k) for k in known if k is not None})
+    hits = process.extract(str(value), choices, limit=5, score_cutoff=50)
+    close = ", ".join(h[0] for h in hits)
+    return f"unknown {what} '{value}'" + (f"; close ids: {close}" if close else "")
+
+
+def _projects_frame(projects: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(projects, pd.DataFrame):
+        raise MatchingError("projects must be a pandas DataFrame of canonical project rows")
+    if "project_id" not in projects.columns:
+        raise MatchingError("projects have no project_id column")
+    ids = [as_text(v) for v in projects["project_id"].tolist()]
+    if any(v is None for v in ids):
+        raise MatchingError("every project needs a project_id")
+    dupes = sorted({v for v in ids if ids.count(v) > 1}) if len(set(ids)) != len(ids) else []
+    if dupes:
+        raise MatchingError(f"duplicate project ids: {', '.join(dupes[:10])}")
+    frame = projects.reset_index(drop=True).copy()
+    frame["project_id"] = pd.Series(ids, dtype=object)
+    return frame
+
+
+def _sorted_funders(funders: pd.DataFrame) -> pd.DataFrame:
+    """Funder rows sorted by (funder_id, call_id); ids cleaned; duplicates refused."""
+    if not isinstance(funders, pd.DataFrame):
+        raise MatchingError("funders must be a pandas DataFrame of canonical funder rows")
+    if "funder_id" not in funders.columns:
+        raise MatchingError("funders have no funder_id column")
+    frame = funders.reset_index(drop=True).copy()
+    ids = [as_text(v) for v in frame["funder_id"].tolist()]
+    if any(v is None for v in ids):
+        raise MatchingError("every funder row needs a funder_id")
+    calls = [as_text(v) for v in column(frame, "call_id")]
+    keys = list(zip(ids, calls, strict=True))
+    if len(set(keys)) != len(keys):
+        seen, dupes = set(), []
+        for key in keys:
+            if key in seen:
+                dupes.append(key[0] + (f"/{key[1]}" if key[1] else ""))
+            seen.add(key)
+        raise MatchingError(f"duplicate funder rows (funder_id, call_id): {', '.join(dupes[:10])}")
+    frame["funder_id"] = pd.Series(ids, dtype=object)
+    frame["call_id"] = pd.Series(calls, dtype=object)
+    order = sorted(range(len(frame)), key=lambda i: (ids[i], calls[i] or ""))
+    return frame.iloc[order].reset_index(drop=True)

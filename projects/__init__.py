@@ -1,0 +1,5 @@
+"""Project profiles: the canonical project schema and its normalisation pipeline."""
+
+from projects.pipeline import normalize_projects
+
+__all__ = ["normalize_projects"]

@@ -1,0 +1,48 @@
+"""Normalise a project file into canonical project rows.
+
+>>> from matcher.readers import read_table
+>>> result = normalize_projects(read_table("projects/examples/projets.csv"))  # doctest: +SKIP
+>>> result.summary["rows_read"] == result.summary["rows_normalised"] + result.summary["rows_rejected"]  # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+from matcher import pipeline as p
+from matcher.identifiers import parse_rna, parse_siren, parse_siret
+
+def check_identifiers(state: p.PipelineState) -> None:
+    """Validate SIRET, SIREN and RNA; derive the SIREN from a valid SIRET."""
+    for name, parse in (("siret", parse_siret), ("siren", parse_siren), ("rna", parse_rna)):
+        if name in state.frame.columns:
+            p.set_column(state.frame, name, p.apply_parser(state, name, parse))
+    if "siret" in state.frame.columns:
+        sirens = state.frame["siren"].tolist() if "siren" in state.frame.columns else [None] * len(state.frame)
+        p.set_column(state.frame, "siren",
+                     [s if s is not None else (t[:9] if t else None)
+                      for s, t in zip(sirens, state.frame["siret"].tolist(), strict=True)])
+
+
+STEPS = [
+    p.drop_empty_rows,
+    p.parse_fields,
+    check_identifiers,
+    p.parse_levels,
+    p.reject_missing_required,
+    p.reject_duplicates(["project_id"]),
+    p.complete_columns,
+    p.cast_types,
+]
+
+
+def normalize_projects(raw, forced: dict[str, str] | None = None) -> p.Normalized:
+    """Normalise a :class:`~matcher.readers.RawTable` of projects.
+
+    Parameters
+    ----------
+    raw:
+        The table as read by :func:`matcher.readers.read_table`.
+    forced:
+        Canonical field -> source column, from ``--map``.
+    """
+    return p.run(raw, "projects", STEPS, forced=forced)
