@@ -47,6 +47,7 @@ def expand_calls(raw):
         return raw
     records, rows, sources, problems = [], [], [], list(raw.problems)
     raw_sources = list(getattr(raw, "sources", None) or [raw.source] * len(raw.frame))
+    problem_sources = list(getattr(raw, "problem_sources", None) or [raw.source] * len(raw.problems))
     base_columns = [c for c in raw.frame.columns if c != column]
     for position, record in enumerate(raw.frame.to_dict("records")):
         calls = record.pop(column)
@@ -58,6 +59,7 @@ def expand_calls(raw):
             problems.append(Problem(int(raw.rows[position]), column, str(calls)[:120],
                                     "calls must be a list of calls; the value was ignored",
                                     "les appels doivent être une liste ; valeur ignorée", WARNING))
+            problem_sources.append(raw_sources[position])
             calls = [None]
         for call in calls:
             flat = dict(record)
@@ -67,6 +69,7 @@ def expand_calls(raw):
                                             "a call must be a mapping (call_id, title, opens, closes…)",
                                             "un appel doit être un objet (call_id, title, opens, closes…)",
                                             WARNING))
+                    problem_sources.append(raw_sources[position])
                     continue
                 for key, value in call.items():
                     target = CALL_KEYS.get(fold(key).replace(" ", "_"), key)
@@ -78,8 +81,11 @@ def expand_calls(raw):
     frame = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
     frame = frame.astype(object).where(frame.notna(), None)
     changes = {"frame": frame, "rows": rows, "problems": problems}
-    if any(f.name == "sources" for f in dataclasses.fields(raw)):
+    names = {f.name for f in dataclasses.fields(raw)}
+    if "sources" in names:
         changes["sources"] = sources
+    if "problem_sources" in names:
+        changes["problem_sources"] = problem_sources
     return dataclasses.replace(raw, **changes)
 
 

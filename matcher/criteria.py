@@ -151,20 +151,28 @@ class ScaleFit(Criterion):
     def score(self, block):
         p, f = block.p, block.f
         with np.errstate(invalid="ignore", divide="ignore"):
-            a = block.col(np.where(p.amount > 0, p.amount, np.nan))
-            la = np.log10(a)
-            low = block.row(np.log10(f.ticket_min))
-            high = block.row(np.log10(f.ticket_max))
-            below = np.where(la < low, low - la, 0.0)
-            above = np.where(la > high, la - high, 0.0)
-            has_range = block.row(~np.isnan(f.ticket_min) | ~np.isnan(f.ticket_max))
-            ticket = np.where(has_range, np.clip(1 - (below + above) / SCALE_DECADES, 0, 1), np.nan)
-            cap = block.col(p.budget) * block.row(f.max_share)
-            ratio = np.where(cap > 0, a / np.where(cap > 0, cap, 1.0), np.nan)
-            budget = np.where(ratio <= 1, 1.0, np.clip(1 - np.log10(ratio) / SCALE_DECADES, 0, 1))
-            budget = np.where(np.isnan(ratio), np.nan, budget)
-        out = np.fmin(ticket, budget)
-        return np.where(np.isnan(a), np.nan, out)
+            log_amount = np.log10(np.where(p.amount > 0, p.amount, np.nan))
+            # Unknown bounds are open: -inf below, +inf above.
+            log_min = np.where(np.isnan(f.ticket_min), -np.inf, np.log10(f.ticket_min))
+            log_max = np.where(np.isnan(f.ticket_max), np.inf, np.log10(f.ticket_max))
+            # log10(amount / (share x budget)) = log10(amount / budget) - log10(share)
+            log_of_budget = np.log10(np.where(p.budget > 0, p.amount / p.budget, np.nan))
+            log_share = np.log10(np.where(f.max_share > 0, f.max_share, np.nan))
+        la = block.col(log_amount)
+        ticket = _decline(np.maximum(block.row(log_min) - la, 0.0) + np.maximum(la - block.row(log_max), 0.0))
+        has_range = ~np.isnan(f.ticket_min) | ~np.isnan(f.ticket_max)
+        if not has_range.all():
+            ticket[:, ~has_range] = np.nan
+        budget = _decline(np.maximum(block.col(log_of_budget) - block.row(log_share), 0.0))
+        out = np.fmin(ticket, budget, out=ticket)
+        return out
+
+
+def _decline(decades: np.ndarray) -> np.ndarray:
+    """1 at distance 0, falling linearly to 0 at :data:`SCALE_DECADES` (in place)."""
+    decades *= -1.0 / SCALE_DECADES
+    decades += 1.0
+    return np.clip(decades, 0.0, 1.0, out=decades)
 
 
 # --------------------------------------------------------------------------- legal form
@@ -183,14 +191,13 @@ class LegalFormFit(Criterion):
     def score(self, block):
         p, f = block.p, block.f
         form = block.col(p.legal)
-        listed = (form & block.row(f.legal_listed)) != 0
-        grouped = (form & block.row(f.legal_ok)) != 0
-        excluded = (form & block.row(f.legal_excluded)) != 0
-        out = np.where(listed, LEGAL_FORM_LISTED,
-                       np.where(grouped, LEGAL_FORM_IN_GROUP,
-                                np.where(block.row(f.legal_set), 0.0, LEGAL_FORM_OPEN)))
-        out = np.where(excluded, 0.0, out)
-        return np.where(block.col(p.legal_known), out, np.nan)
+        open_or_not = np.where(f.legal_set, 0.0, LEGAL_FORM_OPEN)
+        out = np.where((form & block.row(f.legal_ok)) != 0, LEGAL_FORM_IN_GROUP, block.row(open_or_not))
+        np.copyto(out, LEGAL_FORM_LISTED, where=(form & block.row(f.legal_listed)) != 0)
+        if f.legal_excluded_set.any():
+            np.copyto(out, 0.0, where=(form & block.row(f.legal_excluded)) != 0)
+        out[~p.legal_known] = np.nan
+        return out
 
 
 # --------------------------------------------------------------------------- territory
@@ -243,14 +250,16 @@ class JustTransitionFit(Criterion):
             return np.full(block.shape, np.nan)
         known = ~np.isnan(levels)
         scaled = np.where(known, levels, 0.0) / 3.0
-        weights = f.jt_priorities.T  # J x F
+        weights = np.ascontiguousarray(f.jt_priorities.T)  # J x F
         num = scaled @ weights
         den = known.astype(float) @ weights
-        coverage = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        base = np.divide(num, den, out=np.full(block.shape, np.nan), where=den > 0)
         generic = _mean_known(p.jt_pillars)
-        base = np.where(block.row(f.jt_has_priorities), coverage, block.col(generic))
-        just = block.col(p.jt_just)
-        return np.where(np.isnan(just), base, JT_COVERAGE_SHARE * base + (1 - JT_COVERAGE_SHARE) * just)
+        if not f.jt_has_priorities.all():
+            base[:, ~f.jt_has_priorities] = generic[:, None]
+        just = np.isfinite(p.jt_just)
+        base[just] = JT_COVERAGE_SHARE * base[just] + (1 - JT_COVERAGE_SHARE) * p.jt_just[just][:, None]
+        return base
 
 
 def _mean_known(values: np.ndarray) -> np.ndarray:

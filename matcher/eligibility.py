@@ -34,7 +34,6 @@ from matcher.explain import (
     date,
     join,
     percent,
-    place_label,
     place_labels,
     vocab_label,
     vocab_labels,
@@ -42,13 +41,10 @@ from matcher.explain import (
 from matcher.features import (
     JUST,
     Block,
-    as_bool,
-    as_choices,
     as_condition,
     as_day,
     as_float,
     as_text,
-    expand_legal_forms,
     expense_parts,
     is_missing,
 )
@@ -65,8 +61,18 @@ class ReasonContext:
     day: int
 
 
-def _status(fail, unknown) -> np.ndarray:
-    return np.where(fail, FAIL, np.where(unknown, UNKNOWN, PASS)).astype(np.int8)
+NOTHING = (None, None, None)
+
+
+def status_of(outcome, shape) -> np.ndarray:
+    """The int8 status (PASS, UNKNOWN, FAIL) of a rule outcome over a block shape."""
+    fail, unknown, _ = outcome
+    out = np.zeros(shape, dtype=np.int8)
+    if unknown is not None:
+        out[np.broadcast_to(unknown, shape)] = UNKNOWN
+    if fail is not None:
+        out[np.broadcast_to(fail, shape)] = FAIL
+    return out
 
 
 def _overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -81,11 +87,15 @@ class Rule:
     """
 
     name = "rule"
+    #: Project fields the reason depends on (None: no caching of reasons);
+    #: ``jt_*`` stands for every just-transition level.
+    project_fields: tuple[str, ...] | None = None
 
-    def evaluate(self, block: Block) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """``(status, warning)`` arrays broadcastable to the block's shape.
+    def evaluate(self, block: Block) -> tuple:
+        """``(fail, unknown, warning)`` boolean arrays broadcastable to the block's shape.
 
-        ``None`` means "passes everywhere" / "no warning".
+        ``None`` stands for "nowhere" (a rule no funder row uses costs nothing).
+        A pair fails when ``fail``; it is unknown when ``unknown`` and not ``fail``.
         """
         raise NotImplementedError
 
@@ -108,17 +118,18 @@ class _ChoiceRule(Rule):
     def evaluate(self, block):
         p_mask, p_known, f_mask, f_set = self.masks(block)
         if not f_set.any():
-            return None, None
+            return NOTHING
         cond = block.row(f_set)
         known = block.col(p_known)
         ok = _overlaps(block.col(p_mask), block.row(f_mask))
-        return _status(cond & known & ~ok, cond & ~known), None
+        return cond & known & ~ok, cond & ~known, None
 
 
 class LegalFormAccepted(_ChoiceRule):
     """The project's legal form is among the funder's eligible forms (groups expanded)."""
 
     name = "legal_form"
+    project_fields = ("legal_form",)
 
     def masks(self, block):
         return block.p.legal, block.p.legal_known, block.f.legal_ok, block.f.legal_set
@@ -133,15 +144,16 @@ class LegalFormNotExcluded(Rule):
     """The project's legal form is not among the funder's excluded forms."""
 
     name = "excluded_legal_form"
+    project_fields = ("legal_form",)
 
     def evaluate(self, block):
         f = block.f
         if not f.legal_excluded_set.any():
-            return None, None
+            return NOTHING
         cond = block.row(f.legal_excluded_set)
         known = block.col(block.p.legal_known)
         hit = _overlaps(block.col(block.p.legal), block.row(f.legal_excluded))
-        return _status(cond & known & hit, cond & ~known), None
+        return cond & known & hit, cond & ~known, None
 
     def describe(self, kind, project, funder, context):
         excluded = vocab_labels("legal_forms", as_condition(funder.get("excluded_legal_forms")))
@@ -159,17 +171,18 @@ class PlaceInPerimeter(Rule):
     """
 
     name = "perimeter"
+    project_fields = ("territory",)
 
     def evaluate(self, block):
         f = block.f
         if not f.has_perimeter.any():
-            return None, None
+            return NOTHING
         rel = block.places
         cond = block.row(f.has_perimeter)
         known = block.col(block.p.place_known)
-        fail = cond & known & (rel.outside == rel.n_places)
-        unknown = cond & ~fail & (~known | (rel.inside < rel.n_places))
-        return _status(fail, unknown), None
+        fail = cond & known & rel.all_outside
+        unknown = cond & ~fail & (~known | ~rel.all_inside)
+        return fail, unknown, None
 
     def describe(self, kind, project, funder, context):
         places = as_condition(project.get("territory"))
@@ -194,17 +207,18 @@ class PlaceNotExcluded(Rule):
     """
 
     name = "excluded_places"
+    project_fields = ("territory",)
 
     def evaluate(self, block):
         f = block.f
         if not f.has_excluded.any():
-            return None, None
+            return NOTHING
         rel = block.places
         cond = block.row(f.has_excluded)
         known = block.col(block.p.place_known)
-        fail = cond & known & (rel.excluded == rel.n_places)
-        unknown = cond & ~fail & (~known | (rel.excluded + rel.touching > 0))
-        return _status(fail, unknown), None
+        fail = cond & known & rel.all_excluded
+        unknown = cond & ~fail & (~known | rel.any_excluded)
+        return fail, unknown, None
 
     def describe(self, kind, project, funder, context):
         places = as_condition(project.get("territory"))
@@ -230,6 +244,7 @@ class InstrumentOffered(_ChoiceRule):
     """At least one instrument the project seeks is one the funder offers."""
 
     name = "instruments"
+    project_fields = ("instruments_sought",)
 
     def masks(self, block):
         return block.p.instruments, block.p.instruments_known, block.f.instruments, block.f.instruments_set
@@ -244,6 +259,7 @@ class StageAccepted(_ChoiceRule):
     """The project's stage is one the funder accepts."""
 
     name = "stage"
+    project_fields = ("stage",)
 
     def masks(self, block):
         return block.p.stage, block.p.stage_known, block.f.stages, block.f.stages_set
@@ -262,18 +278,19 @@ class ExpenseTypeAccepted(_ChoiceRule):
     """
 
     name = "expense_type"
+    project_fields = ("expense_type",)
 
     def masks(self, block):
         return block.p.expenses, block.p.expenses_known, block.f.expenses, block.f.expenses_set
 
     def evaluate(self, block):
-        status, _ = super().evaluate(block)
-        if status is None:
-            return None, None
+        fail, unknown, _ = super().evaluate(block)
+        if fail is None:
+            return NOTHING
         cond = block.row(block.f.expenses_set)
         p_mask, f_mask = block.col(block.p.expenses), block.row(block.f.expenses)
-        partial = cond & (status == PASS) & block.col(block.p.expenses_known) & ((p_mask & ~f_mask) != 0)
-        return status, partial
+        partial = ~fail & cond & block.col(block.p.expenses_known) & ((p_mask & ~f_mask) != 0)
+        return fail, unknown, partial
 
     def describe(self, kind, project, funder, context):
         expense = as_text(project.get("expense_type"))
@@ -292,13 +309,14 @@ class CallOpen(Rule):
     """
 
     name = "call_open"
+    project_fields = ()
 
     def evaluate(self, block):
         f = block.f
         fail = (block.day < f.opens) | (block.day > f.closes)
         if not fail.any():
-            return None, None
-        return _status(block.row(fail), False), None
+            return NOTHING
+        return block.row(fail), None, None
 
     def describe(self, kind, project, funder, context):
         opens = as_day(funder.get("call_opens"))
@@ -311,14 +329,15 @@ class EsusAccredited(Rule):
     """A funder that requires the ESUS accreditation gets projects that have it."""
 
     name = "esus"
+    project_fields = ()
 
     def evaluate(self, block):
         f = block.f
         if not f.requires_esus.any():
-            return None, None
+            return NOTHING
         cond = block.row(f.requires_esus)
         esus = block.col(block.p.esus)
-        return _status(cond & (esus == 0), cond & (esus < 0)), None
+        return cond & (esus == 0), cond & (esus < 0), None
 
 
 class JustTransitionMet(Rule):
@@ -329,15 +348,16 @@ class JustTransitionMet(Rule):
     """
 
     name = "just_transition"
+    project_fields = ("jt_*",)
 
     def evaluate(self, block):
         f = block.f
         if not f.jt_required.any():
-            return None, None
+            return NOTHING
         req = block.row(f.jt_required)
         met, unknown = block.col(block.p.jt_met), block.col(block.p.jt_unknown)
         fail = (req & ~met & ~unknown) != 0
-        return _status(fail, (req & unknown) != 0), None
+        return fail, (req & unknown) != 0, None
 
     def describe(self, kind, project, funder, context):
         required = as_condition(funder.get("just_transition_requirements")) or ()
@@ -389,17 +409,18 @@ class TicketMinimum(Rule):
     """The amount requested is at least the funder's ``ticket_min``."""
 
     name = "ticket_min"
+    project_fields = ("amount_requested",)
 
     def evaluate(self, block):
         minimum = block.f.ticket_min
         cond = ~np.isnan(minimum)
         if not cond.any():
-            return None, None
+            return NOTHING
         a = block.col(block.p.amount)
         known = ~np.isnan(a)
         with np.errstate(invalid="ignore"):
             below = a < block.row(minimum)
-        return _status(block.row(cond) & known & below, block.row(cond) & ~known), None
+        return block.row(cond) & known & below, block.row(cond) & ~known, None
 
     def describe(self, kind, project, funder, context):
         return Reason.build(self.name, kind, amount=amount(project.get("amount_requested")),
@@ -415,19 +436,20 @@ class TicketMaximum(Rule):
     """
 
     name = "ticket_max"
+    project_fields = ("amount_requested",)
 
     def evaluate(self, block):
         f = block.f
         cond = ~np.isnan(f.ticket_max)
         if not cond.any():
-            return None, None
+            return NOTHING
         a = block.col(block.p.amount)
         known = ~np.isnan(a)
         with np.errstate(invalid="ignore"):
             over = a > block.row(f.ticket_max)
         strict = block.row(cond & f.strict)
         loose = block.row(cond & ~f.strict)
-        return _status(strict & over, strict & ~known), loose & over
+        return strict & over, strict & ~known, loose & over
 
     def describe(self, kind, project, funder, context):
         requested = as_float(project.get("amount_requested"))
@@ -441,15 +463,16 @@ class BudgetShare(Rule):
     """Warn when the request exceeds ``max_share_of_budget x total_budget`` (never a fail)."""
 
     name = "budget_share"
+    project_fields = ("amount_requested", "total_budget")
 
     def evaluate(self, block):
         share = block.f.max_share
         if np.isnan(share).all():
-            return None, None
+            return NOTHING
         a, budget = block.col(block.p.amount), block.col(block.p.budget)
         with np.errstate(invalid="ignore"):
             warn = a > budget * block.row(share)
-        return None, warn
+        return None, None, warn
 
     def describe(self, kind, project, funder, context):
         requested = as_float(project.get("amount_requested"))
@@ -484,24 +507,60 @@ def evaluate_rules(rules: list[Rule], block: Block) -> EligibilityBlock:
     unknown_bits = np.zeros(shape, dtype=np.uint32)
     warn_bits = np.zeros(shape, dtype=np.uint32)
     for i, rule in enumerate(rules):
-        status, warn = rule.evaluate(block)
+        fail, unknown, warn = rule.evaluate(block)
+        if fail is not None and unknown is not None:
+            unknown = unknown & ~fail
         bit = np.uint32(1 << i)
-        if status is not None:
-            fail_bits |= np.where(status == FAIL, bit, np.uint32(0))
-            unknown_bits |= np.where(status == UNKNOWN, bit, np.uint32(0))
-        if warn is not None:
-            warn_bits |= np.where(warn, bit, np.uint32(0))
-    verdict = np.where(fail_bits != 0, np.int8(2), np.where(unknown_bits != 0, np.int8(1), np.int8(0)))
-    return EligibilityBlock(verdict.astype(np.int8), fail_bits, unknown_bits, warn_bits)
+        for bits, mask in ((fail_bits, fail), (unknown_bits, unknown), (warn_bits, warn)):
+            if mask is not None:
+                np.bitwise_or(bits, bit, out=bits, where=np.broadcast_to(mask, shape))
+    failed = fail_bits != 0
+    verdict = (unknown_bits != 0).view(np.int8)
+    verdict[failed] = 2
+    return EligibilityBlock(verdict, fail_bits, unknown_bits, warn_bits)
 
 
 def describe_pair(rules: list[Rule], fail_bits: int, unknown_bits: int, warn_bits: int,
-                  project: dict, funder: dict, context: ReasonContext) -> list[Reason]:
-    """The reasons of one pair: fails, then unknowns, then warnings, each in rule order."""
+                  project: dict, funder: dict, context: ReasonContext,
+                  cache: dict | None = None, funder_key=None) -> list[Reason]:
+    """The reasons of one pair: fails, then unknowns, then warnings, each in rule order.
+
+    With a ``cache`` dict and a ``funder_key`` (the funder row's index), a
+    reason already written for the same funder row and the same project
+    values is reused.
+    """
     reasons = []
     for kind, bits in ((explain.FAIL, fail_bits), (explain.UNKNOWN, unknown_bits), (explain.WARNING, warn_bits)):
         bits = int(bits)
         for i, rule in enumerate(rules):
-            if bits >> i & 1:
-                reasons.append(rule.describe(kind, project, funder, context))
+            if not bits >> i & 1:
+                continue
+            key = None
+            if cache is not None and rule.project_fields is not None:
+                memo = ("values", id(project), rule.project_fields)
+                values = cache.get(memo)
+                if values is None:
+                    values = cache[memo] = _values_key(rule.project_fields, project)
+                key = (i, kind, funder_key, values)
+            reason = cache.get(key) if key is not None else None
+            if reason is None:
+                reason = rule.describe(kind, project, funder, context)
+                if key is not None:
+                    try:
+                        cache[key] = reason
+                    except TypeError:  # an unhashable value: no caching
+                        pass
+            reasons.append(reason)
     return reasons
+
+
+def _values_key(fields: tuple[str, ...], project: dict) -> tuple:
+    values = []
+    for name in fields:
+        if name == "jt_*":
+            values.append(tuple(sorted((k, None if is_missing(v) else float(v)) for k, v in project.items()
+                                       if k.startswith("jt_") and k != "jt_evidence")))
+        else:
+            value = project.get(name)
+            values.append(None if is_missing(value) else value)
+    return tuple(values)

@@ -213,6 +213,7 @@ def _expand_one(id_: str) -> tuple[str, ...]:
         return (id_,)
 
 
+@lru_cache(maxsize=256)
 def jt_pillar(criterion: str) -> str | None:
     """``ecological``, ``social`` or ``cooperation`` for a just-transition criterion."""
     from matcher.vocabularies import pillar
@@ -596,18 +597,18 @@ class FeatureSpace:
             expenses=expenses_mask, expenses_set=expenses_set,
             opens=np.array([_NO_DAY_LOW if d is None else d for d in opens], dtype=np.int64),
             closes=np.array([_NO_DAY_HIGH if d is None else d for d in closes], dtype=np.int64),
-            requires_esus=np.array([as_bool(v) is True for v in column(funders, "requires_esus")]),
+            requires_esus=np.array([as_bool(v) is True for v in column(funders, "requires_esus")], dtype=bool),
             jt_required=jt_required,
             jt_priorities=jt_priorities,
             jt_has_priorities=jt_priorities.sum(axis=1) > 0,
             sector_weights=sector_weights,
             sector_set=sector_weights.max(axis=1) > 0,
-            ticket_min=np.array([as_float(v) for v in column(funders, "ticket_min")]),
-            ticket_max=np.array([as_float(v) for v in column(funders, "ticket_max")]),
-            strict=np.array([as_bool(v) is True for v in column(funders, "ticket_max_strict")]),
-            max_share=np.array([as_float(v) for v in column(funders, "max_share_of_budget")]),
-            has_perimeter=np.array([bool(v) for v in perimeters]),
-            has_excluded=np.array([bool(v) for v in excluded_places]),
+            ticket_min=np.array([as_float(v) for v in column(funders, "ticket_min")], dtype=float),
+            ticket_max=np.array([as_float(v) for v in column(funders, "ticket_max")], dtype=float),
+            strict=np.array([as_bool(v) is True for v in column(funders, "ticket_max_strict")], dtype=bool),
+            max_share=np.array([as_float(v) for v in column(funders, "max_share_of_budget")], dtype=float),
+            has_perimeter=np.array([bool(v) for v in perimeters], dtype=bool),
+            has_excluded=np.array([bool(v) for v in excluded_places], dtype=bool),
             text=text, text_known=text_known,
             **matrices,
         )
@@ -678,9 +679,9 @@ class FeatureSpace:
             jt_levels=jt_levels, jt_met=jt_met, jt_unknown=jt_unknown, jt_just=jt_just,
             jt_pillars=jt_pillars,
             sector_idx=sector_idx, sector_count=sector_count,
-            amount=np.array([as_float(v) for v in column(projects, "amount_requested")]),
-            budget=np.array([as_float(v) for v in column(projects, "total_budget")]),
-            partners=np.array([as_float(v) for v in column(projects, "partners_count")]),
+            amount=np.array([as_float(v) for v in column(projects, "amount_requested")], dtype=float),
+            budget=np.array([as_float(v) for v in column(projects, "total_budget")], dtype=float),
+            partners=np.array([as_float(v) for v in column(projects, "partners_count")], dtype=float),
             partner_kinds=np.array([np.nan if v is None else len(v) for v in kinds], dtype=float),
             governance=np.array([np.nan if v is None else len(v) for v in governance], dtype=float),
             text=text, text_known=text_known,
@@ -724,16 +725,25 @@ class FeatureSpace:
 class PlaceRelations:
     """Per (project, funder row): how the project's places sit in the funder's territories.
 
-    Counts are numbers of the project's places; ``score`` is the mean territory
-    score of its places.
+    Boolean P x F arrays, each about all of a project's places (vacuously
+    true for a project without places: the rules test ``place_known``
+    themselves); ``score`` is the mean territory score of the places (NaN
+    without places). ``all_excluded`` and ``any_excluded`` are None when no
+    funder row of the block excludes places.
     """
 
-    n_places: np.ndarray  # P x 1
-    inside: np.ndarray  # P x F
-    outside: np.ndarray  # neither inside nor overlapping the perimeter
-    excluded: np.ndarray  # inside an excluded code
-    touching: np.ndarray  # an excluded code lies inside the place
+    all_inside: np.ndarray
+    all_outside: np.ndarray  # neither inside nor overlapping the perimeter
+    all_excluded: np.ndarray | None  # every place inside an excluded code
+    any_excluded: np.ndarray | None  # some place inside an excluded code, or one inside a place
     score: np.ndarray
+
+
+@lru_cache(maxsize=1)
+def _level_table() -> np.ndarray:
+    """Territory score of every level-encoded value (0 -> 0: no containing code)."""
+    values = np.arange(_BASE ** 6, dtype=float)
+    return np.where(values > 0, LEVEL_SCORE[np.clip(most_local_rank(values), 0, 5)], 0.0)
 
 
 class Block:
@@ -756,36 +766,52 @@ class Block:
 
     @cached_property
     def places(self) -> PlaceRelations:
+        """Place relations, from two or four sparse products over the place rows."""
         p, f = self.p, self.f
+        table = _level_table()
         inside_val = (p.place_inside @ f.per_in.T).toarray()
         over_val = (p.place_self @ f.per_over.T).toarray()
-        exc_in = (p.place_inside @ f.exc_in.T).toarray() > 0
-        exc_touch = (p.place_self @ f.exc_over.T).toarray() > 0
         inside = inside_val > 0
-        overlap = ~inside & (over_val > 0)
-        rank_in = most_local_rank(inside_val)
-        rank_over = most_local_rank(over_val)
-        score = np.where(inside, LEVEL_SCORE[np.clip(rank_in, 0, 5)],
-                         np.where(overlap, PARTIAL_PLACE_FACTOR * LEVEL_SCORE[np.clip(rank_over, 0, 5)], 0.0))
-        score[exc_in] = 0.0
-        outside = ~inside & ~overlap
+        score = np.where(inside, table[inside_val.astype(np.intp)],
+                         PARTIAL_PLACE_FACTOR * table[over_val.astype(np.intp)])
+        outside = ~inside & (over_val == 0)
+        excluded = touching = None
+        if f.exc_in.nnz:
+            excluded = (p.place_inside @ f.exc_in.T).toarray() > 0
+            touching = excluded | ((p.place_self @ f.exc_over.T).toarray() > 0)
+            score[excluded] = 0.0
         counts = np.diff(p.place_ptr)
-        parts = (inside, outside, exc_in, exc_touch & ~exc_in, score)
-        if (counts == 1).all():
-            agg = [x.astype(float) for x in parts]
-        else:
-            agg = [self._per_project(x.astype(float), counts) for x in parts]
-        n_places = counts.astype(float)[:, None]
-        return PlaceRelations(n_places, agg[0], agg[1], agg[2], agg[3],
-                              np.divide(agg[4], n_places, out=np.full(agg[4].shape, np.nan),
-                                        where=n_places > 0))
+        if (counts <= 1).all():
+            spread = self._spread
+            return PlaceRelations(
+                all_inside=spread(inside, True), all_outside=spread(outside, True),
+                all_excluded=None if excluded is None else spread(excluded, True),
+                any_excluded=None if touching is None else spread(touching, False),
+                score=spread(score, np.nan))
+        n = counts[:, None]
+        total = self._sum_per_project
+        mean = np.divide(total(score), n, out=np.full(self.shape, np.nan), where=n > 0)
+        return PlaceRelations(
+            all_inside=total(inside) == n, all_outside=total(outside) == n,
+            all_excluded=None if excluded is None else total(excluded) == n,
+            any_excluded=None if touching is None else total(touching) > 0,
+            score=mean)
 
-    def _per_project(self, values: np.ndarray, counts: np.ndarray) -> np.ndarray:
-        out = np.zeros((self.p.n, values.shape[1]))
+    def _spread(self, values: np.ndarray, fill) -> np.ndarray:
+        """Place rows (at most one per project) as project rows, ``fill`` for projects without."""
+        has = np.diff(self.p.place_ptr) > 0
+        if has.all():
+            return values
+        out = np.full(self.shape, fill, dtype=values.dtype)
+        out[has] = values
+        return out
+
+    def _sum_per_project(self, values: np.ndarray) -> np.ndarray:
+        counts = np.diff(self.p.place_ptr)
+        out = np.zeros(self.shape)
         has = counts > 0
         if has.any():
-            starts = self.p.place_ptr[:-1][has]
-            out[has] = np.add.reduceat(values, starts, axis=0)
+            out[has] = np.add.reduceat(values.astype(float), self.p.place_ptr[:-1][has], axis=0)
         return out
 
     @cached_property

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections import Counter
 from collections.abc import Mapping
 
 import numpy as np
@@ -64,7 +65,8 @@ class Matcher:
         criterion, the funder rows' ``weights`` and the defaults
         (:data:`matcher.scoring.DEFAULT_WEIGHTS`).
     date:
-        Run date (ISO string or date) against which calls are open; today when None.
+        Run date (ISO string or date) against which calls are open; when None,
+        the day :meth:`fit` is called (kept in ``run_date_``).
     lang:
         ``fr`` or ``en``: the language of the ``reasons`` column and of explanations.
     top:
@@ -99,7 +101,7 @@ class Matcher:
         if self.lang not in ex.LANGS:
             raise MatchingError(f"lang must be one of {', '.join(ex.LANGS)}, not {self.lang!r}")
         self._top(None)
-        self._day()
+        day = self._day()
         if self.weights is not None and not isinstance(self.weights, Mapping):
             raise MatchingError("weights must be a mapping of criterion name to weight")
         criteria = [copy.deepcopy(c) for c in (self.criteria if self.criteria is not None else default_criteria())]
@@ -123,6 +125,8 @@ class Matcher:
         self.criteria_ = [c.fit(context) or c for c in criteria]
         self.criteria_names_ = names
         self.history_ = history
+        self.day_ = day
+        self.run_date_ = (dt.date(1970, 1, 1) + dt.timedelta(days=day)).isoformat()
         self._funder_records = None
         return self
 
@@ -150,7 +154,7 @@ class Matcher:
         funder_index = np.arange(ff.n)
         parts = []
         for start, stop in self._block_bounds(features.n, ff.n):
-            block = Block(features.slice(start, stop), ff, self.space_, self._day())
+            block = Block(features.slice(start, stop), ff, self.space_, self.day_)
             scored = score_block(self.criteria_, self.rules_, block, self.weights_)
             keys = rank_keys(scored.eligibility.verdict, scored.score, positions)
             rows, cols = top_per_row(keys, k)
@@ -177,7 +181,7 @@ class Matcher:
         weights = self.weights_[rows]
         kept: PairDetails | None = None
         for start, stop in self._block_bounds(features.n, ff.n):
-            block = Block(features.slice(start, stop), ff, self.space_, self._day())
+            block = Block(features.slice(start, stop), ff, self.space_, self.day_)
             scored = score_block(self.criteria_, self.rules_, block, weights)
             positions = np.arange(start, stop)[:, None]
             keys = rank_keys(scored.eligibility.verdict, scored.score, positions)
@@ -201,10 +205,35 @@ class Matcher:
         if project_id not in ids:
             raise MatchingError(_unknown_id("project id", project_id, ids))
         one = frame.iloc[[ids.index(project_id)]].reset_index(drop=True)
-        rows = self._funder_rows(funder_id, call_id)
-        features = self.space_.encode_projects(one)
+        return self._explain_rows(one, self.space_.encode_projects(one), self._funder_rows(funder_id, call_id))
+
+    def explanations(self, projects: pd.DataFrame, ranked: pd.DataFrame) -> list[ex.Explanation]:
+        """One :class:`~matcher.explain.Explanation` per row of a ranked frame (same order).
+
+        ``ranked`` needs ``project_id``, ``funder_id`` and ``call_id`` columns,
+        as returned by :meth:`rank_funders` or :meth:`rank_projects`.
+        """
+        self._check_fitted()
+        frame = _projects_frame(projects)
+        position = {pid: i for i, pid in enumerate(frame["project_id"].tolist())}
+        encoded: dict[str, tuple[pd.DataFrame, ProjectFeatures]] = {}
+        out = []
+        for project_id, funder_id, call_id in zip(ranked["project_id"], ranked["funder_id"],
+                                                  ranked["call_id"], strict=True):
+            call_id = as_text(call_id)
+            if project_id not in encoded:
+                if project_id not in position:
+                    raise MatchingError(_unknown_id("project id", project_id, list(position)))
+                one = frame.iloc[[position[project_id]]].reset_index(drop=True)
+                encoded[project_id] = (one, self.space_.encode_projects(one))
+            one, features = encoded[project_id]
+            out.append(self._explain_rows(one, features, self._funder_rows(funder_id, call_id)))
+        return out
+
+    def _explain_rows(self, one: pd.DataFrame, features: ProjectFeatures, rows: np.ndarray) -> ex.Explanation:
+        """Explain the best of the funder ``rows`` for a one-project frame."""
         ff = self.funder_features_.take(rows)
-        block = Block(features, ff, self.space_, self._day())
+        block = Block(features, ff, self.space_, self.day_)
         scored = score_block(self.criteria_, self.rules_, block, self.weights_[rows])
         keys = rank_keys(scored.eligibility.verdict, scored.score, np.arange(len(rows))[None, :])
         col = int(np.argmin(keys[0]))
@@ -253,20 +282,16 @@ class Matcher:
         needed = np.unique(details.project[has])
         projects = dict(zip(needed.tolist(), frame.iloc[needed].to_dict("records"), strict=True))
         records = self._funder_dicts()
-        context = ReasonContext(self.territories_, self._day())
-        cache: dict[tuple, list[ex.Reason]] = {}
+        context = ReasonContext(self.territories_, self.day_)
+        cache: dict = {}
         out = []
         for i in range(len(details)):
             if not has[i]:
                 out.append([])
                 continue
             p, f = int(details.project[i]), int(details.funder[i])
-            key = (p, f, int(details.fail_bits[i]), int(details.unknown_bits[i]), int(details.warn_bits[i]))
-            hit = cache.get(key)
-            if hit is None:
-                hit = cache[key] = describe_pair(self.rules_, key[2], key[3], key[4],
-                                                 projects[p], records[f], context)
-            out.append(hit)
+            out.append(describe_pair(self.rules_, details.fail_bits[i], details.unknown_bits[i],
+                                     details.warn_bits[i], projects[p], records[f], context, cache, f))
         return out
 
     def _coverage(self, p_idx: np.ndarray, f_idx: np.ndarray, features: ProjectFeatures) -> np.ndarray:
@@ -283,7 +308,7 @@ class Matcher:
         f = int(details.funder[0])
         funder = self._funder_dicts()[f]
         record = project.to_dict("records")[0]
-        context = ReasonContext(self.territories_, self._day())
+        context = ReasonContext(self.territories_, self.day_)
         reasons = describe_pair(self.rules_, details.fail_bits[0], details.unknown_bits[0],
                                 details.warn_bits[0], record, funder, context)
         weights = self.weights_[f]
@@ -348,7 +373,8 @@ class Matcher:
 
     def _prepare_projects(self, projects: pd.DataFrame) -> tuple[pd.DataFrame, ProjectFeatures]:
         frame = _projects_frame(projects)
-        order = sorted(range(len(frame)), key=lambda i: frame["project_id"].iat[i])
+        ids = frame["project_id"].tolist()
+        order = sorted(range(len(frame)), key=ids.__getitem__)
         frame = frame.iloc[order].reset_index(drop=True)
         return frame, self.space_.encode_projects(frame)
 
@@ -419,7 +445,7 @@ def _projects_frame(projects: pd.DataFrame) -> pd.DataFrame:
     ids = [as_text(v) for v in projects["project_id"].tolist()]
     if any(v is None for v in ids):
         raise MatchingError("every project needs a project_id")
-    dupes = sorted({v for v in ids if ids.count(v) > 1}) if len(set(ids)) != len(ids) else []
+    dupes = sorted(v for v, n in Counter(ids).items() if n > 1)
     if dupes:
         raise MatchingError(f"duplicate project ids: {', '.join(dupes[:10])}")
     frame = projects.reset_index(drop=True).copy()

@@ -128,16 +128,55 @@ def _hashable(value):
         return (type(value), repr(value))
 
 
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list] | None:
+    """Codes and distinct values of a column (None/NaN get code -1); None if unhashable."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:
+        return None
+    return codes, list(uniques)
+
+
 def apply_parser(state: PipelineState, name: str, parse: Callable, unknown=None) -> list:
     """Parse column ``name`` once per distinct value; report failures as warnings.
 
     ``parse`` returns the canonical value or raises :class:`ParseError`; a
     failure leaves the cell ``unknown``.
     """
-    values = state.frame[name].tolist()
+    series = state.frame[name]
+    column = state.columns.get(name, name)
+    factorized = _factorize(series)
+    if factorized is None:  # lists or mappings from JSON/YAML: one by one
+        return _apply_parser_by_row(state, series.tolist(), column, parse, unknown)
+    codes, uniques = factorized
+    parsed = np.empty(len(uniques) + 1, dtype=object)
+    parsed[-1] = unknown  # code -1: None or NaN
+    failures = []
+    for k, value in enumerate(uniques):
+        if is_blank(value):
+            parsed[k] = unknown
+            continue
+        try:
+            result = parse(value)
+            parsed[k] = unknown if result is None else result
+        except ParseError as err:
+            parsed[k] = unknown
+            failures.append((k, value, err))
+    if failures:
+        failed = np.zeros(len(uniques) + 1, dtype=bool)
+        by_code = {}
+        for k, value, err in failures:
+            failed[k] = True
+            by_code[k] = (value, err)
+        for position in np.flatnonzero(failed[codes]):
+            value, err = by_code[int(codes[position])]
+            state.report(int(position), column, value, err)
+    return parsed[codes].tolist()
+
+
+def _apply_parser_by_row(state, values, column, parse, unknown) -> list:
     cache: dict = {}
     out = []
-    column = state.columns.get(name, name)
     for position, value in enumerate(values):
         if is_blank(value):
             out.append(unknown)
@@ -327,13 +366,23 @@ def parser_for(spec: Field) -> Callable:
 # --------------------------------------------------------------------------- steps
 
 
+def blank_mask(series: pd.Series) -> np.ndarray:
+    """Boolean mask of the cells of ``series`` that say nothing."""
+    factorized = _factorize(series)
+    if factorized is None:
+        return np.fromiter((is_blank(v) for v in series), bool, len(series))
+    codes, uniques = factorized
+    blank = np.array([is_blank(u) for u in uniques] + [True], dtype=bool)
+    return blank[codes]
+
+
 def drop_empty_rows(state: PipelineState) -> None:
     """Reject rows where every cell is blank (they carry nothing to normalise)."""
     if state.frame.empty:
         return
     blank = np.ones(len(state.frame), dtype=bool)
     for name in state.frame.columns:
-        blank &= np.fromiter((is_blank(v) for v in state.frame[name]), bool, len(state.frame))
+        blank &= blank_mask(state.frame[name])
     for position in np.flatnonzero(blank):
         state.reject(int(position), None, None, ("empty row", "ligne vide"))
 
@@ -483,9 +532,10 @@ def start(raw, kind: str, forced: dict[str, str] | None = None, options: dict | 
     sources = list(getattr(raw, "sources", None) or [raw.source] * len(frame))
     state = PipelineState(kind, frame.reset_index(drop=True), np.asarray(raw.rows, dtype=np.int64),
                           sources, columns, options=dict(options or {}))
-    for problem in raw.problems:
+    problem_sources = list(getattr(raw, "problem_sources", None) or [raw.source] * len(raw.problems))
+    for problem, source in zip(raw.problems, problem_sources, strict=True):
         state.problems.append(problem)
-        state.problem_sources.append(getattr(problem, "source", None) or raw.source)
+        state.problem_sources.append(source or raw.source)
     for problem in mapping.problems:
         state.problems.append(problem)
         state.problem_sources.append(raw.source)

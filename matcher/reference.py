@@ -272,7 +272,7 @@ def scale(project: dict, funder: dict) -> float:
             distance += math.log10(amount) - math.log10(high) if high > 0 else math.inf
         parts.append(min(1.0, max(0.0, 1 - distance)))
     share, budget = as_float(funder.get("max_share_of_budget")), as_float(project.get("total_budget"))
-    if not (math.isnan(share) or math.isnan(budget)):
+    if share > 0 and budget > 0:
         cap = share * budget
         if cap > 0:
             ratio = amount / cap
@@ -293,7 +293,7 @@ def legal_form(project: dict, funder: dict) -> float:
     if form in listed:
         return 1.0
     if form in expand_legal_forms(listed):
-        return 0.8
+        return 0.85
     return 0.0
 
 

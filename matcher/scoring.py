@@ -165,13 +165,15 @@ def score_block(criteria, rules: list[Rule], block: Block, weights: np.ndarray) 
     scores = np.empty((len(criteria), *shape))
     num = np.zeros(shape)
     den = np.zeros(shape)
+    product = np.empty(shape)
     for c, criterion in enumerate(criteria):
-        values = np.asarray(criterion.score(block), dtype=float)
-        scores[c] = values
-        w = weights[:, c][None, :]
+        values = scores[c]
+        values[...] = criterion.score(block)
+        w = np.broadcast_to(weights[:, c][None, :], shape)
         known = ~np.isnan(values)
-        den += np.where(known, w, 0.0)
-        num += np.where(known, values * w, 0.0)
+        np.add(den, w, out=den, where=known)
+        np.multiply(values, w, out=product)
+        np.add(num, product, out=num, where=known)
     score = np.divide(num, den, out=np.zeros(shape), where=den > 0)
     return ScoredBlock(scores, score, den, evaluate_rules(rules, block))
 

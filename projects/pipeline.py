@@ -11,6 +11,7 @@ from __future__ import annotations
 from matcher import pipeline as p
 from matcher.identifiers import parse_rna, parse_siren, parse_siret
 
+
 def check_identifiers(state: p.PipelineState) -> None:
     """Validate SIRET, SIREN and RNA; derive the SIREN from a valid SIRET."""
     for name, parse in (("siret", parse_siret), ("siren", parse_siren), ("rna", parse_rna)):

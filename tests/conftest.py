@@ -135,3 +135,38 @@ class TinyTerritories:
 @pytest.fixture
 def territories():
     return TinyTerritories()
+
+
+DATE = "2026-04-01"
+
+
+def fit(*funder_rows: dict, **params):
+    """A Matcher on the tiny territory tree, dated 2026-04-01, fitted on ``funder_rows``."""
+    from matcher.model import Matcher
+
+    params.setdefault("date", DATE)
+    params.setdefault("territories", TinyTerritories())
+    return Matcher(**params).fit(funders_frame(*funder_rows))
+
+
+def ranked(project_rows, funder_rows, include_ineligible=True, **params) -> pd.DataFrame:
+    """``rank_funders`` of the given project and funder rows (ineligible pairs included)."""
+    matcher = fit(*funder_rows, **params)
+    return matcher.rank_funders(projects_frame(*project_rows), include_ineligible=include_ineligible)
+
+
+def pair(project_row: dict, funder_row: dict, **params) -> pd.Series:
+    """The one output row of a single project and a single funder row."""
+    frame = ranked([project_row], [funder_row], **params)
+    assert len(frame) == 1
+    return frame.iloc[0]
+
+
+def make_block(project_rows, funder_rows, **params):
+    """A scored-ready :class:`~matcher.features.Block`: projects in the given order,
+    funder rows sorted by id (as the matcher holds them)."""
+    from matcher.features import Block, as_day
+
+    matcher = fit(*funder_rows, **params)
+    features = matcher.space_.encode_projects(projects_frame(*project_rows))
+    return matcher, Block(features, matcher.funder_features_, matcher.space_, as_day(matcher.date))

@@ -219,3 +219,40 @@ def test_vectorised_engine_equals_the_reference(profiles, weights):
     pd.testing.assert_frame_equal(ranked[columns].reset_index(drop=True), oracle[columns],
                                   check_dtype=False)
     assert np.allclose(ranked["score"], oracle["score"], atol=1e-9, rtol=0)
+
+
+REAL_CODES = ["commune:75056", "dep:75", "epci:200054781", "commune:92012", "dep:92", "reg:11",
+              "commune:69123", "epci:200046977", "dep:69", "reg:84", "epci:200006682", "commune:21010",
+              "commune:71073", "dep:21", "dep:71", "reg:27", "FR", "EU"]
+
+
+@st.composite
+def real_place_sets(draw):
+    projects = [{"project_id": f"P{i}", "territory": draw(maybe(subset(REAL_CODES, 1, 2))),
+                 "amount_requested": 10_000.0} for i in range(draw(st.integers(1, 4)))]
+    funders = [{"funder_id": f"F{i}", "perimeter": draw(maybe(subset(REAL_CODES, 1, 2))),
+                "excluded_places": draw(maybe(subset(REAL_CODES, 1, 1)))} for i in range(draw(st.integers(1, 4)))]
+    return projects, funders
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(real_place_sets())
+def test_territory_encoding_equals_containment_on_the_real_table(profiles):
+    from matcher.territories import Territories
+
+    projects, funders = projects_frame(*profiles[0]), funders_frame(*profiles[1])
+    matcher = Matcher(date=DATE, territories=Territories.default(), top=None).fit(funders)
+    features = matcher.space_.encode_projects(projects)
+    block = Block(features, matcher.funder_features_, matcher.space_, as_day(DATE))
+    rules = evaluate_rules(matcher.rules_, block)
+    territory = matcher.criteria_[matcher.criteria_names_.index("territory")].score(block)
+    names = [r.name for r in matcher.rules_]
+    for i, project in enumerate(projects.to_dict("records")):
+        for f, funder in enumerate(matcher.funders_.to_dict("records")):
+            expected = reference.eligibility(project, funder, as_day(DATE), matcher.territories_)
+            for name in ("perimeter", "excluded_places"):
+                k = names.index(name)
+                got = 2 if rules.fail_bits[i, f] >> k & 1 else (1 if rules.unknown_bits[i, f] >> k & 1 else 0)
+                assert got == expected[name][0], (project["territory"], funder["perimeter"],
+                                                  funder["excluded_places"], name)
+            assert same(territory[i, f], reference.territory(project, funder, matcher.territories_))

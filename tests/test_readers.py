@@ -168,6 +168,9 @@ def test_stray_quotes_inside_unquoted_cells(tmp_path):
     table = read_table(write(tmp_path, "p.csv", 'x,y\n5" screen,1\n6" tv,2\n'))
     assert cells(table) == [['5" screen', "1"], ['6" tv', "2"]]
     assert table.rows == [2, 3]
+    table = read_table(write(tmp_path, "q.csv", 'x,y\n5" screen,1\n7,2\n'))
+    assert cells(table) == [['5" screen', "1"], ["7", "2"]]
+    assert table.problems == []  # an odd number of quotes is not an unbalanced quote
 
 
 def test_trailing_empty_fields_are_dropped_silently(tmp_path):
