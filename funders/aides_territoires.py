@@ -111,7 +111,7 @@ FUNDER_TYPE_RULES: tuple[tuple[str, str], ...] = (
     ("local_authority", r"^(conseil (departemental|general|regional)|departement|region|commune"
                         r"|ville|mairie|metropole|communaute|syndicat|petr|pays|pole d equilibre)\b"
                         r"|\b(agglomeration|metropole|petr|intercommunal\w*|sivu|sivom"
-                        r"|parc naturel regional|etablissements? publics? fonciers? locaux?"
+                        r"|parc naturel regional|etablissements? publics? fonciers? (local|locaux)"
                         r"|agences? techniques? departementales?|atd"
                         r"|agences? departementales? d aide)\b"),
 )
@@ -261,23 +261,22 @@ def _segments(name: str) -> list[str]:
     return [s.strip() for s in _SEGMENT_SPLIT.split(name.replace("’", "'")) if s.strip()]
 
 
-def _candidate_phrases(segment: str) -> list[str]:
-    """Texts of a name segment that may be a place: the segment, what follows
-    a leading acronym, and what follows each link word (whole, then up to the
-    next link word)."""
-    phrases = [segment]
+def _candidate_phrases(segment: str) -> list[tuple[str, ...]]:
+    """Texts of a name segment that may be a place, as groups of alternatives
+    (the first that resolves counts): the segment, what follows a leading
+    acronym, and what follows each link word (whole, else up to the next link
+    word)."""
+    groups: list[tuple[str, ...]] = [(segment,)]
     leading = _LEADING_ACRONYM.match(segment)
     if leading:
-        phrases.append(leading["rest"])
+        groups.append((leading["rest"],))
     for link in _LINK.finditer(segment):
         tail = segment[link.end():].strip()
         if not tail:
             continue
-        phrases.append(tail)
         bounded = _NEXT_LINK.split(tail, maxsplit=1)[0].strip()
-        if bounded and bounded != tail:
-            phrases.append(bounded)
-    return phrases
+        groups.append((tail, bounded) if bounded and bounded != tail else (tail,))
+    return groups
 
 
 def _level(territories: Territories, code: str) -> str:
@@ -366,18 +365,23 @@ def read_funder_perimeter(name: str) -> PerimeterReading:
             return PerimeterReading(None, "ambiguous", _ambiguity(territories, name, candidates))
     named: set[tuple[str, ...]] = set()
     for segment in segments:
-        for phrase in _candidate_phrases(segment):
-            codes, candidates = _place_of_phrase(territories, phrase)
-            if codes:
-                named.add(codes)
-            elif candidates:
-                return PerimeterReading(None, "ambiguous", _ambiguity(territories, name, candidates))
+        for group in _candidate_phrases(segment):
+            for phrase in group:
+                codes, candidates = _place_of_phrase(territories, phrase)
+                if candidates:
+                    return PerimeterReading(None, "ambiguous",
+                                            _ambiguity(territories, name, candidates))
+                if codes:
+                    named.add(codes)
+                    break
     by_acronym = tuple(sorted(_acronym_codes(territories, name)))
     places = named | ({by_acronym} if by_acronym else set())
-    if len(places) == 1:
-        codes = next(iter(places))
-        if named or len(codes) == 1:  # "ATD 69 / ATD 01" names two places
-            return PerimeterReading(codes, "place" if named else "acronym")
+    # Places named more than once ("de l'Oise et de l'Aisne", "du Rhône (ATD 69)")
+    # agree when one reading holds all the others.
+    widest = max(places, key=lambda codes: (len(codes), codes), default=())
+    if places and all(set(codes) <= set(widest) for codes in places) \
+            and (named or len(widest) == 1):  # "ATD 69 / ATD 01" alone names two places
+        return PerimeterReading(widest, "place" if named else "acronym")
     if places:
         shown = sorted({c for codes in places for c in codes})
         labels = ", ".join(territories.label(c) for c in shown)
@@ -535,10 +539,11 @@ def normalize_aides_territoires(raw) -> p.Normalized:
         When the ``Nom`` or ``Financeurs`` column is missing.
     """
     roles = _role_columns(raw.frame.columns)
-    missing = [COLUMN_ROLES[r][0] for r in ("title", "funders") if r not in roles]
+    missing = [header for role, header in (("title", "Nom"), ("funders", "Financeurs"))
+               if role not in roles]
     if missing:
         shown = ", ".join(f"'{c}'" for c in raw.frame.columns) or "none"
-        raise MappingError(f"not an Aides-territoires export: no column {' or '.join(missing)} "
+        raise MappingError(f"not an Aides-territoires export: no column {' or '.join(repr(m) for m in missing)} "
                            f"(columns: {shown})")
     prepared, notes, methods = _prepare(raw, roles)
     mapping = _header_mapping(raw, roles)

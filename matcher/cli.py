@@ -199,6 +199,329 @@ def normalize(kind, file, forced, output, rejects, refused_when_zero, lang):
     click.echo(f"{accounting_line(result.summary, lang)} → {output} ({elapsed:.1f} s)", err=True)
 
 
+
+# --------------------------------------------------------------------------- ranking
+
+
+DEMO_DATE = "2026-12-01"
+OUTPUT_FORMATS = ("table", "csv", "json", "xlsx")
+
+
+def _parse_weights(values) -> dict[str, float] | None:
+    weights = {}
+    for item in values:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            weights[name.strip()] = float(number.replace(",", "."))
+        except ValueError:
+            raise click.ClickException(f"--weight expects criterion=number, got '{item}'") from None
+    return weights or None
+
+
+def _parse_run_date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from matcher.parsers import parse_date
+    from matcher.problems import ParseError
+
+    try:
+        parsed = parse_date(value)
+    except ParseError as err:
+        raise click.ClickException(f"--date: {err.reason_en}") from None
+    if parsed is None:
+        raise click.ClickException(f"--date: unreadable date: '{value}'")
+    return parsed
+
+
+def ranking_options(fn):
+    """Options shared by funders-for, shortlist and batch-like commands."""
+    options = [
+        click.option("--funders", "funders_path", type=click.Path(), default=None,
+                     help="Funders file or folder (default: the built-in sample)."),
+        click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+                     help="Lines kept per project (funders-for) or per funder/call (shortlist)."),
+        click.option("--date", "run_date", default=None, metavar="DATE",
+                     help="Run date for open calls, dd/mm/yyyy or ISO (default: today)."),
+        click.option("--weight", "weights", multiple=True, metavar="CRITERION=W",
+                     help="Override a criterion weight for this run (repeatable), e.g. --weight territory=0.3."),
+        click.option("--include-ineligible", is_flag=True,
+                     help="Also list ineligible pairs, after the others."),
+        click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table",
+                     show_default=True, help="Output format."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                     help="Write to this file instead of the terminal (required for xlsx)."),
+        lang_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _notice_rejects(result, what: str, lang: str) -> None:
+    s = result.summary
+    if s["rows_rejected"] or s["warnings"]:
+        if lang == "fr":
+            text = (f"{what} : {s['rows_rejected']} ligne(s) rejetée(s), {s['warnings']} avertissement(s) "
+                    f"— détail avec « coopmatch validate »")
+        else:
+            text = (f"{what}: {s['rows_rejected']} row(s) rejected, {s['warnings']} warning(s) "
+                    f"— details with 'coopmatch validate'")
+        click.echo(text, err=True)
+
+
+def _load_inputs(projects_path, funders_path, lang):
+    from matcher.loading import SAMPLE_FUNDERS
+
+    projects = _load("projects", projects_path, {})
+    _notice_rejects(projects, "projects" if lang == "en" else "projets", lang)
+    funders = _load("funders", funders_path or SAMPLE_FUNDERS, {})
+    _notice_rejects(funders, "funders" if lang == "en" else "financeurs", lang)
+    return projects.frame, funders.frame
+
+
+def _matcher(funders, weights, run_date, lang, top):
+    from matcher.model import Matcher
+
+    return Matcher(weights=_parse_weights(weights), date=_parse_run_date(run_date), lang=lang,
+                   top=top).fit(funders)
+
+
+def _check_id(value: str, known, what: str) -> None:
+    from rapidfuzz import process
+
+    known = [k for k in known if k is not None]
+    if value in known:
+        return
+    close = [m[0] for m in process.extract(value, sorted(set(known)), limit=3, score_cutoff=60)]
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise click.ClickException(f"unknown {what} '{value}'{hint}")
+
+
+def _emit(ranked, fmt, output, lang, title, view):
+    from matcher.writers import write_table
+
+    if fmt == "table":
+        if output:
+            raise click.ClickException("--format table prints to the terminal; use csv, json or xlsx with -o")
+        _print_table(ranked, lang, title, view)
+        return
+    if fmt == "xlsx" and not output:
+        raise click.ClickException("--format xlsx needs -o FILE.xlsx")
+    if output:
+        write_table(ranked, output, fmt=fmt, money_columns=())
+        click.echo(f"{len(ranked)} {'lignes' if lang == 'fr' else 'rows'} → {output}", err=True)
+    elif fmt == "csv":
+        import io
+
+        from matcher.writers import _csv_field, cell_text, neutralise
+
+        buffer = io.StringIO()
+        buffer.write(",".join(ranked.columns) + "\n")
+        for row in ranked.itertuples(index=False, name=None):
+            buffer.write(",".join(_csv_field(neutralise(cell_text(v))) for v in row) + "\n")
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        import json
+
+        from matcher.writers import records
+
+        click.echo(json.dumps(records(ranked), ensure_ascii=False, indent=2))
+
+
+def _print_table(ranked, lang, title, view):
+    import shutil
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from matcher.explain import format_number, template
+
+    console = Console(width=max(100, shutil.get_terminal_size((140, 24)).columns), highlight=False,
+                      soft_wrap=False)
+    fr = lang == "fr"
+    table = Table(title=title, show_lines=True, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("Score", justify="right")
+    table.add_column("Verdict" if not fr else "Éligibilité")
+    table.add_column("Financeur / appel" if fr and view == "project" else
+                     "Funder / call" if view == "project" else "Projet" if fr else "Project")
+    table.add_column("Raisons" if fr else "Reasons", ratio=1)
+    styles = {"eligible": "green", "to_check": "yellow", "ineligible": "red"}
+    for row in ranked.itertuples(index=False):
+        verdict = template("verdicts", row.eligibility)[lang]
+        if view == "project":
+            who = f"{row.funder_name or row.funder_id}"
+            if isinstance(row.call_id, str):
+                who += f"\n[dim]{row.call_title or row.call_id}[/dim]"
+        else:
+            who = f"{row.project_id} — {row.project_name or ''}"
+        reasons = row.reasons or ("—" if fr else "—")
+        table.add_row(str(row.rank), format_number(row.score, lang), f"[{styles[row.eligibility]}]{verdict}[/]",
+                      who, reasons.replace(" ; ", "\n"))
+    if not len(ranked):
+        console.print(f"[bold]{title}[/bold]")
+        console.print("Aucune ligne à afficher." if fr else "Nothing to show.")
+        return
+    console.print(table)
+
+
+@cli.command("funders-for")
+@click.argument("projects_path", metavar="PROJECTS", type=click.Path())
+@click.option("--project", "project_id", default=None, help="Only this project id.")
+@ranking_options
+def funders_for(projects_path, project_id, funders_path, top, run_date, weights, include_ineligible,
+                fmt, output, lang):
+    """Rank the funders (and calls) that fit each project, best first — the project lead's view.
+
+    Eligibility is checked rule by rule (legal form, place, instruments,
+    stage, expense type, open call, ESUS, just-transition requirements,
+    amount), then the fit is scored criterion by criterion. Each line says
+    why, and what to check before applying.
+
+    \b
+    Examples:
+      coopmatch funders-for projets.csv --project P001
+      coopmatch funders-for projets.csv --funders financeurs.yaml --top 5 --format csv -o fits.csv
+      coopmatch funders-for projets.csv --weight territory=0.4 --date 01/03/2027 --lang en
+    """
+    projects, funders = _load_inputs(projects_path, funders_path, lang)
+    if project_id is not None:
+        _check_id(project_id, projects["project_id"].tolist(), "project id")
+        projects = projects[projects["project_id"] == project_id]
+    matcher = _matcher(funders, weights, run_date, lang, top)
+    ranked = matcher.rank_funders(projects, top=top, include_ineligible=include_ineligible)
+    if fmt == "table":
+        for pid, group in ranked.groupby("project_id", sort=True):
+            name = group["project_name"].iloc[0]
+            title = (f"{pid} — {name} : financeurs au {matcher.run_date_}" if lang == "fr"
+                     else f"{pid} — {name}: funders on {matcher.run_date_}")
+            _print_table(group, lang, title, "project")
+        if ranked.empty:
+            click.echo("Aucun financeur éligible ou à vérifier." if lang == "fr"
+                       else "No eligible or to-check funder.")
+        return
+    _emit(ranked, fmt, output, lang, "", "project")
+
+
+@cli.command()
+@click.option("--funder", "funder_id", required=True, help="The funder id.")
+@click.option("--call", "call_id", default=None, help="One call of that funder (default: each of its calls).")
+@click.option("--projects", "projects_path", required=True, type=click.Path(), help="Projects file.")
+@ranking_options
+def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, weights,
+              include_ineligible, fmt, output, lang):
+    """Shortlist the projects that best fit a funder or one of its calls — the fund's view.
+
+    \b
+    Examples:
+      coopmatch shortlist --funder F-FDD-TERRES --projects projets.csv
+      coopmatch shortlist --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --top 20 --format xlsx -o shortlist.xlsx
+    """
+    projects, funders = _load_inputs(projects_path, funders_path, lang)
+    _check_id(funder_id, funders["funder_id"].tolist(), "funder id")
+    if call_id is not None:
+        _check_id(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
+                  f"call id for funder {funder_id}")
+    matcher = _matcher(funders, weights, run_date, lang, top)
+    ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=top,
+                                   include_ineligible=include_ineligible)
+    if fmt == "table":
+        for (_, cid), group in ranked.groupby(["funder_id", ranked["call_id"].fillna("")], sort=True):
+            name = group["funder_name"].iloc[0] or funder_id
+            call = f" / {group['call_title'].iloc[0] or cid}" if cid else ""
+            title = (f"{name}{call} : projets au {matcher.run_date_}" if lang == "fr"
+                     else f"{name}{call}: projects on {matcher.run_date_}")
+            _print_table(group, lang, title, "funder")
+        if ranked.empty:
+            click.echo("Aucun projet éligible ou à vérifier." if lang == "fr"
+                       else "No eligible or to-check project.")
+        return
+    _emit(ranked, fmt, output, lang, "", "funder")
+
+
+@cli.command()
+@click.option("--project", "project_id", required=True, help="The project id.")
+@click.option("--funder", "funder_id", required=True, help="The funder id.")
+@click.option("--call", "call_id", default=None, help="One call (default: the call that fits best).")
+@click.option("--projects", "projects_path", required=True, type=click.Path(), help="Projects file.")
+@click.option("--funders", "funders_path", type=click.Path(), default=None,
+              help="Funders file or folder (default: the built-in sample).")
+@click.option("--date", "run_date", default=None, metavar="DATE", help="Run date (default: today).")
+@click.option("--weight", "weights", multiple=True, metavar="CRITERION=W", help="Override a weight.")
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@lang_option
+def explain(project_id, funder_id, call_id, projects_path, funders_path, run_date, weights, as_json, lang):
+    """Explain one project–funder pair: every rule, every criterion, score × weight = contribution.
+
+    \b
+    Examples:
+      coopmatch explain --project P001 --funder F-FDD-TERRES --projects projets.csv
+      coopmatch explain --project P001 --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --lang en
+    """
+    projects, funders = _load_inputs(projects_path, funders_path, lang)
+    _check_id(project_id, projects["project_id"].tolist(), "project id")
+    _check_id(funder_id, funders["funder_id"].tolist(), "funder id")
+    if call_id is not None:
+        _check_id(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
+                  f"call id for funder {funder_id}")
+    matcher = _matcher(funders, weights, run_date, lang, None)
+    explanation = matcher.explain(projects, project_id, funder_id, call_id)
+    if as_json:
+        import json
+
+        from matcher.writers import json_value
+
+        click.echo(json.dumps(json_value(explanation.to_dict()), ensure_ascii=False, indent=2))
+    else:
+        click.echo(explanation.to_text(lang))
+
+
+@cli.command()
+@click.option("--date", "run_date", default=DEMO_DATE, show_default=True, metavar="DATE",
+              help="Run date (fixed by default so the demo reads the same every day).")
+@click.option("--project", "project_id", default="P001", show_default=True, help="Project shown.")
+@click.option("--funder", "funder_id", default=None, help="Funder shortlisted (default: the best fit of the project).")
+@click.option("--top", type=click.IntRange(min=1), default=5, show_default=True)
+@lang_option
+def demo(run_date, project_id, funder_id, top, lang):
+    """Run both views on the built-in sample: funders for a project, a funder's shortlist, one explanation.
+
+    \b
+    Examples:
+      coopmatch demo
+      coopmatch demo --lang en --project P011
+    """
+    from matcher.loading import SAMPLE_FUNDERS, SAMPLE_PROJECTS
+
+    projects, funders = _load_inputs(SAMPLE_PROJECTS, SAMPLE_FUNDERS, lang)
+    _check_id(project_id, projects["project_id"].tolist(), "project id")
+    matcher = _matcher(funders, (), run_date, lang, top)
+    fr = lang == "fr"
+    one = projects[projects["project_id"] == project_id]
+    ranked = matcher.rank_funders(one, top=top)
+    name = one["name"].iloc[0]
+    _print_table(ranked, lang, (f"1. Financeurs pour {project_id} — {name} (au {matcher.run_date_})" if fr
+                                else f"1. Funders for {project_id} — {name} (on {matcher.run_date_})"), "project")
+    if funder_id is None:
+        if ranked.empty:
+            return
+        funder_id, call_id = ranked["funder_id"].iloc[0], ranked["call_id"].iloc[0]
+    else:
+        _check_id(funder_id, funders["funder_id"].tolist(), "funder id")
+        call_id = None
+    call_id = call_id if isinstance(call_id, str) else None
+    shortlisted = matcher.rank_projects(projects, funder_id, call_id=call_id, top=top)
+    fname = funders.loc[funders["funder_id"] == funder_id, "name"].iloc[0] or funder_id
+    click.echo()
+    _print_table(shortlisted, lang, (f"2. Présélection de {fname} (au {matcher.run_date_})" if fr
+                                     else f"2. Shortlist of {fname} (on {matcher.run_date_})"), "funder")
+    click.echo()
+    click.echo("3. Pourquoi ce rang ?" if fr else "3. Why this rank?")
+    click.echo(matcher.explain(projects, project_id, funder_id, call_id).to_text(lang))
+
+
 _MONEY_COLUMNS = ("amount_requested", "total_budget", "secured_funding", "ticket_min", "ticket_max",
                   "call_envelope", "amount_awarded")
 

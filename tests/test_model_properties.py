@@ -235,12 +235,9 @@ def real_place_sets(draw):
     return projects, funders
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(real_place_sets())
-def test_territory_encoding_equals_containment_on_the_real_table(profiles):
+def _check_places_against_reference(projects, funders):
     from matcher.territories import Territories
 
-    projects, funders = projects_frame(*profiles[0]), funders_frame(*profiles[1])
     matcher = Matcher(date=DATE, territories=Territories.default(), top=None).fit(funders)
     features = matcher.space_.encode_projects(projects)
     block = Block(features, matcher.funder_features_, matcher.space_, as_day(DATE))
@@ -250,9 +247,26 @@ def test_territory_encoding_equals_containment_on_the_real_table(profiles):
     for i, project in enumerate(projects.to_dict("records")):
         for f, funder in enumerate(matcher.funders_.to_dict("records")):
             expected = reference.eligibility(project, funder, as_day(DATE), matcher.territories_)
+            where = (project["territory"], funder["perimeter"], funder["excluded_places"])
             for name in ("perimeter", "excluded_places"):
                 k = names.index(name)
                 got = 2 if rules.fail_bits[i, f] >> k & 1 else (1 if rules.unknown_bits[i, f] >> k & 1 else 0)
-                assert got == expected[name][0], (project["territory"], funder["perimeter"],
-                                                  funder["excluded_places"], name)
-            assert same(territory[i, f], reference.territory(project, funder, matcher.territories_))
+                assert got == expected[name][0], (where, name)
+            assert same(territory[i, f], reference.territory(project, funder, matcher.territories_)), where
+
+
+def test_every_pair_of_real_places_matches_containment():
+    """Twins (Paris commune/department), a metropole holding a department, an
+    EPCI across two departments: every code against every code."""
+    projects = projects_frame(*[{"project_id": f"P{i:02d}", "territory": (code,)}
+                                for i, code in enumerate(REAL_CODES)])
+    funders = funders_frame(*[{"funder_id": f"F{i:02d}", "perimeter": (code,)} for i, code in enumerate(REAL_CODES)],
+                            *[{"funder_id": f"X{i:02d}", "excluded_places": (code,)}
+                              for i, code in enumerate(REAL_CODES)])
+    _check_places_against_reference(projects, funders)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(real_place_sets())
+def test_territory_encoding_equals_containment_on_the_real_table(profiles):
+    _check_places_against_reference(projects_frame(*profiles[0]), funders_frame(*profiles[1]))

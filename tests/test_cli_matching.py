@@ -1,0 +1,126 @@
+"""The ranking commands driven with CliRunner on the built-in sample."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from matcher.cli import DEMO_DATE, cli
+from matcher.loading import SAMPLE_FUNDERS, SAMPLE_PROJECTS
+
+PROJECTS = str(SAMPLE_PROJECTS)
+RANKED_COLUMNS = ["project_id", "funder_id", "call_id", "rank", "score", "eligibility", "reasons",
+                  "project_name", "funder_name"]
+
+
+@pytest.fixture(scope="module")
+def runner():
+    return CliRunner()
+
+
+def run(runner, *args):
+    return runner.invoke(cli, list(args))
+
+
+def test_demo_runs_both_views(runner):
+    result = run(runner, "demo", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "1. Funders for P001" in result.output
+    assert "2. Shortlist of" in result.output
+    assert "3. Why this rank?" in result.output and "score × weight = contribution" in result.output
+
+
+def test_funders_for_json_columns_and_ranks(runner):
+    result = run(runner, "funders-for", PROJECTS, "--date", DEMO_DATE, "--format", "json", "--top", "3")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert list(rows[0])[: len(RANKED_COLUMNS)] == RANKED_COLUMNS
+    assert {k for k in rows[0] if k.startswith("score_")} == {
+        f"score_{c}" for c in ("sector", "text", "scale", "legal_form", "territory", "just_transition", "cooperation")}
+    by_project = {}
+    for row in rows:
+        by_project.setdefault(row["project_id"], []).append(row)
+    for group in by_project.values():
+        assert [r["rank"] for r in group] == list(range(1, len(group) + 1))
+        assert all(r["eligibility"] != "ineligible" for r in group)
+        scores = [r["score"] for r in group]
+        assert scores == sorted(scores, reverse=True)
+        for r in group:
+            total = sum(r[k] or 0 for k in r if k.startswith("contribution_"))
+            assert abs(total - r["score"]) < 1e-9
+
+
+def test_include_ineligible_puts_them_last(runner):
+    result = run(runner, "funders-for", PROJECTS, "--project", "P001", "--date", DEMO_DATE,
+                 "--format", "json", "--top", "100", "--include-ineligible")
+    rows = json.loads(result.output)
+    verdicts = [r["eligibility"] for r in rows]
+    assert "ineligible" in verdicts
+    first_bad = verdicts.index("ineligible")
+    assert all(v == "ineligible" for v in verdicts[first_bad:])
+    assert all(r["reasons"] for r in rows if r["eligibility"] == "ineligible")
+
+
+def test_csv_output_is_deterministic(runner, tmp_path):
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"o{i}.csv"
+        result = run(runner, "funders-for", PROJECTS, "--date", DEMO_DATE, "--format", "csv", "-o", str(out))
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert outs[0].decode().splitlines()[0].startswith(",".join(RANKED_COLUMNS))
+
+
+def test_shortlist_ranks_within_the_call(runner):
+    result = run(runner, "shortlist", "--funder", "F-FDD-TERRES", "--projects", PROJECTS,
+                 "--date", DEMO_DATE, "--format", "json", "--top", "5")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows and all(r["funder_id"] == "F-FDD-TERRES" for r in rows)
+    for call in {r["call_id"] for r in rows}:
+        ranks = [r["rank"] for r in rows if r["call_id"] == call]
+        assert ranks == list(range(1, len(ranks) + 1))
+
+
+def test_explain_one_pair_in_english(runner):
+    result = run(runner, "explain", "--project", "P001", "--funder", "F-FDD-TERRES", "--projects", PROJECTS,
+                 "--date", DEMO_DATE, "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Project P001")
+    assert "Verdict:" in result.output
+
+
+def test_explain_json(runner):
+    result = run(runner, "explain", "--project", "P001", "--funder", "F-FDD-TERRES", "--projects", PROJECTS,
+                 "--date", DEMO_DATE, "--json")
+    data = json.loads(result.output)
+    assert abs(sum(c["contribution"] or 0 for c in data["criteria"]) - data["score"]) < 1e-9
+
+
+@pytest.mark.parametrize("args, message", [
+    (["funders-for", PROJECTS, "--project", "P999"], "Error: unknown project id 'P999'"),
+    (["shortlist", "--funder", "F-NOPE-XYZ", "--projects", PROJECTS], "Error: unknown funder id 'F-NOPE-XYZ'"),
+    (["explain", "--project", "P001", "--funder", "F-FDD-TERRES", "--call", "NOPE", "--projects", PROJECTS],
+     "Error: unknown call id for funder F-FDD-TERRES 'NOPE'"),
+    (["funders-for", "missing.csv"], "Error: missing.csv: file not found"),
+    (["funders-for", PROJECTS, "--funders", "missing.yaml"], "Error: missing.yaml: file not found"),
+    (["funders-for", PROJECTS, "--weight", "territory=abc"], "Error: --weight expects criterion=number, got 'territory=abc'"),
+    (["funders-for", PROJECTS, "--weight", "territory"], "Error: --weight expects criterion=number, got 'territory'"),
+    (["funders-for", PROJECTS, "--weight", "nope=1"], "Error: bad weights:"),
+    (["funders-for", PROJECTS, "--date", "2026-13-45"], "Error: --date: invalid date: '2026-13-45'"),
+    (["funders-for", PROJECTS, "--date", "demain"], "Error: --date:"),
+    (["funders-for", PROJECTS, "--format", "xlsx"], "Error: --format xlsx needs -o FILE.xlsx"),
+])
+def test_error_paths(runner, args, message):
+    result = run(runner, *args)
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(message), result.output
+    assert "Traceback" not in result.output
+
+
+def test_default_funders_are_the_sample(runner):
+    a = run(runner, "funders-for", PROJECTS, "--project", "P002", "--date", DEMO_DATE, "--format", "json")
+    b = run(runner, "funders-for", PROJECTS, "--project", "P002", "--date", DEMO_DATE, "--format", "json",
+            "--funders", str(SAMPLE_FUNDERS))
+    assert a.exit_code == 0 and a.output == b.output
