@@ -57,7 +57,7 @@ from matcher import parsers
 from matcher import pipeline as p
 from matcher.errors import MappingError
 from matcher.headers import HeaderMapping
-from matcher.problems import FILE, Problem
+from matcher.problems import FILE, ParseError, Problem
 from matcher.territories import Territories
 from matcher.text import fold
 from matcher.vocabularies import get_vocabulary
@@ -139,6 +139,7 @@ _SEGMENT_SPLIT = re.compile(r"\s+[-–—]\s+|[()\[\]]")
 _ACRONYM_CODE = re.compile(r"\b[A-Z][A-Za-z]*[A-Za-z] ?(\d{2}|2[AB])\b")
 _LEADING_ACRONYM = re.compile(r"^[A-Z]{2,}\s+(?P<rest>.*[^\W\d_].*)$")
 _PLACE_LEVELS = frozenset({"department", "region", "FR"})
+_LEADING_ARTICLE = re.compile(r"^(?:l'|la |le |les |d'|de |du |des )", re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _BLOCK_TAG = re.compile(r"<(?:br|/p|/li|/div|/h\d)\s*/?>", re.IGNORECASE)
 _FUNDER_SPLIT = re.compile(r"[;|\n]")
@@ -284,32 +285,36 @@ def _level(territories: Territories, code: str) -> str:
 
 
 def _place_of_phrase(territories: Territories, phrase: str):
-    """A department/region (or France) named exactly by ``phrase``, or by each
-    of its parts joined by "et" ("l'Oise et Aisne"); else None. Returns
-    ``(codes, candidates)``: candidates of an ambiguous department/region name."""
-    parts = [phrase] + ([] if " et " not in phrase else [re.split(r"\s+et\s+", phrase)])
-    for part in parts:
-        items = [part] if isinstance(part, str) else part
-        codes, candidates = [], ()
-        for item in items:
-            item = re.sub(r"^(?:l'|la |le |les |d'|de |du |des )", "", item.strip(), flags=re.I)
-            if not re.search(r"[^\W\d_]", item):
-                break
-            found = territories.resolve(item)
-            if found.code is not None and not found.method.startswith("fuzzy") \
-                    and _level(territories, found.code) in _PLACE_LEVELS:
-                codes.append(found.code)
-                continue
-            if found.ambiguous and not found.method.startswith("fuzzy"):
-                wide = [c for c in found.candidates if _level(territories, c) in _PLACE_LEVELS]
-                if wide:
-                    candidates = found.candidates
-            break
-        else:
-            return tuple(sorted(set(codes))), ()
-        if candidates:
-            return None, candidates
+    """The departments/regions (or France) that ``phrase`` names exactly, whole
+    or as parts joined by "et" ("l'Oise et Aisne").
+
+    Returns ``(codes, candidates)``: ``codes`` is None when the phrase names no
+    such place; ``candidates`` are those of an ambiguous department/region name.
+    """
+    readings = [[phrase]] + ([re.split(r"\s+et\s+", phrase)] if " et " in phrase else [])
+    for parts in readings:
+        codes, candidates = _places_of_parts(territories, parts)
+        if codes or candidates:
+            return codes, candidates
     return None, ()
+
+
+def _places_of_parts(territories: Territories, parts: list[str]):
+    codes = []
+    for part in parts:
+        part = _LEADING_ARTICLE.sub("", part.strip())
+        if not re.search(r"[^\W\d_]", part):
+            return None, ()
+        found = territories.resolve(part)
+        if found.method.startswith("fuzzy"):
+            return None, ()
+        if found.code is not None and _level(territories, found.code) in _PLACE_LEVELS:
+            codes.append(found.code)
+        elif found.ambiguous and any(_level(territories, c) in _PLACE_LEVELS for c in found.candidates):
+            return None, found.candidates
+        else:
+            return None, ()
+    return tuple(sorted(set(codes))), ()
 
 
 def _acronym_codes(territories: Territories, name: str) -> set[str]:
@@ -493,8 +498,8 @@ def _is_call(value) -> bool:
         return False
     try:
         return parsers.parse_bool(value) is True
-    except Exception:  # noqa: BLE001 - any other text ("AAP", "AMI") says it is a call
-        return bool(fold(value)) and fold(value) not in ("non", "no", "0", "false", "faux")
+    except ParseError:  # any other text ("AAP", "AMI", "Appel à projets") says it is a call
+        return bool(fold(value))
 
 
 def _description(text: str | None, cofunders: list[str]) -> str | None:

@@ -13,11 +13,14 @@ What is learned, and how
         ("Ville de Paris (DAC)"); the id alone when no name is known.
     ``sectors``
         Share of grants per sector: a grant counts once for each of its
-        sectors, over the grants whose sectors are known. Sectors are taken by
-        decreasing share until the grants they cover (a grant is covered when
-        one of its sectors is kept) reach :data:`SECTOR_COVERAGE` (90 %).
-        Each kept sector gets a priority from its share relative to the top
-        one, ``r``: 3 when ``r >= 0.75``, 2 when ``r >= 0.25``, else 1.
+        sectors, over the grants whose sectors are known. Each sector gets a
+        priority from its share relative to the top one, ``r``: 3 when
+        ``r >= 0.75``, 2 when ``r >= 0.25``, else 1. Kept: every sector of
+        priority 2 or 3, and the priority-1 sectors needed, by decreasing
+        share (ties together), for the kept sectors to cover
+        :data:`SECTOR_COVERAGE` (90 %) of the grants (a grant is covered when
+        one of its sectors is kept). Rare sectors are dropped: they say little
+        about what the funder looks for.
     ``ticket_min``, ``ticket_max``
         The 5th and 95th percentiles (:data:`TICKET_QUANTILES`, linear
         interpolation) of the positive awarded amounts, rounded to two
@@ -47,6 +50,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 
+from matcher.errors import MappingError
 from matcher.schema import FUNDER_FIELDS
 from matcher.textsim import surface_tokens
 from matcher.vocabularies import get_vocabulary
@@ -67,10 +71,13 @@ EXTRA_COLUMNS = ("grants_count", "years")
 
 
 def sector_priorities(sector_lists: list, coverage: float = SECTOR_COVERAGE) -> dict[str, float] | None:
-    """Priority weights (1-3) of the sectors covering ``coverage`` of the grants.
+    """Priority weights (1-3) of a funder's sectors, from one sector list per grant.
 
     ``sector_lists`` holds one entry per grant: a tuple of sector ids, or None
-    when unknown (ignored). Returns ``{sector: weight}`` sorted by id, or None
+    when unknown (ignored). Kept: the sectors, by decreasing share of grants
+    (ties together), until they cover ``coverage`` of the grants, plus every
+    major sector (priority 2 or 3) even past that point, since grants often
+    carry several sectors. Returns ``{sector: weight}`` sorted by id, or None
     when no grant has a known sector.
     """
     known = [tuple(s) for s in sector_lists if _is_list(s) and len(s) > 0]
@@ -78,14 +85,15 @@ def sector_priorities(sector_lists: list, coverage: float = SECTOR_COVERAGE) -> 
         return None
     counts = Counter(sector for sectors in known for sector in set(sectors))
     ranked = sorted(counts, key=lambda s: (-counts[s], s))
+    top = counts[ranked[0]]
     kept: list[str] = []
     covered = np.zeros(len(known), dtype=bool)
     for sector in ranked:
+        done = covered.mean() >= coverage
+        if done and counts[sector] < counts[kept[-1]] and _priority(counts[sector] / top) < 2:
+            break  # covered, and past the ties of the last sector kept and the major sectors
         kept.append(sector)
         covered |= np.fromiter((sector in sectors for sectors in known), bool, len(known))
-        if covered.mean() >= coverage:
-            break
-    top = counts[ranked[0]]
     return {s: float(_priority(counts[s] / top)) for s in sorted(kept)}
 
 
@@ -218,8 +226,10 @@ def _missing(value) -> bool:
 def _granted_mask(history: pd.DataFrame) -> np.ndarray:
     if "status" in history.columns:
         return np.array([v == "granted" for v in history["status"].tolist()], dtype=bool)
-    amounts = pd.to_numeric(history.get("amount_awarded"), errors="coerce")
-    return (amounts.fillna(0) > 0).to_numpy()
+    if "amount_awarded" not in history.columns:
+        return np.zeros(len(history), dtype=bool)
+    amounts = pd.to_numeric(history["amount_awarded"], errors="coerce")
+    return (amounts.fillna(0) > 0).to_numpy(dtype=bool)
 
 
 def _names(history: pd.DataFrame, funder_ids: list) -> dict[str, str]:
@@ -271,9 +281,14 @@ def learn_funders(history: pd.DataFrame, until_year: int | None = None, *,
         The :data:`~matcher.schema.FUNDER_FIELDS` columns, in schema order and
         canonical types, then ``grants_count`` (Int64) and ``years`` (text);
         one row per funder with at least one grant, sorted by ``funder_id``.
+
+    Raises
+    ------
+    MappingError
+        When ``history`` has no ``funder_id`` column.
     """
     if "funder_id" not in history.columns:
-        raise ValueError("history has no funder_id column")
+        raise MappingError("the history has no funder_id column")
     keep = np.ones(len(history), dtype=bool)
     if until_year is not None:
         years = pd.to_numeric(history.get("year"), errors="coerce") if "year" in history.columns \

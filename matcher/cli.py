@@ -174,8 +174,10 @@ def validate(kind, file, forced, rejects, refused_when_zero, show, strict, lang)
 @click.option("--rejects", type=click.Path(dir_okay=False), default=None,
               help="Write every problem (row, column, value, reason) to this file.")
 @click.option("--refused-when-zero", is_flag=True, help="History: an awarded amount of 0 means refused.")
+@click.option("--from", "source", type=click.Choice(["aides-territoires"]), default=None,
+              help="Funders: read a catalogue export (recognised from its headers when not given).")
 @lang_option
-def normalize(kind, file, forced, output, rejects, refused_when_zero, lang):
+def normalize(kind, file, forced, output, rejects, refused_when_zero, source, lang):
     """Turn a projects, funders or history FILE into canonical rows.
 
     The accounting line goes to stderr; rejected rows are left out of OUTPUT
@@ -186,12 +188,18 @@ def normalize(kind, file, forced, output, rejects, refused_when_zero, lang):
       coopmatch normalize projects projets.xlsx -o projets.csv
       coopmatch normalize history paris.csv.gz --map funder_id=direction \\
           --map amount_awarded="montant vote" -o hist.parquet
+      coopmatch normalize funders aides-territoires.csv --from aides-territoires -o aides.csv
     """
     from matcher.writers import format_for, write_table
 
     format_for(output)  # fail on a bad extension before the work, not after
+    if source and kind != "funders":
+        raise click.ClickException("--from aides-territoires applies to funders only")
     started = time.perf_counter()
-    result = _load(kind, file, forced, **({"refused_when_zero": True} if refused_when_zero else {}))
+    options = {"refused_when_zero": True} if refused_when_zero else {}
+    if source:
+        options["source"] = source
+    result = _load(kind, file, forced, **options)
     write_table(result.frame, output, money_columns=_MONEY_COLUMNS)
     if rejects:
         _write_rejects(result, rejects)
@@ -199,6 +207,40 @@ def normalize(kind, file, forced, output, rejects, refused_when_zero, lang):
     click.echo(f"{accounting_line(result.summary, lang)} → {output} ({elapsed:.1f} s)", err=True)
 
 
+
+
+@cli.command("learn-funders")
+@click.argument("history", type=click.Path())
+@mapping_options
+@click.option("--until-year", type=int, default=None, help="Learn only from decisions of this year or before.")
+@click.option("--refused-when-zero", is_flag=True, help="An awarded amount of 0 means refused.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Funder profiles: .csv .json .jsonl .xlsx (readable by every ranking command).")
+@lang_option
+def learn_funders_command(history, forced, until_year, refused_when_zero, output, lang):
+    """Learn one funder profile per funder from its past grant decisions.
+
+    Sector priorities come from what was granted, the ticket range from the
+    amounts (5th–95th percentile), typical words from the purposes. Learned
+    values are marked `learned` and never become eligibility rules.
+
+    \b
+    Examples:
+      coopmatch learn-funders historique.csv -o financeurs_appris.csv
+      coopmatch learn-funders paris.csv.gz --map funder_id=direction --map purpose="objet du dossier" \\
+          --map amount_awarded="montant vote" --map year=anneeBudg --until-year 2017 -o paris.json
+    """
+    from funders.learn import learn_funders
+    from matcher.writers import format_for, write_table
+
+    if format_for(output) == "parquet":
+        raise click.ClickException("learn-funders writes .csv, .json, .jsonl or .xlsx (parquet cannot be read back)")
+    result = _load("history", history, forced, **({"refused_when_zero": True} if refused_when_zero else {}))
+    click.echo(accounting_line(result.summary, lang), err=True)
+    learned = learn_funders(result.frame, until_year=until_year)
+    write_table(learned, output, money_columns=_MONEY_COLUMNS)
+    click.echo((f"{len(learned)} profils appris → {output}" if lang == "fr"
+                else f"{len(learned)} learned profiles → {output}"), err=True)
 
 # --------------------------------------------------------------------------- ranking
 

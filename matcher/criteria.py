@@ -100,19 +100,23 @@ class SectorFit(Criterion):
 
     def score(self, block):
         p, f = block.p, block.f
+        # Many projects share a sector set: score each distinct set once.
+        keys = np.column_stack([p.sector_idx, np.nan_to_num(p.sector_count, nan=-1.0).astype(np.int64)])
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        idx, counts = unique[:, :-1], unique[:, -1].astype(float)
         weights = f.sector_weights.T  # (S + 1) x F, last row zeros for padding
-        best = np.zeros(block.shape)
-        count = np.zeros(block.shape)
-        for k in range(p.sector_idx.shape[1]):
-            values = weights[p.sector_idx[:, k]]
+        best = np.zeros((len(unique), f.n))
+        count = np.zeros((len(unique), f.n))
+        for k in range(idx.shape[1]):
+            values = weights[idx[:, k]]
             np.maximum(best, values, out=best)
             count += values > 0
-        n = block.col(p.sector_count)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(n > 0, count / n, 0.0)
-        out = SECTOR_PRIORITY_SHARE * best + (1 - SECTOR_PRIORITY_SHARE) * share
-        unknown = np.isnan(n) | ~block.row(f.sector_set)
-        return np.where(unknown, np.nan, out)
+        n = counts[:, None]
+        share = np.divide(count, np.maximum(n, 1.0))
+        table = SECTOR_PRIORITY_SHARE * best + (1 - SECTOR_PRIORITY_SHARE) * share
+        table[counts < 0] = np.nan
+        table[:, ~f.sector_set] = np.nan
+        return table[inverse.ravel()]
 
 
 # --------------------------------------------------------------------------- text
@@ -190,14 +194,17 @@ class LegalFormFit(Criterion):
 
     def score(self, block):
         p, f = block.p, block.f
-        form = block.col(p.legal)
+        # Few distinct legal forms: score each once, then copy rows.
+        codes = np.where(p.legal_known, p.legal, np.uint64(0))
+        unique, inverse = np.unique(np.column_stack([codes, p.legal_known.astype(np.uint64)]), axis=0,
+                                    return_inverse=True)
+        form = unique[:, :1]
         open_or_not = np.where(f.legal_set, 0.0, LEGAL_FORM_OPEN)
-        out = np.where((form & block.row(f.legal_ok)) != 0, LEGAL_FORM_IN_GROUP, block.row(open_or_not))
-        np.copyto(out, LEGAL_FORM_LISTED, where=(form & block.row(f.legal_listed)) != 0)
-        if f.legal_excluded_set.any():
-            np.copyto(out, 0.0, where=(form & block.row(f.legal_excluded)) != 0)
-        out[~p.legal_known] = np.nan
-        return out
+        table = np.where((form & f.legal_ok[None, :]) != 0, LEGAL_FORM_IN_GROUP, open_or_not[None, :])
+        table[(form & f.legal_listed[None, :]) != 0] = LEGAL_FORM_LISTED
+        table[(form & f.legal_excluded[None, :]) != 0] = 0.0
+        table[unique[:, 1] == 0] = np.nan
+        return table[inverse.ravel()]
 
 
 # --------------------------------------------------------------------------- territory
@@ -253,13 +260,18 @@ class JustTransitionFit(Criterion):
         weights = np.ascontiguousarray(f.jt_priorities.T)  # J x F
         num = scaled @ weights
         den = known.astype(float) @ weights
-        base = np.divide(num, den, out=np.full(block.shape, np.nan), where=den > 0)
         generic = _mean_known(p.jt_pillars)
+        with np.errstate(invalid="ignore"):
+            out = np.divide(num, den, out=num)  # 0 / 0 = NaN: no known level is weighted
         if not f.jt_has_priorities.all():
-            base[:, ~f.jt_has_priorities] = generic[:, None]
-        just = np.isfinite(p.jt_just)
-        base[just] = JT_COVERAGE_SHARE * base[just] + (1 - JT_COVERAGE_SHARE) * p.jt_just[just][:, None]
-        return base
+            out[:, ~f.jt_has_priorities] = generic[:, None]
+        # The ecological+social rule, where known: out x 0.75 + 0.25 x just.
+        just = p.jt_just
+        scale = np.where(np.isnan(just), 1.0, JT_COVERAGE_SHARE)
+        shift = np.where(np.isnan(just), 0.0, (1 - JT_COVERAGE_SHARE) * just)
+        out *= scale[:, None]
+        out += shift[:, None]
+        return out
 
 
 def _mean_known(values: np.ndarray) -> np.ndarray:

@@ -14,8 +14,12 @@ SAMPLE_FUNDERS = _PACKAGE_ROOT / "funders" / "examples" / "financeurs.yaml"
 SAMPLE_HISTORY = _PACKAGE_ROOT / "funders" / "examples" / "historique_exemple.csv"
 
 
+#: Known catalogue exports that have their own importer (``--from``).
+SOURCES = ("aides-territoires",)
+
+
 def load(kind: str, path: str | Path, forced: dict[str, str] | None = None,
-         refused_when_zero: bool = False) -> Normalized:
+         refused_when_zero: bool = False, source: str | None = None) -> Normalized:
     """Read ``path`` (a file, or a folder of files) and normalise it as ``kind``.
 
     Parameters
@@ -29,6 +33,9 @@ def load(kind: str, path: str | Path, forced: dict[str, str] | None = None,
         Canonical field -> source column (the CLI's ``--map``).
     refused_when_zero:
         History only: an awarded amount of 0 means the application was refused.
+    source:
+        Funders only: ``aides-territoires`` reads the Aides-territoires aids
+        export; when None, that export is recognised from its headers.
     """
     from funders.history import normalize_history
     from funders.pipeline import normalize_funders
@@ -36,6 +43,14 @@ def load(kind: str, path: str | Path, forced: dict[str, str] | None = None,
     from projects.pipeline import normalize_projects
 
     raw = read_profiles(path)
+    if kind == "funders":
+        from funders.aides_territoires import looks_like_aides_territoires, normalize_aides_territoires
+
+        if source == "aides-territoires" or (source is None and not forced
+                                             and looks_like_aides_territoires(raw.frame.columns)):
+            return normalize_aides_territoires(raw)
+    if source is not None and kind != "funders":
+        raise ValueError(f"source {source!r} applies to funders only")
     if kind == "projects":
         return normalize_projects(raw, forced=forced)
     if kind == "funders":

@@ -148,9 +148,10 @@ def weight_matrix(funders: pd.DataFrame, criteria, run_weights: Mapping | None) 
 
 @dataclass
 class ScoredBlock:
-    """Scores of a block: per criterion (C x P x F), the total, the known weight, eligibility."""
+    """Scores of a block: per criterion (a list of C arrays P x F), the total, the known weight,
+    eligibility."""
 
-    scores: np.ndarray
+    scores: list[np.ndarray]
     score: np.ndarray
     known_weight: np.ndarray
     eligibility: EligibilityBlock
@@ -162,19 +163,28 @@ def score_block(criteria, rules: list[Rule], block: Block, weights: np.ndarray) 
     ``weights`` are the effective weights of the block's funder rows (F x C).
     """
     shape = block.shape
-    scores = np.empty((len(criteria), *shape))
+    scores = []
     num = np.zeros(shape)
     den = np.zeros(shape)
-    product = np.empty(shape)
+    work = np.empty(shape)
     for c, criterion in enumerate(criteria):
-        values = scores[c]
-        values[...] = criterion.score(block)
-        w = np.broadcast_to(weights[:, c][None, :], shape)
-        known = ~np.isnan(values)
-        np.add(den, w, out=den, where=known)
-        np.multiply(values, w, out=product)
-        np.add(num, product, out=num, where=known)
-    score = np.divide(num, den, out=np.zeros(shape), where=den > 0)
+        values = np.asarray(criterion.score(block), dtype=float)
+        if values.shape != shape:
+            values = np.array(np.broadcast_to(values, shape))
+        scores.append(values)
+        w = weights[:, c][None, :]
+        # Scores are in [0, 1] and weights >= 0, so fmax(x, 0) turns exactly the
+        # unknown (NaN) entries into 0: no masks, no where=.
+        np.multiply(values, w, out=work)
+        num += np.fmax(work, 0.0, out=work)
+        if np.isnan(values).any():
+            np.multiply(values, 0.0, out=work)
+            work += w
+            den += np.fmax(work, 0.0, out=work)
+        else:
+            den += w
+    # den is 0 only where num is 0 too: those pairs score 0.
+    score = np.divide(num, np.maximum(den, np.finfo(float).tiny))
     return ScoredBlock(scores, score, den, evaluate_rules(rules, block))
 
 
@@ -236,7 +246,8 @@ def gather(scored: ScoredBlock, rows: np.ndarray, cols: np.ndarray, keys: np.nda
         verdict=el.verdict[rows, cols],
         score=scored.score[rows, cols],
         known_weight=scored.known_weight[rows, cols],
-        scores=scored.scores[:, rows, cols].T,
+        scores=np.stack([values[rows, cols] for values in scored.scores], axis=1)
+        if scored.scores else np.zeros((len(rows), 0)),
         fail_bits=el.fail_bits[rows, cols],
         unknown_bits=el.unknown_bits[rows, cols],
         warn_bits=el.warn_bits[rows, cols],

@@ -188,7 +188,9 @@ def test_every_row_is_accounted_for(result):
     assert (s["rows_normalised"], s["rows_rejected"]) == (4, 2)
     errors = result.rejects[result.rejects["severity"] == "error"]
     assert sorted(errors["row"].tolist()) == [6, 7]
-    assert set(errors["column"]) == {"Financeurs", "Lien"}
+    reasons = dict(zip(errors["row"], errors["reason_en"], strict=True))
+    assert reasons[6] == "missing funder_id"
+    assert reasons[7].startswith("duplicate funder_id/call_id") and "row 2" in reasons[7]
     assert s["funders"] == 4 and s["calls"] == 4
     assert s["perimeters"] == {"ambiguous": 1, "authority": 1, "national": 1, "unknown": 1}
 

@@ -172,7 +172,7 @@ def test_raising_one_criterion_never_lowers_the_score(profiles, name, bump):
     block = Block(features, matcher.funder_features_, matcher.space_, as_day(DATE))
     base = score_block(matcher.criteria_, matcher.rules_, block, matcher.weights_)
     c = matcher.criteria_names_.index(name)
-    raised = base.scores.copy()
+    raised = np.stack(base.scores)
     known = ~np.isnan(raised[c])
     raised[c] = np.where(known, np.minimum(1.0, raised[c] + bump), raised[c])
     w = matcher.weights_.T[:, None, :]
@@ -207,7 +207,7 @@ def test_vectorised_engine_equals_the_reference(profiles, weights):
                 assert got == status, f"{where}: rule {name}"
                 assert bool(rules.warn_bits[i, f] >> k & 1) == warn, f"{where}: warning {name}"
             for c, name in enumerate(matcher.criteria_names_):
-                assert same(scored.scores[c, i, f], expected["scores"][name]), f"{where}: {name}"
+                assert same(scored.scores[c][i, f], expected["scores"][name]), f"{where}: {name}"
             assert same(scored.score[i, f], expected["score"]), where
             assert ["eligible", "to_check", "ineligible"][rules.verdict[i, f]] == expected["verdict"]
 
