@@ -178,18 +178,23 @@ class PlaceInPerimeter(Rule):
 
     def evaluate(self, block):
         f = block.f
+        # Every funder gives money somewhere: an unstated perimeter is a fact
+        # to check, not an absence of condition.
+        unstated = block.row(~f.has_perimeter)
         if not f.has_perimeter.any():
-            return NOTHING
+            return None, unstated, None
         rel = block.places
         cond = block.row(f.has_perimeter)
         known = block.col(block.p.place_known)
         fail = cond & known & rel.all_outside
-        unknown = cond & ~fail & (~known | ~rel.all_inside)
+        unknown = (cond & ~fail & (~known | ~rel.all_inside)) | unstated
         return fail, unknown, None
 
     def describe(self, kind, project, funder, context):
         places = as_condition(project.get("territory"))
         perimeter = as_condition(funder.get("perimeter")) or ()
+        if not perimeter:
+            return Reason.build(self.name, kind, "unknown_funder")
         shown = place_labels(context.territories, perimeter)
         if kind == explain.FAIL:
             return Reason.build(self.name, kind, places=place_labels(context.territories, places),
@@ -415,7 +420,7 @@ class TicketMinimum(Rule):
     project_fields = ("amount_requested",)
 
     def evaluate(self, block):
-        minimum = block.f.ticket_min
+        minimum = block.f.ticket_min_rule  # a learned minimum is a habit, not a rule
         cond = ~np.isnan(minimum)
         if not cond.any():
             return NOTHING

@@ -443,6 +443,7 @@ class FunderFeatures(_Rows):
     sector_weights: np.ndarray  # n x (S + 1), scaled by the row max; last column 0
     sector_set: np.ndarray
     ticket_min: np.ndarray
+    ticket_min_rule: np.ndarray  # ticket_min, NaN for learned profiles (never a hard rule)
     ticket_max: np.ndarray
     strict: np.ndarray
     max_share: np.ndarray
@@ -604,6 +605,9 @@ class FeatureSpace:
             sector_weights=sector_weights,
             sector_set=sector_weights.max(axis=1) > 0,
             ticket_min=np.array([as_float(v) for v in column(funders, "ticket_min")], dtype=float),
+            ticket_min_rule=np.array([np.nan if as_bool(learned) is True else as_float(v) for v, learned in
+                                      zip(column(funders, "ticket_min"), column(funders, "learned"), strict=True)],
+                                     dtype=float),
             ticket_max=np.array([as_float(v) for v in column(funders, "ticket_max")], dtype=float),
             strict=np.array([as_bool(v) is True for v in column(funders, "ticket_max_strict")], dtype=bool),
             max_share=np.array([as_float(v) for v in column(funders, "max_share_of_budget")], dtype=float),

@@ -96,7 +96,7 @@ def eligibility(project: dict, funder: dict, day: int, territories) -> dict[str,
 
     places = _condition(project.get("territory"))
     perimeter = _condition(funder.get("perimeter"))
-    status = PASS
+    status = UNKNOWN  # a funder whose perimeter is not stated: to check
     if perimeter:
         if not places:
             status = UNKNOWN
@@ -184,6 +184,8 @@ def eligibility(project: dict, funder: dict, day: int, territories) -> dict[str,
 
     amount = as_float(project.get("amount_requested"))
     minimum = as_float(funder.get("ticket_min"))
+    if funder.get("learned") is True:
+        minimum = math.nan  # a learned minimum is a habit, not a rule
     status = PASS
     if not math.isnan(minimum):
         status = UNKNOWN if math.isnan(amount) else (FAIL if amount < minimum else PASS)

@@ -77,7 +77,8 @@ def project(project_id: str = "P1", **fields) -> dict:
 
 
 def funder(funder_id: str = "F1", **fields) -> dict:
-    return {"funder_id": funder_id, **fields}
+    """A funder row; the perimeter defaults to EU (an unstated perimeter is itself to check)."""
+    return {"funder_id": funder_id, "perimeter": ("EU",), **fields}
 
 
 class TinyTerritories:

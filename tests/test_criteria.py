@@ -74,7 +74,7 @@ def test_legal_form_fit_levels():
 
 def test_territory_levels_and_unknowns():
     projects = [project("lyon", territory=(LYON,)), project("grenoble", territory=(GRENOBLE,)), project("unknown")]
-    funders = [funder("A", perimeter=(LYON,)), funder("B", perimeter=("dep:69",)), funder("C")]
+    funders = [funder("A", perimeter=(LYON,)), funder("B", perimeter=("dep:69",)), funder("C", perimeter=None)]
     got = scores(TerritoryFit(), projects, funders)
     assert got[0, :2].tolist() == [1.0, 0.8] and got[1, :2].tolist() == [0.0, 0.0]
     assert np.isnan(got[2]).all() and np.isnan(got[:, 2]).all()

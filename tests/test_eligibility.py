@@ -62,9 +62,16 @@ def test_legal_form_groups_are_expanded_on_both_lists():
 def test_an_empty_funder_condition_sets_no_condition(condition):
     projects = [project("A", legal_form="scop"), project("B")]
     for rule, field in ((LegalFormAccepted(), "eligible_legal_forms"), (InstrumentOffered(), "instruments"),
-                        (StageAccepted(), "stages"), (PlaceInPerimeter(), "perimeter")):
+                        (StageAccepted(), "stages")):
         got = statuses(rule, projects, [funder("F", **{field: condition})])
         assert (got == PASS).all(), rule.name
+
+
+@pytest.mark.parametrize("condition", [None, ()])
+def test_an_unstated_perimeter_is_to_check_not_no_condition(condition):
+    projects = [project("A", territory=(LYON,)), project("B")]
+    got = statuses(PlaceInPerimeter(), projects, [funder("F", perimeter=condition)])
+    assert (got == UNKNOWN).all()
 
 
 def test_perimeter_inside_outside_partly_and_unknown():
@@ -165,17 +172,17 @@ def test_budget_share_only_warns():
 
 
 def test_verdicts_and_bits():
-    projects = [project("ok", legal_form="association", amount_requested=10_000.0),
-                project("check", amount_requested=10_000.0),
+    projects = [project("ok", legal_form="association", amount_requested=10_000.0, territory=(LYON,)),
+                project("check", amount_requested=10_000.0, territory=(LYON,)),
                 project("refused", legal_form="scop")]
     matcher, block = make_block(projects, [funder("F", eligible_legal_forms=("association",), ticket_min=5_000.0)])
     result = evaluate_rules(matcher.rules_, block)
     assert result.verdict[:, 0].tolist() == [0, 1, 2]
     names = [r.name for r in matcher.rules_]
     assert result.unknown_bits[1, 0] == (1 << names.index("legal_form"))
-    # the refused project also lacks its amount: both facts are recorded
+    # the refused project also lacks its amount and place: every fact is recorded
     assert result.fail_bits[2, 0] == 1 << names.index("legal_form")
-    assert result.unknown_bits[2, 0] == 1 << names.index("ticket_min")
+    assert result.unknown_bits[2, 0] == (1 << names.index("ticket_min")) | (1 << names.index("perimeter"))
 
 
 def test_reasons_are_bilingual_with_the_values_and_listed_fails_first():

@@ -229,9 +229,22 @@ def test_missing_project_fact_gives_to_check_with_the_fact_to_provide(missing, c
 
 
 def test_empty_funder_condition_sets_no_condition():
-    row = pair(base(legal_form=None, territory=None, amount_requested=None),
-               funder(eligible_legal_forms=(), perimeter=None, ticket_max=50_000.0))
+    row = pair(base(legal_form=None, amount_requested=None),
+               funder(eligible_legal_forms=(), ticket_max=50_000.0))
     assert row["eligibility"] == "eligible"
+
+
+def test_unstated_funder_perimeter_is_to_check():
+    row = pair(base(), funder(perimeter=None))
+    assert row["eligibility"] == "to_check"
+    assert "Périmètre géographique du financeur non renseigné" in row["reasons"]
+
+
+def test_learned_ticket_minimum_is_not_a_rule():
+    habit = funder(ticket_min=100_000.0, learned=True)
+    rule = funder(ticket_min=100_000.0)
+    assert pair(base(amount_requested=5_000.0), habit)["eligibility"] == "eligible"
+    assert pair(base(amount_requested=5_000.0), rule)["eligibility"] == "ineligible"
 
 
 def test_other_hard_conditions():
