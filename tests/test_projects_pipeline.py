@@ -141,3 +141,20 @@ def test_encodings(tmp_path, encoding):
                  encoding=encoding)
     frame = load("projects", path).frame
     assert frame.loc[0, "legal_form"] == "scic" and frame.loc[0, "amount_requested"] == 12500.0
+
+
+def test_every_commune_resolves_from_its_insee_code_in_a_file(tmp_path):
+    from matcher.territories import Territories
+
+    communes = sorted(Territories.default().codes("commune"))
+    lines = [f"P{i},{code.split(':')[1]}" for i, code in enumerate(communes)]
+    path = write(tmp_path, "project_id,Code commune\n" + "\n".join(lines) + "\n")
+    result = load("projects", path)
+    assert result.summary["warnings"] == 0
+    assert [t[0] for t in result.frame["territory"]] == communes
+
+
+def test_a_column_of_postcodes_reads_as_postcodes(tmp_path):
+    path = write(tmp_path, "project_id,Code postal\nP1,69001\nP2,13001\n")
+    frame = load("projects", path).frame
+    assert frame["territory"].tolist() == [("commune:69123",), ("commune:13055",)]
