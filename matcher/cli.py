@@ -246,7 +246,7 @@ def learn_funders_command(history, forced, until_year, refused_when_zero, output
 
 
 DEMO_DATE = "2026-12-01"
-OUTPUT_FORMATS = ("table", "csv", "json", "xlsx")
+OUTPUT_FORMATS = ("table", "csv", "json", "xlsx", "html")
 
 
 def _parse_weights(values) -> dict[str, float] | None:
@@ -341,16 +341,50 @@ def _check_id(value: str, known, what: str) -> None:
     raise click.ClickException(f"unknown {what} '{value}'{hint}")
 
 
-def _emit(ranked, fmt, output, lang, title, view):
+def _load_normalized(projects_path, funders_path, lang):
+    """Like :func:`_load_inputs`, but keep the whole results (rejects and summaries for reports)."""
+    from matcher.loading import SAMPLE_FUNDERS
+
+    projects = _load("projects", projects_path, {})
+    _notice_rejects(projects, "projects" if lang == "en" else "projets", lang)
+    funders = _load("funders", funders_path or SAMPLE_FUNDERS, {})
+    _notice_rejects(funders, "funders" if lang == "en" else "financeurs", lang)
+    return projects, funders
+
+
+def _report(ranked, projects_in, funders_in, projects, matcher, command, lang, **params):
+    """The :class:`~matcher.report_html.Report` of a ranking run (for --format html and xlsx)."""
+    from matcher.report_html import Report, RunInfo
+
+    info = RunInfo(command=command, lang=lang, run_date=matcher.run_date_,
+                   weights=_parse_weights(params.pop("weights", ())),
+                   summaries={"projects": projects_in.summary, "funders": funders_in.summary}, **params)
+    return Report(ranked=ranked, projects=projects, matcher=matcher, info=info,
+                  rejects={"projects": projects_in.rejects, "funders": funders_in.rejects})
+
+
+def _emit(ranked, fmt, output, lang, title, view, report=None):
     from matcher.writers import write_table
 
     if fmt == "table":
         if output:
-            raise click.ClickException("--format table prints to the terminal; use csv, json or xlsx with -o")
+            raise click.ClickException("--format table prints to the terminal; use csv, json, xlsx or html with -o")
         _print_table(ranked, lang, title, view)
         return
     if fmt == "xlsx" and not output:
         raise click.ClickException("--format xlsx needs -o FILE.xlsx")
+    if fmt in ("html", "xlsx"):
+        if report is None:
+            raise click.ClickException(f"--format {fmt} is not available for this command")
+        from matcher.report_html import render_html, write_html
+        from matcher.report_xlsx import write_report_workbook
+
+        if not output:
+            click.echo(render_html(report), nl=False)
+            return
+        (write_html if fmt == "html" else write_report_workbook)(report, output)
+        click.echo(f"{len(ranked)} {'lignes' if lang == 'fr' else 'rows'} → {output}", err=True)
+        return
     if output:
         write_table(ranked, output, fmt=fmt, money_columns=())
         click.echo(f"{len(ranked)} {'lignes' if lang == 'fr' else 'rows'} → {output}", err=True)
@@ -428,7 +462,8 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
       coopmatch funders-for projets.csv --funders financeurs.yaml --top 5 --format csv -o fits.csv
       coopmatch funders-for projets.csv --weight territory=0.4 --date 01/03/2027 --lang en
     """
-    projects, funders = _load_inputs(projects_path, funders_path, lang)
+    projects_in, funders_in = _load_normalized(projects_path, funders_path, lang)
+    projects, funders = projects_in.frame, funders_in.frame
     if project_id is not None:
         _check_id(project_id, projects["project_id"].tolist(), "project id")
         projects = projects[projects["project_id"] == project_id]
@@ -444,7 +479,10 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
             click.echo("Aucun financeur éligible ou à vérifier." if lang == "fr"
                        else "No eligible or to-check funder.")
         return
-    _emit(ranked, fmt, output, lang, "", "project")
+    report = _report(ranked, projects_in, funders_in, projects, matcher, "funders-for", lang,
+                     projects_file=projects_path, funders_file=funders_path, project_id=project_id,
+                     top=top, include_ineligible=include_ineligible, weights=weights)
+    _emit(ranked, fmt, output, lang, "", "project", report)
 
 
 @cli.command()
@@ -461,7 +499,8 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
       coopmatch shortlist --funder F-FDD-TERRES --projects projets.csv
       coopmatch shortlist --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --top 20 --format xlsx -o shortlist.xlsx
     """
-    projects, funders = _load_inputs(projects_path, funders_path, lang)
+    projects_in, funders_in = _load_normalized(projects_path, funders_path, lang)
+    projects, funders = projects_in.frame, funders_in.frame
     _check_id(funder_id, funders["funder_id"].tolist(), "funder id")
     if call_id is not None:
         _check_id(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
@@ -480,7 +519,10 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
             click.echo("Aucun projet éligible ou à vérifier." if lang == "fr"
                        else "No eligible or to-check project.")
         return
-    _emit(ranked, fmt, output, lang, "", "funder")
+    report = _report(ranked, projects_in, funders_in, projects, matcher, "shortlist", lang,
+                     projects_file=projects_path, funders_file=funders_path, funder_id=funder_id,
+                     call_id=call_id, top=top, include_ineligible=include_ineligible, weights=weights)
+    _emit(ranked, fmt, output, lang, "", "funder", report)
 
 
 @cli.command()

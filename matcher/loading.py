@@ -44,7 +44,10 @@ def load(kind: str, path: str | Path, forced: dict[str, str] | None = None,
 
     raw = read_profiles(path)
     if kind == "funders":
-        from funders.aides_territoires import looks_like_aides_territoires, normalize_aides_territoires
+        from funders.aides_territoires import (
+            looks_like_aides_territoires,
+            normalize_aides_territoires,
+        )
 
         if source == "aides-territoires" or (source is None and not forced
                                              and looks_like_aides_territoires(raw.frame.columns)):

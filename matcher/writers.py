@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,6 +49,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the mode open() would
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -209,17 +213,27 @@ def write_workbook(sheets: dict[str, pd.DataFrame], path: Path,
     workbook.properties.modified = _dt.datetime(2000, 1, 1)
     workbook.properties.creator = "coopmatch"
     workbook.save(path)
-    _freeze_zip_times(path)
+    make_zip_reproducible(path)
 
 
-def _freeze_zip_times(path: Path) -> None:
-    """Rewrite a zip with fixed entry times: the same workbook gives the same bytes."""
+_MODIFIED = re.compile(rb"<dcterms:modified([^>]*)>[^<]*</dcterms:modified>")
+
+
+def make_zip_reproducible(path: Path) -> None:
+    """Rewrite an XLSX zip with fixed entry times and a fixed 'modified' date.
+
+    openpyxl stamps ``dcterms:modified`` with the time of saving whatever the
+    workbook says, and zip entries carry the time too: without this the same
+    workbook would differ from second to second.
+    """
     import zipfile
 
     with zipfile.ZipFile(path) as source:
         entries = [(info, source.read(info.filename)) for info in source.infolist()]
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
         for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = _MODIFIED.sub(rb"<dcterms:modified\1>2000-01-01T00:00:00Z</dcterms:modified>", data)
             fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr

@@ -1,0 +1,682 @@
+"""A self-contained HTML report of a ranking, for the people who decide.
+
+One file, no network: the CSS and a little vanilla JS (sort, filter) come from
+``matcher/data/report/`` and are inlined. Every text that comes from the data
+goes through :func:`html.escape`; the script reads the page through ``data-``
+attributes and ``textContent`` only, and a Content-Security-Policy lets no
+other script run (only the report's own, by hash). The output is
+deterministic: the same run gives the same bytes (the only date is the run's).
+
+The report shows the run's parameters, the ranked table (eligibility badges,
+a stacked bar of what each criterion adds to the score, reasons in words, the
+amount coverage and the call deadline, a score waterfall per line), for a
+shortlist the portfolio balance by sector, region and legal form, and the
+input rows that were rejected, with why.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from matcher import __version__
+from matcher import explain as ex
+from matcher.writers import write_text
+
+_DATA = Path(__file__).resolve().parent / "data" / "report"
+#: Dimensions of the portfolio view, in display order.
+PORTFOLIO_DIMENSIONS = ("sector", "region", "legal_form")
+#: Most problem rows listed in the report (all of them go to ``validate --rejects``).
+MAX_REJECT_ROWS = 300
+_VERDICT_ORDER = {"eligible": 0, "to_check": 1, "ineligible": 2}
+_KIND_ORDER = ("projects", "funders", "history")
+_PALETTE_SIZE = 8
+
+
+# --------------------------------------------------------------------------- labels
+
+
+@lru_cache(maxsize=1)
+def labels() -> dict:
+    """The report's bilingual labels (``matcher/data/report/labels.yaml``)."""
+    with (_DATA / "labels.yaml").open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def label(path: str, lang: str, **values) -> str:
+    """The label at a dotted ``path`` in ``lang``, filled with ``values``."""
+    node = labels()
+    for key in path.split("."):
+        node = node[key]
+    return node[lang].format(**values) if values else node[lang]
+
+
+@lru_cache(maxsize=1)
+def _asset(name: str) -> str:
+    return (_DATA / name).read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- run description
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What was run, as shown in the Parameters of the HTML report and the workbook.
+
+    ``projects_file`` and ``funders_file`` are shown as given (the built-in
+    samples by name only, so the report reads the same on every machine);
+    ``weights`` are this run's overrides (``--weight``); ``summaries`` maps an
+    input kind to its :attr:`~matcher.pipeline.Normalized.summary`.
+    """
+
+    command: str
+    lang: str
+    run_date: str
+    projects_file: str | None = None
+    funders_file: str | None = None
+    funder_id: str | None = None
+    call_id: str | None = None
+    project_id: str | None = None
+    top: int | None = None
+    include_ineligible: bool = False
+    weights: Mapping[str, float] | None = None
+    summaries: Mapping[str, dict] = field(default_factory=dict)
+    version: str = __version__
+
+
+def _file_text(path: str | None, lang: str) -> str:
+    if path is None:
+        return label("parameters.builtin", lang)
+    from matcher.loading import SAMPLE_FUNDERS, SAMPLE_PROJECTS
+
+    resolved = Path(path).resolve()
+    if resolved in (SAMPLE_PROJECTS.resolve(), SAMPLE_FUNDERS.resolve()):
+        return f"{resolved.name} ({label('parameters.builtin', lang)})"
+    return str(path)
+
+
+def _weights_text(weights: Mapping[str, float], lang: str) -> str:
+    return ", ".join(f"{name} = {ex.format_number(w, lang)}" for name, w in weights.items())
+
+
+def parameter_rows(info: RunInfo, matcher=None) -> list[tuple[str, str]]:
+    """(label, value) pairs describing the run, in ``info.lang``."""
+    from matcher.scoring import DEFAULT_WEIGHTS
+
+    lang = info.lang
+    p = lambda key: label(f"parameters.{key}", lang)  # noqa: E731
+    rows = [(p("command"), label(f"commands.{info.command}", lang)),
+            (p("run_date"), ex.format_date(info.run_date, lang))]
+    if info.funder_id:
+        rows.append((p("funder"), info.funder_id))
+    if info.command == "shortlist" or info.call_id:
+        rows.append((p("call"), info.call_id or p("all")))
+    if info.project_id:
+        rows.append((p("project"), info.project_id))
+    rows.append((p("projects_file"), _file_text(info.projects_file, lang)))
+    rows.append((p("funders_file"), _file_text(info.funders_file, lang)))
+    rows.append((p("top"), str(info.top) if info.top else p("all")))
+    rows.append((p("include_ineligible"), p("answer_yes") if info.include_ineligible else p("answer_no")))
+    names = list(matcher.criteria_names_) if matcher is not None else list(DEFAULT_WEIGHTS)
+    defaults = {n: DEFAULT_WEIGHTS.get(n, 0.0) for n in names}
+    rows.append((p("weights_default"), _weights_text(defaults, lang)))
+    overrides = _weights_text(dict(info.weights), lang) if info.weights else p("no_override")
+    rows.append((p("weights"), f"{p('weights_note')} {overrides}"))
+    for kind in sorted(info.summaries, key=_kind_key):
+        s = info.summaries[kind]
+        rows.append((p("inputs"), label("parameters.accounting", lang, kind=label(f"rejects.{kind}", lang),
+                                        read=s.get("rows_read", 0), ok=s.get("rows_normalised", 0),
+                                        rejected=s.get("rows_rejected", 0), warnings=s.get("warnings", 0))))
+    rows.append((p("version"), info.version))
+    rows.append((p("lang"), lang))
+    return rows
+
+
+def _kind_key(kind: str) -> tuple[int, str]:
+    return (_KIND_ORDER.index(kind) if kind in _KIND_ORDER else len(_KIND_ORDER), kind)
+
+
+# --------------------------------------------------------------------------- the report's data
+
+
+@dataclass
+class Report:
+    """A ranking and everything needed to show it: projects, the fitted matcher, rejects, run info.
+
+    ``ranked`` is what :meth:`~matcher.model.Matcher.rank_projects` or
+    :meth:`~matcher.model.Matcher.rank_funders` returned; ``rejects`` maps an
+    input kind (``projects``, ``funders``) to its
+    :attr:`~matcher.pipeline.Normalized.rejects` table.
+    """
+
+    ranked: pd.DataFrame
+    projects: pd.DataFrame
+    matcher: object
+    info: RunInfo
+    rejects: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def lang(self) -> str:
+        return self.info.lang
+
+    @property
+    def view(self) -> str:
+        """``funder`` for a shortlist, ``project`` for funders-for."""
+        return "funder" if self.info.command == "shortlist" else "project"
+
+    @cached_property
+    def explanations(self) -> list[ex.Explanation]:
+        """One explanation per ranked line, same order."""
+        if self.ranked.empty:
+            return []
+        return self.matcher.explanations(self.projects, self.ranked)
+
+    @cached_property
+    def project_records(self) -> dict[str, dict]:
+        ids = [str(v) for v in self.projects["project_id"].tolist()]
+        return dict(zip(ids, self.projects.to_dict("records"), strict=True))
+
+    def amount_requested(self, project_id: str) -> float | None:
+        value = self.project_records.get(project_id, {}).get("amount_requested")
+        return None if _missing(value) else float(value)
+
+    def rejects_frame(self) -> pd.DataFrame:
+        """Every input problem, one table, with a ``kind`` column first."""
+        frames = []
+        for kind in sorted(self.rejects, key=_kind_key):
+            frame = self.rejects[kind]
+            if frame is not None and len(frame):
+                frame = frame.copy()
+                frame.insert(0, "kind", kind)
+                frames.append(frame)
+        if not frames:
+            from matcher.pipeline import REJECT_COLUMNS
+
+            return pd.DataFrame(columns=["kind", *REJECT_COLUMNS])
+        return pd.concat(frames, ignore_index=True)
+
+
+def _missing(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _codes(value) -> tuple[str, ...]:
+    """A multi-valued cell (tuple of ids or codes) as a tuple of strings; () when unknown."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, tuple | list | np.ndarray):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def regions_of(codes, territories, lang: str) -> list[str]:
+    """The region names of a project's places (``National``/``Europe`` for FR/EU)."""
+    out = []
+    for code in codes:
+        if code == "FR":
+            out.append(label("portfolio.national", lang))
+        elif code == "EU":
+            out.append(label("portfolio.europe", lang))
+        elif code not in territories:
+            out.append(label("portfolio.unknown", lang))
+        elif territories.level(code) == "region":
+            out.append(territories.name(code))
+        else:
+            found = [c for c in territories.ancestors(code) if territories.level(c) == "region"]
+            if found:
+                out.append(territories.name(found[0]))
+            else:  # overseas collectivities are departments directly in France
+                home = territories.home_department(code) or code
+                out.append(territories.name(home))
+    return sorted(set(out)) or [label("portfolio.unknown", lang)]
+
+
+def portfolio_balance(ranked: pd.DataFrame, projects: pd.DataFrame, territories,
+                      lang: str = "fr") -> pd.DataFrame:
+    """Counts and amounts requested of the ranked projects by sector, region and legal form.
+
+    Ineligible lines are left out and each project counts once per category
+    (a project with several sectors or regions counts in each). Columns:
+    ``dimension``, ``category``, ``projects``, ``amount_requested``; rows
+    sorted by dimension, then amount (largest first), then category.
+    """
+    kept = ranked[ranked["eligibility"] != "ineligible"] if len(ranked) else ranked
+    wanted = sorted(set(kept["project_id"].astype(str))) if len(kept) else []
+    records = {str(r["project_id"]): r for r in projects.to_dict("records")}
+    unknown = label("portfolio.unknown", lang)
+    tally: dict[tuple[str, str], list] = {}
+    for pid in wanted:
+        record = records.get(pid, {})
+        amount = record.get("amount_requested")
+        amount = 0.0 if _missing(amount) else float(amount)
+        sectors = [ex.vocab_label("sectors", s)(lang) for s in _codes(record.get("sectors"))] or [unknown]
+        form = record.get("legal_form")
+        forms = [unknown if _missing(form) else ex.vocab_label("legal_forms", str(form))(lang)]
+        regions = regions_of(_codes(record.get("territory")), territories, lang)
+        for dimension, categories in (("sector", sectors), ("region", regions), ("legal_form", forms)):
+            for category in sorted(set(categories)):
+                entry = tally.setdefault((dimension, category), [0, 0.0])
+                entry[0] += 1
+                entry[1] += amount
+    rows = [{"dimension": d, "category": c, "projects": n, "amount_requested": a}
+            for (d, c), (n, a) in tally.items()]
+    rows.sort(key=lambda r: (PORTFOLIO_DIMENSIONS.index(r["dimension"]), -r["amount_requested"],
+                             -r["projects"], r["category"]))
+    return pd.DataFrame(rows, columns=["dimension", "category", "projects", "amount_requested"])
+
+
+# --------------------------------------------------------------------------- HTML pieces
+
+
+def _e(value) -> str:
+    """Escape any value for HTML text or a quoted attribute."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: float, digits: int = 3) -> str:
+    """A number for an SVG attribute or a ``data-`` sort key (dot decimal, fixed digits)."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _stack_svg(lines: list[ex.CriterionLine], colour: dict[str, int], lang: str) -> str:
+    """The score as a stacked bar: one segment per criterion, width = contribution."""
+    parts, x = [], 0.0
+    for line in lines:
+        if not line.contribution:
+            continue
+        width = max(0.0, float(line.contribution)) * 100
+        title = f"{line.label(lang)} : {ex.format_number(line.contribution, lang, 3)}"
+        parts.append(f'<rect class="c{colour[line.name]}" x="{_num(x)}" y="0" width="{_num(width)}" '
+                     f'height="10"><title>{_e(title)}</title></rect>')
+        x += width
+    return ('<svg class="stack" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'
+            + "".join(parts) + "</svg>")
+
+
+def _waterfall(explanation: ex.Explanation, colour: dict[str, int], lang: str) -> str:
+    """Each criterion's score × weight = contribution, with a waterfall bar."""
+    r = lambda key: _e(label(f"ranking.{key}", lang))  # noqa: E731
+    out = [f'<table class="waterfall"><thead><tr><th>{r("criterion")}</th><th class="num">'
+           f'{_e(label("columns.score", lang))}</th><th class="num">× {r("weight")}</th>'
+           f'<th class="num">= {r("contribution")}</th><th></th></tr></thead><tbody>']
+    start = 0.0
+    for line in explanation.criteria:
+        if line.score is None:
+            out.append(f"<tr><td>{_e(line.label(lang))}</td><td class=\"num\">{r('unknown')}</td>"
+                       f"<td class=\"num\">({_e(ex.format_number(line.raw_weight, lang))})</td>"
+                       "<td class=\"num\">—</td><td></td></tr>")
+            continue
+        contribution = float(line.contribution or 0.0)
+        bar = (f'<svg class="fall" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">'
+               f'<rect class="c{colour[line.name]}" x="{_num(start * 100)}" y="1" '
+               f'width="{_num(max(contribution, 0.0) * 100)}" height="8"></rect></svg>')
+        start += contribution
+        out.append(f"<tr><td>{_e(line.label(lang))}</td>"
+                   f"<td class=\"num\">{_e(ex.format_number(line.score, lang))}</td>"
+                   f"<td class=\"num\">× {_e(ex.format_number(line.weight, lang, 3))}</td>"
+                   f"<td class=\"num\">= {_e(ex.format_number(contribution, lang, 3))}</td>"
+                   f"<td>{bar}</td></tr>")
+    out.append(f'<tr class="total"><td>{r("total")}</td><td></td><td></td>'
+               f'<td class="num">{_e(ex.format_number(explanation.score, lang, 3))}</td><td></td></tr>')
+    out.append("</tbody></table>")
+    if explanation.unknown_weight > 0:
+        out.append(f'<div class="meta">{_e(label("ranking.unknown_share", lang, share=ex.format_percent(explanation.unknown_weight, lang)))}</div>')
+    if explanation.text_terms:
+        out.append(f'<div class="meta">{r("terms")} : {_e(", ".join(explanation.text_terms))}</div>')
+    coverage = explanation.coverage_text(lang)
+    if coverage:
+        out.append(f'<div class="meta">{_e(coverage)}</div>')
+    return "".join(out)
+
+
+def _reasons(explanation: ex.Explanation, lang: str) -> str:
+    if not explanation.reasons:
+        return f'<span class="fine">{_e(label("ranking.no_reason", lang))}</span>'
+    kinds = ex.messages()["reason_kinds"]
+    items = "".join(f'<li class="{_e(r.kind)}"><span class="meta">{_e(kinds[r.kind][lang])} · </span>'
+                    f"{_e(r.text(lang))}</li>" for r in explanation.reasons)
+    return f'<ul class="reasons">{items}</ul>'
+
+
+def _closes(value, run_date: str, lang: str) -> tuple[str, str]:
+    """(text, sort key) of a call's closing date, with the days left on the run date."""
+    day = ex.parse_iso_date(value)
+    if day is None:
+        return "—", ""
+    run = ex.parse_iso_date(run_date)
+    text = ex.format_date(day, lang)
+    if run is not None:
+        left = (day - run).days
+        hint = label("ranking.closed", lang) if left < 0 else label("ranking.closed_days", lang, days=left)
+        text = f"{text} ({hint})"
+    return text, day.isoformat()
+
+
+def _project_cell(record: dict, project_id: str, territories, lang: str) -> tuple[str, list[str]]:
+    """The project's cell (name, id, carrier, places, legal form) and its words for the filter."""
+    name = record.get("name")
+    name = None if _missing(name) else str(name)
+    places = [ex.place_label(territories, c) for c in _codes(record.get("territory"))]
+    form = record.get("legal_form")
+    form_text = None if _missing(form) else ex.vocab_label("legal_forms", str(form))(lang)
+    carrier = record.get("carrier_name")
+    carrier = None if _missing(carrier) else str(carrier)
+    meta = []
+    if carrier:
+        meta.append(f"{label('ranking.carrier', lang)} {carrier}")
+    if places:
+        meta.append(", ".join(places))
+    if form_text:
+        meta.append(form_text)
+    cell = (f'<div class="who">{_e(name or project_id)} <span class="id">{_e(project_id)}</span></div>'
+            + (f'<div class="meta">{_e(" · ".join(meta))}</div>' if meta else ""))
+    sectors = [ex.vocab_label("sectors", s)(lang) for s in _codes(record.get("sectors"))]
+    return cell, [project_id, name or "", carrier or "", *places, form_text or "", *sectors]
+
+
+def _funder_cell(row: dict, lang: str, with_funder: bool = True) -> tuple[str, list[str]]:
+    funder_id, call_id = row["funder_id"], row.get("call_id")
+    call_id = None if _missing(call_id) else str(call_id)
+    name = row.get("funder_name")
+    name = None if _missing(name) else str(name)
+    title = row.get("call_title")
+    title = None if _missing(title) else str(title)
+    parts = []
+    if with_funder:
+        parts.append(f'<div class="who">{_e(name or funder_id)} <span class="id">{_e(funder_id)}</span></div>')
+    if call_id:
+        parts.append(f'<div class="{"meta" if with_funder else "who"}">{_e(title or call_id)}'
+                     f' <span class="id">{_e(call_id)}</span></div>')
+    elif with_funder:
+        parts.append(f'<div class="meta">{_e(label("ranking.no_call", lang))}</div>')
+    return "".join(parts), [funder_id, name or "", call_id or "", title or ""]
+
+
+@dataclass(frozen=True)
+class _Column:
+    key: str | None  # sort key (data-<key> on each row), None: not sortable
+    title: str
+    numeric: bool = False
+    first: str = "asc"  # direction of the first click
+
+
+def _columns(report: Report) -> list[_Column]:
+    lang, ranked = report.lang, report.ranked
+    c = lambda key: label(f"columns.{key}", lang)  # noqa: E731
+    cols = [_Column("rank", c("rank"), True), _Column("score", c("score"), True, "desc"),
+            _Column("verdict", c("verdict"), True)]
+    several_projects = ranked["project_id"].nunique() > 1
+    several_calls = ranked["call_id"].fillna("").nunique() > 1
+    if report.view == "funder":
+        cols.append(_Column("project", c("project")))
+        if several_calls:
+            cols.append(_Column("funder", c("call")))
+        cols.append(_Column("amount", c("amount"), True, "desc"))
+    else:
+        if several_projects:
+            cols.append(_Column("project", c("project")))
+            cols.append(_Column("amount", c("amount"), True, "desc"))
+        cols.append(_Column("funder", c("funder")))
+    cols += [_Column("coverage", c("coverage"), True, "desc"), _Column("closes", c("closes")),
+             _Column(None, c("reasons"))]
+    return cols
+
+
+def _ranking_rows(report: Report, columns: list[_Column], colour: dict[str, int]) -> list[str]:
+    lang, territories = report.lang, report.matcher.territories_
+    verdicts = ex.messages()["verdicts"]
+    out = []
+    for order, (row, explanation) in enumerate(zip(report.ranked.to_dict("records"), report.explanations,
+                                                   strict=True)):
+        pid = str(row["project_id"])
+        record = report.project_records.get(pid, {})
+        verdict = row["eligibility"]
+        project_cell, project_words = _project_cell(record, pid, territories, lang)
+        funder_cell, funder_words = _funder_cell(row, lang, with_funder=report.view == "project")
+        amount = report.amount_requested(pid)
+        coverage = None if _missing(row.get("coverage")) else float(row["coverage"])
+        closes_text, closes_key = _closes(row.get("call_closes"), report.matcher.run_date_, lang)
+        reasons_text = [r.text(lang) for r in explanation.reasons]
+        search = " ".join([*project_words, *funder_words, verdicts[verdict][lang], *reasons_text])
+        data = {"order": str(order), "rank": str(int(row["rank"])), "score": _num(float(row["score"]), 6),
+                # the verdict filters by name (data-verdict) and sorts by order (data-verdict_n)
+                "verdict": verdict, "verdict_n": str(_VERDICT_ORDER[verdict]),
+                "project": (record.get("name") if not _missing(record.get("name")) else pid) or pid,
+                "funder": " ".join(w for w in funder_words[1:2] + funder_words[3:4] if w) or funder_words[0],
+                "amount": "" if amount is None else _num(amount, 2),
+                "coverage": "" if coverage is None else _num(coverage, 4),
+                "closes": closes_key, "search": search}
+        attrs = " ".join(f'data-{k}="{_e(v)}"' for k, v in data.items())
+        cells = []
+        for col in columns:
+            if col.key == "rank":
+                cells.append(f'<td class="num">{int(row["rank"])}</td>')
+            elif col.key == "score":
+                cells.append(f'<td class="num score"><strong>{_e(ex.format_number(float(row["score"]), lang))}</strong>'
+                             f"{_stack_svg(explanation.criteria, colour, lang)}</td>")
+            elif col.key == "verdict":
+                cells.append(f'<td><span class="badge {_e(verdict)}">{_e(verdicts[verdict][lang])}</span></td>')
+            elif col.key == "project":
+                cells.append(f"<td>{project_cell}</td>")
+            elif col.key == "funder":
+                cells.append(f"<td>{funder_cell}</td>")
+            elif col.key == "amount":
+                cells.append(f'<td class="num">{_e(ex.format_amount(amount, lang)) if amount is not None else "—"}</td>')
+            elif col.key == "coverage":
+                cells.append(f'<td class="num">{_e(ex.format_percent(coverage, lang)) if coverage is not None else "—"}</td>')
+            elif col.key == "closes":
+                cells.append(f"<td>{_e(closes_text)}</td>")
+            else:
+                cells.append(f"<td>{_reasons(explanation, lang)}<details><summary>"
+                             f"{_e(label('ranking.details', lang))}</summary>"
+                             f"{_waterfall(explanation, colour, lang)}</details></td>")
+        out.append(f'<tr class="line" {attrs}>{"".join(cells)}</tr>')
+    return out
+
+
+def _ranking_section(report: Report) -> str:
+    lang = report.lang
+    names = list(report.matcher.criteria_names_)
+    colour = {name: i % _PALETTE_SIZE for i, name in enumerate(names)}
+    r = lambda key: _e(label(f"ranking.{key}", lang))  # noqa: E731
+    out = [f'<section id="ranking-section"><h2>{_e(label("sections.ranking", lang))}</h2>']
+    if report.ranked.empty:
+        out.append(f'<p class="fine">{r("empty")}</p></section>')
+        return "".join(out)
+    verdicts = ex.messages()["verdicts"]
+    present = [v for v in _VERDICT_ORDER if (report.ranked["eligibility"] == v).any()]
+    boxes = "".join(f'<label><input type="checkbox" name="verdict" value="{v}" checked> '
+                    f'<span class="badge {v}">{_e(verdicts[v][lang])}</span></label>' for v in present)
+    total = len(report.ranked)
+    out.append(f'<div class="controls"><input type="search" id="filter" placeholder="{r("filter")}" '
+               f'aria-label="{r("filter")}">{boxes}<span class="count"><span id="shown">{total}</span> '
+               f'{r("shown")} {total} · {r("sort_hint")}</span></div>')
+    legend = "".join(f'<li><svg width="10" height="10" aria-hidden="true"><rect class="c{colour[n]}" '
+                     f'width="10" height="10"></rect></svg>{_e(report.matcher.criteria_[i].label(lang))}</li>'
+                     for i, n in enumerate(names))
+    out.append(f'<ul class="legend"><li class="hint">{r("contributions")} :</li>{legend}</ul>')
+    columns = _columns(report)
+    head = []
+    for col in columns:
+        cls = ' class="num"' if col.numeric else ""
+        if col.key is None:
+            head.append(f"<th>{_e(col.title)}</th>")
+        else:
+            key = "verdict_n" if col.key == "verdict" else col.key
+            kind = "number" if col.numeric else "text"
+            head.append(f'<th{cls} data-key="{key}" data-type="{kind}" data-first="{col.first}" '
+                        f'aria-sort="none">{_e(col.title)}</th>')
+    out.append(f'<table class="ranking" id="ranking"><thead><tr>{"".join(head)}</tr></thead><tbody>')
+    out.extend(_ranking_rows(report, columns, colour))
+    out.append("</tbody></table></section>")
+    return "".join(out)
+
+
+def _bar_chart(title: str, rows: pd.DataFrame, lang: str) -> str:
+    """Horizontal bars: projects (light) and amount requested (dark) per category."""
+    width, label_w, bar_w, row_h, top = 380, 150, 150, 30, 24
+    height = top + row_h * len(rows) + 4
+    max_n = max(1, int(rows["projects"].max())) if len(rows) else 1
+    max_a = float(rows["amount_requested"].max()) if len(rows) else 0.0
+    max_a = max_a if max_a > 0 else 1.0
+    p = lambda key: _e(label(f"portfolio.{key}", lang))  # noqa: E731
+    parts = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{_e(title)}">',
+             f'<rect class="bar-n" x="{label_w}" y="6" width="10" height="8"></rect>'
+             f'<text class="v" x="{label_w + 14}" y="14">{p("count")}</text>'
+             f'<rect class="bar-a" x="{label_w + 70}" y="6" width="10" height="8"></rect>'
+             f'<text class="v" x="{label_w + 84}" y="14">{p("amount")}</text>']
+    for i, row in enumerate(rows.itertuples(index=False)):
+        y = top + i * row_h
+        name = str(row.category)
+        short = name if len(name) <= 21 else name[:20] + "…"
+        n_w = bar_w * row.projects / max_n
+        a_w = bar_w * float(row.amount_requested) / max_a
+        parts.append(f'<g><title>{_e(name)}</title><text x="0" y="{y + 15}">{_e(short)}</text>'
+                     f'<rect class="bar-n" x="{label_w}" y="{y + 2}" width="{_num(max(n_w, 1))}" height="9"></rect>'
+                     f'<text class="v" x="{_num(label_w + n_w + 4)}" y="{y + 10}">{int(row.projects)}</text>'
+                     f'<rect class="bar-a" x="{label_w}" y="{y + 13}" width="{_num(max(a_w, 1))}" height="11"></rect>'
+                     f'<text class="v" x="{_num(label_w + a_w + 4)}" y="{y + 23}">'
+                     f"{_e(ex.format_amount(float(row.amount_requested), lang))}</text></g>")
+    parts.append("</svg>")
+    return f'<div class="chart"><h3>{_e(title)}</h3>{"".join(parts)}</div>'
+
+
+def _portfolio_section(report: Report) -> str:
+    lang = report.lang
+    balance = portfolio_balance(report.ranked, report.projects, report.matcher.territories_, lang)
+    if balance.empty:
+        return ""
+    charts = [_bar_chart(label(f"portfolio.{d}", lang), balance[balance["dimension"] == d], lang)
+              for d in PORTFOLIO_DIMENSIONS if (balance["dimension"] == d).any()]
+    return (f'<section id="portfolio"><h2>{_e(label("sections.portfolio", lang))}</h2>'
+            f'<p class="note">{_e(label("portfolio.note", lang))}</p><div class="grid">{"".join(charts)}</div></section>')
+
+
+def _rejects_section(report: Report) -> str:
+    lang = report.lang
+    frame = report.rejects_frame()
+    x = lambda key: _e(label(f"rejects.{key}", lang))  # noqa: E731
+    out = [f'<section id="rejects"><h2>{_e(label("sections.rejects", lang))}</h2>']
+    if frame.empty:
+        out.append(f'<p class="fine">{x("none")}</p></section>')
+        return "".join(out)
+    out.append(f'<table class="rejects"><thead><tr><th>{x("kind")}</th><th>{x("source")}</th>'
+               f'<th>{x("row")}</th><th>{x("column")}</th><th>{x("value")}</th><th>{x("severity")}</th>'
+               f'<th>{x("reason")}</th></tr></thead><tbody>')
+    reason = "reason_fr" if lang == "fr" else "reason_en"
+    for row in frame.head(MAX_REJECT_ROWS).to_dict("records"):
+        source = row.get("source")
+        source = "" if _missing(source) else Path(str(source)).name
+        number = row.get("row")
+        value = row.get("value")
+        severity = row.get("severity")
+        severity_text = label(f"rejects.{severity}", lang) if severity in ("error", "warning", "file") else severity
+        badge = {"error": "ineligible", "warning": "to_check"}.get(severity, "")
+        out.append(f"<tr><td>{x(row['kind'])}</td><td>{_e(source)}</td>"
+                   f"<td>{'' if _missing(number) else int(number)}</td>"
+                   f"<td>{_e('' if _missing(row.get('column')) else row['column'])}</td>"
+                   f'<td class="value">{_e("" if _missing(value) else value)}</td>'
+                   f'<td><span class="badge {badge}">{_e(severity_text)}</span></td>'
+                   f"<td>{_e('' if _missing(row.get(reason)) else row[reason])}</td></tr>")
+    out.append("</tbody></table>")
+    if len(frame) > MAX_REJECT_ROWS:
+        out.append(f'<p class="note">{_e(label("rejects.more", lang, n=len(frame) - MAX_REJECT_ROWS))}</p>')
+    out.append("</section>")
+    return "".join(out)
+
+
+def _summary_section(report: Report) -> str:
+    lang, ranked = report.lang, report.ranked
+    s = lambda key: label(f"summary.{key}", lang)  # noqa: E731
+    cards = [(str(len(ranked)), s("lines"))]
+    for verdict in _VERDICT_ORDER:
+        n = int((ranked["eligibility"] == verdict).sum()) if len(ranked) else 0
+        if n or verdict != "ineligible":
+            cards.append((str(n), s(verdict)))
+    if report.view == "funder" and len(ranked):
+        pids = sorted(set(ranked["project_id"].astype(str)))
+        total = sum(a for a in (report.amount_requested(p) for p in pids) if a is not None)
+        cards.append((str(len(pids)), s("projects")))
+        cards.append((ex.format_amount(total, lang), s("requested")))
+    rejected = sum(int(v.get("rows_rejected", 0)) for v in report.info.summaries.values())
+    cards.append((str(rejected), s("rejected_rows")))
+    items = "".join(f'<li><span class="n">{_e(n)}</span><span class="l">{_e(text)}</span></li>'
+                    for n, text in cards)
+    return f'<section id="summary"><h2>{_e(label("sections.summary", lang))}</h2><ul class="cards">{items}</ul></section>'
+
+
+def _parameters_section(report: Report) -> str:
+    rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in parameter_rows(report.info, report.matcher))
+    return (f'<section id="parameters"><h2>{_e(label("sections.parameters", report.lang))}</h2>'
+            f'<dl class="params">{rows}</dl></section>')
+
+
+def report_title(report: Report) -> str:
+    """The page's title: the funder (and call) of a shortlist, or the project(s)."""
+    lang, info = report.lang, report.info
+    if report.view == "funder":
+        funders = report.matcher.funders_
+        names = funders.loc[funders["funder_id"] == info.funder_id, "name"].tolist() if info.funder_id else []
+        name = next((str(n) for n in names if not _missing(n)), info.funder_id or "")
+        if info.call_id:
+            calls = funders.loc[(funders["funder_id"] == info.funder_id) & (funders["call_id"] == info.call_id),
+                                "call_title"].tolist()
+            title = next((str(t) for t in calls if not _missing(t)), info.call_id)
+            name = f"{name} / {title}"
+        return label("title.shortlist", lang, funder=name)
+    pids = [info.project_id] if info.project_id else sorted(report.project_records)
+    if len(pids) == 1:
+        record = report.project_records.get(pids[0], {})
+        name = record.get("name")
+        return label("title.funders_one", lang,
+                     project=pids[0] + ("" if _missing(name) else f" — {name}"))
+    return label("title.funders_many", lang, n=len(pids))
+
+
+def render_html(report: Report) -> str:
+    """The whole report as one HTML document (a string)."""
+    lang = report.lang
+    script = _asset("report.js")
+    if "</" in script:  # the script is inlined as is; it must not close its own tag
+        raise ValueError("report.js must not contain '</'")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    policy = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+              f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
+    title = report_title(report)
+    date_text = label("title.on_date", lang, date=ex.format_date(report.info.run_date, lang))
+    generator = label("title.generator", lang, version=report.info.version)
+    body = [f'<header class="report"><h1>{_e(title)}</h1><p class="sub">{_e(date_text)} · {_e(generator)}</p></header>',
+            _summary_section(report), _ranking_section(report)]
+    if report.view == "funder":
+        body.append(_portfolio_section(report))
+    body += [_rejects_section(report), _parameters_section(report),
+             f"<footer>{_e(label('footer', lang))}</footer>"]
+    return ("<!DOCTYPE html>\n"
+            f'<html lang="{_e(lang)}"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="{_e(policy)}">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<meta name="generator" content="coopmatch {_e(report.info.version)}">'
+            f"<title>{_e(title)}</title><style>{_asset('report.css')}</style></head>\n<body>\n"
+            + "\n".join(part for part in body if part)
+            + f"\n<script>{script}</script>\n</body></html>\n")
+
+
+def write_html(report: Report, path: str | Path) -> Path:
+    """Write the report to ``path`` (UTF-8, atomically)."""
+    write_text(render_html(report), path)
+    return Path(path)
