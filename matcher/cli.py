@@ -406,10 +406,32 @@ def _emit(ranked, fmt, output, lang, title, view, report=None):
         click.echo(json.dumps(records(ranked), ensure_ascii=False, indent=2))
 
 
+def _strengths(row: dict, labels: dict[str, str], lang: str, count: int = 2) -> str:
+    """The criteria that contribute most to a line's score, e.g. ``secteurs 0,21``."""
+    from matcher.explain import format_number
+
+    parts = [(value, name) for name, value in ((n, row.get(f"contribution_{n}")) for n in labels)
+             if isinstance(value, float) and value == value and value > 0]
+    best = sorted(parts, key=lambda p: (-p[0], p[1]))[:count]
+    if not best:
+        return ""
+    head = "Points forts : " if lang == "fr" else "Strengths: "
+    return head + ", ".join(f"{labels[name]} {format_number(value, lang)}" for value, name in best)
+
+
+def _criterion_labels(ranked, lang) -> dict[str, str]:
+    from matcher.criteria import default_criteria
+
+    known = {c.name: c.label(lang) for c in default_criteria()}
+    names = [col[len("contribution_"):] for col in ranked.columns if col.startswith("contribution_")]
+    return {n: known.get(n, n) for n in names}
+
+
 def _print_table(ranked, lang, title, view):
     import shutil
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from matcher.explain import format_number, template
@@ -417,29 +439,33 @@ def _print_table(ranked, lang, title, view):
     console = Console(width=max(100, shutil.get_terminal_size((140, 24)).columns), highlight=False,
                       soft_wrap=False)
     fr = lang == "fr"
-    table = Table(title=title, show_lines=True, title_justify="left")
+    if not len(ranked):
+        console.print(f"[bold]{escape(title)}[/bold]")
+        console.print("Aucune ligne à afficher." if fr else "Nothing to show.")
+        return
+    table = Table(title=escape(title), show_lines=True, title_justify="left")
     table.add_column("#", justify="right")
     table.add_column("Score", justify="right")
     table.add_column("Verdict" if not fr else "Éligibilité")
     table.add_column("Financeur / appel" if fr and view == "project" else
                      "Funder / call" if view == "project" else "Projet" if fr else "Project")
-    table.add_column("Raisons" if fr else "Reasons", ratio=1)
+    table.add_column("Raisons, points forts" if fr else "Reasons, strengths", ratio=1)
     styles = {"eligible": "green", "to_check": "yellow", "ineligible": "red"}
-    for row in ranked.itertuples(index=False):
-        verdict = template("verdicts", row.eligibility)[lang]
+    labels = _criterion_labels(ranked, lang)
+    for row in ranked.to_dict("records"):
+        verdict = template("verdicts", row["eligibility"])[lang]
         if view == "project":
-            who = f"{row.funder_name or row.funder_id}"
-            if isinstance(row.call_id, str):
-                who += f"\n[dim]{row.call_title or row.call_id}[/dim]"
+            who = escape(str(row["funder_name"] or row["funder_id"]))
+            if isinstance(row["call_id"], str):
+                who += f"\n[dim]{escape(str(row['call_title'] or row['call_id']))}[/dim]"
         else:
-            who = f"{row.project_id} — {row.project_name or ''}"
-        reasons = row.reasons or ("—" if fr else "—")
-        table.add_row(str(row.rank), format_number(row.score, lang), f"[{styles[row.eligibility]}]{verdict}[/]",
-                      who, reasons.replace(" ; ", "\n"))
-    if not len(ranked):
-        console.print(f"[bold]{title}[/bold]")
-        console.print("Aucune ligne à afficher." if fr else "Nothing to show.")
-        return
+            who = escape(f"{row['project_id']} — {row['project_name'] or ''}")
+        notes = [escape(r) for r in (row["reasons"] or "").split(" ; ") if r]
+        strengths = _strengths(row, labels, lang)
+        if strengths:
+            notes.append(f"[dim]{escape(strengths)}[/dim]")
+        table.add_row(str(row["rank"]), format_number(row["score"], lang),
+                      f"[{styles[row['eligibility']]}]{verdict}[/]", who, "\n".join(notes) or "—")
     console.print(table)
 
 

@@ -124,3 +124,12 @@ def test_default_funders_are_the_sample(runner):
     b = run(runner, "funders-for", PROJECTS, "--project", "P002", "--date", DEMO_DATE, "--format", "json",
             "--funders", str(SAMPLE_FUNDERS))
     assert a.exit_code == 0 and a.output == b.output
+
+
+def test_table_escapes_markup_in_data(runner, tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("project_id,name,territory,legal_form\nP1,[bold red]Projet[/] [link=x]y,Lyon,association\n",
+                    encoding="utf-8")
+    result = run(runner, "funders-for", str(path), "--date", DEMO_DATE, "--top", "1", "--lang", "en")
+    assert result.exit_code == 0, result.output
+    assert "[bold red]Projet[/] [link=x]y" in result.output
