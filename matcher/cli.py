@@ -288,6 +288,8 @@ def ranking_options(fn):
                      help="Run date for open calls, dd/mm/yyyy or ISO (default: today)."),
         click.option("--weight", "weights", multiple=True, metavar="CRITERION=W",
                      help="Override a criterion weight for this run (repeatable), e.g. --weight territory=0.3."),
+        click.option("--history", "history_path", type=click.Path(), default=None,
+                     help="Past grant decisions (canonical, SCDL or 360Giving headers): adds the history criterion."),
         click.option("--include-ineligible", is_flag=True,
                      help="Also list ineligible pairs, after the others."),
         click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table",
@@ -323,11 +325,17 @@ def _load_inputs(projects_path, funders_path, lang):
     return projects.frame, funders.frame
 
 
-def _matcher(funders, weights, run_date, lang, top):
+def _matcher(funders, weights, run_date, lang, top, history_path=None):
+    """Fit the matcher; with a history file the ``history`` criterion joins the others."""
     from matcher.model import Matcher
 
+    history = None
+    if history_path:
+        loaded = _load("history", history_path, {})
+        _notice_rejects(loaded, "history" if lang == "en" else "historique", lang)
+        history = loaded.frame
     return Matcher(weights=_parse_weights(weights), date=_parse_run_date(run_date), lang=lang,
-                   top=top).fit(funders)
+                   top=top).fit(funders, history=history)
 
 
 def _check_id(value: str, known, what: str) -> None:
@@ -473,8 +481,8 @@ def _print_table(ranked, lang, title, view):
 @click.argument("projects_path", metavar="PROJECTS", type=click.Path())
 @click.option("--project", "project_id", default=None, help="Only this project id.")
 @ranking_options
-def funders_for(projects_path, project_id, funders_path, top, run_date, weights, include_ineligible,
-                fmt, output, lang):
+def funders_for(projects_path, project_id, funders_path, top, run_date, weights, history_path,
+                include_ineligible, fmt, output, lang):
     """Rank the funders (and calls) that fit each project, best first — the project lead's view.
 
     Eligibility is checked rule by rule (legal form, place, instruments,
@@ -493,7 +501,7 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
     if project_id is not None:
         _check_id(project_id, projects["project_id"].tolist(), "project id")
         projects = projects[projects["project_id"] == project_id]
-    matcher = _matcher(funders, weights, run_date, lang, top)
+    matcher = _matcher(funders, weights, run_date, lang, top, history_path)
     ranked = matcher.rank_funders(projects, top=top, include_ineligible=include_ineligible)
     if fmt == "table":
         for pid, group in ranked.groupby("project_id", sort=True):
@@ -516,7 +524,7 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
 @click.option("--call", "call_id", default=None, help="One call of that funder (default: each of its calls).")
 @click.option("--projects", "projects_path", required=True, type=click.Path(), help="Projects file.")
 @ranking_options
-def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, weights,
+def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, weights, history_path,
               include_ineligible, fmt, output, lang):
     """Shortlist the projects that best fit a funder or one of its calls — the fund's view.
 
@@ -531,7 +539,7 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
     if call_id is not None:
         _check_id(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
                   f"call id for funder {funder_id}")
-    matcher = _matcher(funders, weights, run_date, lang, top)
+    matcher = _matcher(funders, weights, run_date, lang, top, history_path)
     ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=top,
                                    include_ineligible=include_ineligible)
     if fmt == "table":
@@ -560,9 +568,12 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
               help="Funders file or folder (default: the built-in sample).")
 @click.option("--date", "run_date", default=None, metavar="DATE", help="Run date (default: today).")
 @click.option("--weight", "weights", multiple=True, metavar="CRITERION=W", help="Override a weight.")
+@click.option("--history", "history_path", type=click.Path(), default=None,
+              help="Past grant decisions: adds the history criterion and the nearest past grants.")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 @lang_option
-def explain(project_id, funder_id, call_id, projects_path, funders_path, run_date, weights, as_json, lang):
+def explain(project_id, funder_id, call_id, projects_path, funders_path, run_date, weights, history_path,
+            as_json, lang):
     """Explain one project–funder pair: every rule, every criterion, score × weight = contribution.
 
     \b
@@ -576,16 +587,30 @@ def explain(project_id, funder_id, call_id, projects_path, funders_path, run_dat
     if call_id is not None:
         _check_id(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
                   f"call id for funder {funder_id}")
-    matcher = _matcher(funders, weights, run_date, lang, None)
+    matcher = _matcher(funders, weights, run_date, lang, None, history_path)
     explanation = matcher.explain(projects, project_id, funder_id, call_id)
+    nearest = _nearest_grants(matcher, projects, project_id, funder_id, lang)
     if as_json:
         import json
 
         from matcher.writers import json_value
 
-        click.echo(json.dumps(json_value(explanation.to_dict()), ensure_ascii=False, indent=2))
+        data = explanation.to_dict()
+        data["nearest_grants"] = nearest
+        click.echo(json.dumps(json_value(data), ensure_ascii=False, indent=2))
     else:
         click.echo(explanation.to_text(lang))
+        for line in nearest:
+            click.echo(f"  {line}")
+
+
+def _nearest_grants(matcher, projects, project_id, funder_id, lang) -> list[str]:
+    """The past grants of that funder closest to the project (history criterion only)."""
+    if "history" not in matcher.criteria_names_:
+        return []
+    criterion = matcher.criteria_[matcher.criteria_names_.index("history")]
+    row = projects[projects["project_id"] == project_id].iloc[0]
+    return criterion.explain_pair(row, funder_id, lang)
 
 
 @cli.command()
@@ -638,3 +663,7 @@ _MONEY_COLUMNS = ("amount_requested", "total_budget", "secured_funding", "ticket
 
 def main():  # pragma: no cover - console entry point
     cli(prog_name="coopmatch")
+
+
+# Commands defined in their own modules register on `cli` when imported.
+from matcher import cli_batch, cli_history  # noqa: E402,F401

@@ -264,7 +264,8 @@ class JustTransitionFit(Criterion):
         with np.errstate(invalid="ignore"):
             out = np.divide(num, den, out=num)  # 0 / 0 = NaN: no known level is weighted
         if not f.jt_has_priorities.all():
-            out[:, ~f.jt_has_priorities] = generic[:, None]
+            # One pass with where (a boolean column assignment is much slower).
+            out = np.where(f.jt_has_priorities[None, :], out, generic[:, None])
         # The ecological+social rule, where known: out x 0.75 + 0.25 x just.
         just = p.jt_just
         scale = np.where(np.isnan(just), 1.0, JT_COVERAGE_SHARE)
@@ -317,6 +318,12 @@ def cooperation_scores(partners: np.ndarray, kinds: np.ndarray, governance: np.n
 
 
 def default_criteria() -> list[Criterion]:
-    """The built-in criteria, in output order."""
+    """The built-in criteria, in output order.
+
+    The last one, ``history``, needs grant history: :meth:`Matcher.fit` drops
+    it when no history is given.
+    """
+    from matcher.history_affinity import HistoryAffinity
+
     return [SectorFit(), TextSimilarity(), ScaleFit(), LegalFormFit(), TerritoryFit(),
-            JustTransitionFit(), CooperationFit()]
+            JustTransitionFit(), CooperationFit(), HistoryAffinity()]

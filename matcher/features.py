@@ -492,6 +492,10 @@ class ProjectFeatures(_Rows):
     place_ptr: np.ndarray  # n + 1 offsets into the place rows
     place_inside: sp.csr_matrix  # places x codes
     place_self: sp.csr_matrix
+    #: The encoded projects frame and each project's position in it, for criteria
+    #: that read raw project values (history affinity); ``frame`` is not sliced.
+    frame: pd.DataFrame | None = None
+    rows: np.ndarray | None = None
     _not_rows = ("place_ptr", "place_inside", "place_self")
 
     def slice(self, start: int, stop: int) -> ProjectFeatures:
@@ -690,6 +694,7 @@ class FeatureSpace:
             governance=np.array([np.nan if v is None else len(v) for v in governance], dtype=float),
             text=text, text_known=text_known,
             place_ptr=place_ptr, place_inside=place_inside, place_self=place_self,
+            frame=projects, rows=np.arange(n),
         )
 
     def _jt_summary(self, levels: np.ndarray):
@@ -750,6 +755,61 @@ def _level_table() -> np.ndarray:
     return np.where(values > 0, LEVEL_SCORE[np.clip(most_local_rank(values), 0, 5)], 0.0)
 
 
+class DenseColumns:
+    """The used columns of a funder x code matrix, as dense code rows (float32, exact for
+    the level digits), so that a place's value is a sum of a few row copies."""
+
+    def __init__(self, matrix: sp.csr_matrix):
+        matrix = sp.csr_matrix(matrix)
+        used = np.flatnonzero(matrix.getnnz(axis=0) > 0)
+        self.rows = np.zeros((len(used) + 1, matrix.shape[0]), dtype=np.float32)  # last row: zeros
+        if len(used):
+            self.rows[:-1] = matrix[:, used].T.toarray()
+        self.index = np.full(matrix.shape[1], len(used), dtype=np.intp)
+        self.index[used] = np.arange(len(used))
+
+    def sum_rows(self, places: sp.csr_matrix) -> np.ndarray:
+        """Per place row: the sum of the code rows of its columns (places x funder rows)."""
+        n = places.shape[0]
+        zero = len(self.rows) - 1
+        mapped = self.index[places.indices]
+        row_of = np.repeat(np.arange(n), np.diff(places.indptr))
+        keep = mapped != zero
+        mapped, row_of = mapped[keep], row_of[keep]
+        out = np.zeros((n, self.rows.shape[1]), dtype=np.float32)
+        if not len(mapped):
+            return out
+        counts = np.bincount(row_of, minlength=n)
+        starts = np.r_[0, np.cumsum(counts)[:-1]]
+        slot = np.arange(len(mapped)) - starts[row_of]
+        padded = np.full((n, int(counts.max())), zero, dtype=np.intp)
+        padded[row_of, slot] = mapped
+        np.take(self.rows, padded[:, 0], axis=0, out=out)
+        for k in range(1, padded.shape[1]):
+            out += self.rows[padded[:, k]]
+        return out
+
+
+@dataclass
+class DensePlaces:
+    per_in: DenseColumns
+    per_over: DenseColumns
+    exc_in: DenseColumns | None
+    exc_over: DenseColumns | None
+
+
+def _dense_places(f: FunderFeatures) -> DensePlaces:
+    """Dense code rows of a funder feature set, built once per set and kept on it."""
+    found = f.__dict__.get("_dense_places")
+    if found is None:
+        has_excluded = f.exc_in.nnz > 0
+        found = DensePlaces(DenseColumns(f.per_in), DenseColumns(f.per_over),
+                            DenseColumns(f.exc_in) if has_excluded else None,
+                            DenseColumns(f.exc_over) if has_excluded else None)
+        f.__dict__["_dense_places"] = found
+    return found
+
+
 class Block:
     """A slice of projects against funder rows, with shared pairwise intermediates."""
 
@@ -773,16 +833,17 @@ class Block:
         """Place relations, from two or four sparse products over the place rows."""
         p, f = self.p, self.f
         table = _level_table()
-        inside_val = (p.place_inside @ f.per_in.T).toarray()
-        over_val = (p.place_self @ f.per_over.T).toarray()
+        dense = _dense_places(f)
+        inside_val = dense.per_in.sum_rows(p.place_inside)
+        over_val = dense.per_over.sum_rows(p.place_self)
         inside = inside_val > 0
         score = np.where(inside, table[inside_val.astype(np.intp)],
                          PARTIAL_PLACE_FACTOR * table[over_val.astype(np.intp)])
         outside = ~inside & (over_val == 0)
         excluded = touching = None
         if f.exc_in.nnz:
-            excluded = (p.place_inside @ f.exc_in.T).toarray() > 0
-            touching = excluded | ((p.place_self @ f.exc_over.T).toarray() > 0)
+            excluded = dense.exc_in.sum_rows(p.place_inside) > 0
+            touching = excluded | (dense.exc_over.sum_rows(p.place_self) > 0)
             score[excluded] = 0.0
         counts = np.diff(p.place_ptr)
         if (counts <= 1).all():
@@ -792,14 +853,12 @@ class Block:
                 all_excluded=None if excluded is None else spread(excluded, True),
                 any_excluded=None if touching is None else spread(touching, False),
                 score=spread(score, np.nan))
-        n = counts[:, None]
-        total = self._sum_per_project
-        mean = np.divide(total(score), n, out=np.full(self.shape, np.nan), where=n > 0)
+        per = self._per_project
         return PlaceRelations(
-            all_inside=total(inside) == n, all_outside=total(outside) == n,
-            all_excluded=None if excluded is None else total(excluded) == n,
-            any_excluded=None if touching is None else total(touching) > 0,
-            score=mean)
+            all_inside=per(inside, "all"), all_outside=per(outside, "all"),
+            all_excluded=None if excluded is None else per(excluded, "all"),
+            any_excluded=None if touching is None else per(touching, "any"),
+            score=per(score, "mean"))
 
     def _spread(self, values: np.ndarray, fill) -> np.ndarray:
         """Place rows (at most one per project) as project rows, ``fill`` for projects without."""
@@ -810,12 +869,23 @@ class Block:
         out[has] = values
         return out
 
-    def _sum_per_project(self, values: np.ndarray) -> np.ndarray:
-        counts = np.diff(self.p.place_ptr)
-        out = np.zeros(self.shape)
-        has = counts > 0
-        if has.any():
-            out[has] = np.add.reduceat(values.astype(float), self.p.place_ptr[:-1][has], axis=0)
+    def _per_project(self, values: np.ndarray, how: str) -> np.ndarray:
+        """Place rows folded per project: ``all``, ``any`` or ``mean`` of its places
+        (True, False or NaN for a project without places). Single places are copied;
+        only projects with several places are summed."""
+        ptr = self.p.place_ptr
+        counts = np.diff(ptr)
+        fill = {"all": True, "any": False, "mean": np.nan}[how]
+        out = np.full(self.shape, fill, dtype=values.dtype)
+        single = counts == 1
+        out[single] = values[ptr[:-1][single]]
+        multi = np.flatnonzero(counts > 1)
+        if len(multi):
+            rows = np.concatenate([np.arange(ptr[i], ptr[i + 1]) for i in multi])
+            starts = np.r_[0, np.cumsum(counts[multi])[:-1]]
+            total = np.add.reduceat(values[rows].astype(float), starts, axis=0)
+            n = counts[multi][:, None]
+            out[multi] = total == n if how == "all" else (total > 0 if how == "any" else total / n)
         return out
 
     @cached_property

@@ -46,7 +46,7 @@ from matcher.scoring import (
 #: Most projects per block.
 BLOCK_PROJECTS = 2000
 #: Most (project, funder row) pairs per block.
-BLOCK_PAIRS = 500_000
+BLOCK_PAIRS = 131_072
 #: Words shown for text similarity in an explanation.
 TEXT_TERMS = 5
 

@@ -177,7 +177,8 @@ def score_block(criteria, rules: list[Rule], block: Block, weights: np.ndarray) 
         # unknown (NaN) entries into 0: no masks, no where=.
         np.multiply(values, w, out=work)
         num += np.fmax(work, 0.0, out=work)
-        if np.isnan(values).any():
+        # A sum is NaN when any value is, without a boolean temporary.
+        if np.isnan(np.add.reduce(values, axis=None)):
             np.multiply(values, 0.0, out=work)
             work += w
             den += np.fmax(work, 0.0, out=work)

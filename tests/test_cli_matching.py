@@ -133,3 +133,22 @@ def test_table_escapes_markup_in_data(runner, tmp_path):
     result = run(runner, "funders-for", str(path), "--date", DEMO_DATE, "--top", "1", "--lang", "en")
     assert result.exit_code == 0, result.output
     assert "[bold red]Projet[/] [link=x]y" in result.output
+
+
+def test_history_adds_the_history_criterion_and_nearest_grants(runner):
+    from matcher.loading import SAMPLE_HISTORY
+
+    result = run(runner, "funders-for", PROJECTS, "--project", "P001", "--date", DEMO_DATE, "--format", "json",
+                 "--history", str(SAMPLE_HISTORY))
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert "score_history" in rows[0] and any(r["score_history"] is not None for r in rows)
+    explained = run(runner, "explain", "--project", "P001", "--funder", "F-FDD-TERRES", "--projects", PROJECTS,
+                    "--date", DEMO_DATE, "--history", str(SAMPLE_HISTORY), "--lang", "en")
+    assert explained.exit_code == 0, explained.output
+    assert "close to: '" in explained.output
+
+
+def test_without_history_there_is_no_history_column(runner):
+    result = run(runner, "funders-for", PROJECTS, "--project", "P001", "--date", DEMO_DATE, "--format", "json")
+    assert "score_history" not in json.loads(result.output)[0]

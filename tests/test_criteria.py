@@ -31,7 +31,9 @@ def scores(criterion, project_rows, funder_rows, **params):
 
 def test_criteria_have_names_and_labels_in_both_languages():
     names = [c.name for c in default_criteria()]
-    assert names == ["sector", "text", "scale", "legal_form", "territory", "just_transition", "cooperation"]
+    assert names == ["sector", "text", "scale", "legal_form", "territory", "just_transition", "cooperation",
+                     "history"]
+    assert default_criteria()[-1].requires_history
     assert SectorFit().label("fr") == "secteurs" and SectorFit().label("en") == "sectors"
     assert isinstance(default_criteria()[0], Criterion)
 
@@ -186,7 +188,7 @@ def test_a_history_criterion_plugs_in_and_is_left_out_without_history():
 
     from matcher.model import Matcher
 
-    criteria = default_criteria() + [_HistoryCount()]
+    criteria = [c for c in default_criteria() if not c.requires_history] + [_HistoryCount()]
     funders = funders_frame(funder("F"), funder("G"))
     history = pd.DataFrame({"funder_id": ["F", "F", "G"], "recipient_legal_form": ["scic", "association", "scop"]})
     projects = projects_frame(project("P", legal_form="scic"))

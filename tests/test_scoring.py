@@ -20,13 +20,16 @@ from matcher.scoring import (
     weight_matrix,
 )
 
-CRITERIA = default_criteria()
+CRITERIA = [c for c in default_criteria() if not c.requires_history]
 NAMES = [c.name for c in CRITERIA]
 
 
 def test_default_weights_cover_every_built_in_criterion_and_sum_to_one():
     assert list(DEFAULT_WEIGHTS) == NAMES
     assert sum(DEFAULT_WEIGHTS.values()) == pytest.approx(1.0)
+    # the history criterion, used only with grant history, carries its own weight
+    (history,) = [c for c in default_criteria() if c.requires_history]
+    assert history.name == "history" and history.default_weight == 1.0
 
 
 def test_precedence_run_over_funder_over_defaults():

@@ -1,0 +1,151 @@
+"""Benchmark ``coopmatch batch`` end to end on synthetic profiles.
+
+For each size ``PROJECTSxFUNDERS`` it generates realistic synthetic files
+(:mod:`matcher.synthetic`, cached under ``--data``), then runs
+``coopmatch batch`` in a fresh subprocess ``--repeat`` times and reports the
+medians of: wall time (read, normalise, fit, match, explain, write), pairs
+per second of the matching core alone (eligibility + criteria + score + top
+K, both ways), and peak RSS of the run. On the first size it also times the
+per-pair reference implementation (:mod:`matcher.reference`) on a random
+sample of pairs and reports how much faster the core is.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_batch.py --sizes 1000x500 10000x2000 100000x5000 --repeat 3 --jobs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_DATE = "2026-06-01"
+
+_CHILD = r"""
+import json, resource, sys, time
+sys.path.insert(0, {root!r})
+import matcher.cli_batch  # registers the command
+from matcher.cli import cli
+try:
+    cli.main({args!r}, standalone_mode=False)
+finally:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print("BENCH " + json.dumps({{"peak_rss": rss}}))
+"""
+
+
+def generate(folder: Path, projects: int, funders: int, seed: int) -> tuple[Path, Path]:
+    sys.path.insert(0, str(ROOT))
+    from matcher.synthetic import write_profiles
+
+    folder = folder / f"{projects}x{funders}_seed{seed}"
+    p, f = folder / "projects.csv", folder / "funders.csv"
+    if not (p.exists() and f.exists()):
+        print(f"generating {projects:,} projects x {funders:,} funder rows in {folder}", file=sys.stderr)
+        write_profiles(folder, projects, funders, seed=seed)
+    return p, f
+
+
+def run_once(projects: Path, funders: Path, top: int, jobs: int, fmt: str) -> dict:
+    with tempfile.TemporaryDirectory() as out:
+        args = ["batch", "--projects", str(projects), "--funders", str(funders), "--top", str(top),
+                "--date", RUN_DATE, "--jobs", str(jobs), "--format", fmt, "--quiet", "-o", out]
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _CHILD.format(root=str(ROOT), args=args)],
+                              capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"batch failed:\n{done.stderr}")
+        line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
+        summary = json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))
+    timings = summary["timings_seconds"]
+    return {"wall": wall, "peak_rss": json.loads(line[6:])["peak_rss"], "pairs": summary["pairs"],
+            "match": timings["match"], "timings": timings}
+
+
+def reference_seconds_per_pair(projects: Path, funders: Path, sample: int, seed: int) -> float:
+    """Time :func:`matcher.reference.evaluate_pair` on a random sample of pairs."""
+    import numpy as np
+
+    from matcher import reference
+    from matcher.features import as_day
+    from matcher.loading import load
+    from matcher.model import Matcher
+
+    p = load("projects", projects).frame
+    f = load("funders", funders).frame
+    matcher = Matcher(date=RUN_DATE).fit(f)
+    rng = np.random.default_rng(seed)
+    prows = p.iloc[rng.integers(0, len(p), sample)].to_dict("records")
+    frows = matcher.funders_.iloc[rng.integers(0, len(matcher.funders_), sample)].to_dict("records")
+    day = as_day(RUN_DATE)
+    start = time.perf_counter()
+    for project, funder in zip(prows, frows, strict=True):
+        reference.evaluate_pair(project, funder, day=day, territories=matcher.territories_,
+                                text_model=matcher.space_.text_model)
+    return (time.perf_counter() - start) / sample
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", nargs="+", default=["1000x500", "10000x2000", "100000x5000"])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--top", type=int, default=10)
+    parser.add_argument("--format", default="csv", choices=("csv", "parquet"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "coopmatch-bench")
+    parser.add_argument("--reference-sample", type=int, default=3000)
+    parser.add_argument("--json", type=Path, default=None, help="Also write the figures as JSON here.")
+    args = parser.parse_args(argv)
+
+    rows = []
+    for i, size in enumerate(args.sizes):
+        n_projects, n_funders = (int(x) for x in size.lower().split("x"))
+        projects, funders = generate(args.data, n_projects, n_funders, args.seed)
+        runs = [run_once(projects, funders, args.top, args.jobs, args.format) for _ in range(args.repeat)]
+        row = {
+            "size": size,
+            "pairs": runs[0]["pairs"],
+            "wall_s": statistics.median(r["wall"] for r in runs),
+            "core_mpairs_s": statistics.median(r["pairs"] / r["match"] for r in runs) / 1e6,
+            "peak_rss_mb": statistics.median(r["peak_rss"] for r in runs) / 2**20,
+            "stages_s": {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]},
+            "walls": [round(r["wall"], 2) for r in runs],
+        }
+        if i == 0:
+            per_pair = reference_seconds_per_pair(projects, funders, args.reference_sample, args.seed)
+            row["reference_pairs_s"] = 1 / per_pair
+            row["speedup_vs_reference"] = row["core_mpairs_s"] * 1e6 * per_pair
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+
+    print(f"coopmatch batch benchmark — {dt.date.today().isoformat()}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, --jobs {args.jobs}, --top {args.top}, --format {args.format}, "
+          f"medians of {args.repeat} runs\n")
+    print("| projects × funder rows | pairs | wall (end to end) | core Mpairs/s | peak RSS | stages (s) |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    for row in rows:
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items() if k != "total")
+        print(f"| {row['size']} | {row['pairs']:,} | {row['wall_s']:.1f} s | {row['core_mpairs_s']:.1f} | "
+              f"{row['peak_rss_mb']:.0f} MB | {stages} |")
+    first = rows[0]
+    if "speedup_vs_reference" in first:
+        print(f"\nPer-pair reference on {first['size']}: {first['reference_pairs_s']:,.0f} pairs/s "
+              f"(sample of {args.reference_sample}); the core is {first['speedup_vs_reference']:,.0f}× faster.")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
