@@ -24,7 +24,7 @@ def check_identifiers(state: p.PipelineState) -> None:
             continue
         values = state.frame[name].tolist()
         checked = p.apply_parser(state, name, parse_organisation_id)
-        p.set_column(state.frame, name, [c if c is not None else v for c, v in zip(checked, values, strict=True)])
+        state.set(name, [c if c is not None else v for c, v in zip(checked, values, strict=True)])
 
 
 def derive_status_and_year(state: p.PipelineState) -> None:
@@ -41,12 +41,12 @@ def derive_status_and_year(state: p.PipelineState) -> None:
             status[i] = "granted"
         elif refused_when_zero:
             status[i] = "refused"
-    p.set_column(frame, "status", status)
+    state.set("status", status)
     if "award_date" in frame.columns:
         years = frame["year"].tolist() if "year" in frame.columns else [None] * n
         dates = frame["award_date"].tolist()
-        p.set_column(frame, "year", [y if y is not None else (int(d[:4]) if d else None)
-                                     for y, d in zip(years, dates, strict=True)])
+        state.set("year", [y if y is not None else (int(d[:4]) if d else None)
+                                for y, d in zip(years, dates, strict=True)])
 
 
 STEPS = [

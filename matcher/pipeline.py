@@ -78,10 +78,31 @@ class PipelineState:
     problem_sources: list[str | None] = field(default_factory=list)
     rejected: np.ndarray | None = None  # boolean mask over frame rows
     options: dict = field(default_factory=dict)
+    # column -> (codes, distinct values, blank flag per distinct value); see distinct()
+    _distinct: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         if self.rejected is None:
             self.rejected = np.zeros(len(self.frame), dtype=bool)
+
+    def distinct(self, name: str):
+        """Codes, distinct values and their blank flags for column ``name``, computed once.
+
+        None when the column holds unhashable cells (lists or mappings from JSON/YAML).
+        """
+        if name not in self._distinct:
+            factorized = _factorize(self.frame[name])
+            if factorized is not None:
+                codes, uniques = factorized
+                blank = np.array([is_blank(u) for u in uniques] + [True], dtype=bool)
+                factorized = (codes, uniques, blank)
+            self._distinct[name] = factorized
+        return self._distinct[name]
+
+    def set(self, name: str, values) -> None:
+        """Replace column ``name`` (as an object column) and forget what was known of it."""
+        set_column(self.frame, name, values)
+        self._distinct.pop(name, None)
 
     def report(self, position: int | None, column: str | None, value, err: ParseError | tuple,
                severity: str = WARNING) -> None:
@@ -143,17 +164,16 @@ def apply_parser(state: PipelineState, name: str, parse: Callable, unknown=None)
     ``parse`` returns the canonical value or raises :class:`ParseError`; a
     failure leaves the cell ``unknown``.
     """
-    series = state.frame[name]
     column = state.columns.get(name, name)
-    factorized = _factorize(series)
-    if factorized is None:  # lists or mappings from JSON/YAML: one by one
-        return _apply_parser_by_row(state, series.tolist(), column, parse, unknown)
-    codes, uniques = factorized
+    distinct = state.distinct(name)
+    if distinct is None:  # lists or mappings from JSON/YAML: one by one
+        return _apply_parser_by_row(state, state.frame[name].tolist(), column, parse, unknown)
+    codes, uniques, blank = distinct
     parsed = np.empty(len(uniques) + 1, dtype=object)
     parsed[-1] = unknown  # code -1: None or NaN
     failures = []
     for k, value in enumerate(uniques):
-        if is_blank(value):
+        if blank[k]:
             parsed[k] = unknown
             continue
         try:
@@ -366,23 +386,18 @@ def parser_for(spec: Field) -> Callable:
 # --------------------------------------------------------------------------- steps
 
 
-def blank_mask(series: pd.Series) -> np.ndarray:
-    """Boolean mask of the cells of ``series`` that say nothing."""
-    factorized = _factorize(series)
-    if factorized is None:
-        return np.fromiter((is_blank(v) for v in series), bool, len(series))
-    codes, uniques = factorized
-    blank = np.array([is_blank(u) for u in uniques] + [True], dtype=bool)
-    return blank[codes]
-
-
 def drop_empty_rows(state: PipelineState) -> None:
     """Reject rows where every cell is blank (they carry nothing to normalise)."""
     if state.frame.empty:
         return
     blank = np.ones(len(state.frame), dtype=bool)
     for name in state.frame.columns:
-        blank &= blank_mask(state.frame[name])
+        distinct = state.distinct(name)
+        if distinct is None:
+            blank &= np.fromiter((is_blank(v) for v in state.frame[name]), bool, len(state.frame))
+        else:
+            codes, _, flags = distinct
+            blank &= flags[codes]
     for position in np.flatnonzero(blank):
         state.reject(int(position), None, None, ("empty row", "ligne vide"))
 
@@ -406,7 +421,7 @@ def parse_fields(state: PipelineState) -> None:
             if isinstance(value, _Partial):
                 values[position] = value.value
                 state.report(position, column, state.frame[name].iat[position], value.error)
-        set_column(state.frame, name, values)
+        state.set(name, values)
 
 
 def parse_levels(state: PipelineState) -> None:
@@ -446,6 +461,7 @@ def parse_levels(state: PipelineState) -> None:
                 for criterion in vocab.ids:
                     levels[criterion][position] = found.get(criterion, 0)
         state.frame = state.frame.drop(columns=["just_transition"])
+        state._distinct.pop("just_transition", None)
     for criterion in vocab.ids:
         name = f"jt_{criterion}"
         if name not in state.frame.columns:
@@ -455,6 +471,7 @@ def parse_levels(state: PipelineState) -> None:
             if level is not pd.NA:
                 levels[criterion][position] = level
         state.frame = state.frame.drop(columns=[name])
+        state._distinct.pop(name, None)
     for criterion in vocab.ids:
         state.frame[f"jt_{criterion}"] = pd.array(levels[criterion], dtype="Int8")
 
@@ -504,6 +521,7 @@ def complete_columns(state: PipelineState) -> None:
     if any(s.kind == "levels" for s in schema.values()):
         ordered = ordered[: ordered.index("jt_evidence")] + levels + ordered[ordered.index("jt_evidence"):]
     state.frame = frame[ordered]
+    state._distinct.clear()
 
 
 def cast_types(state: PipelineState) -> None:

@@ -16,10 +16,10 @@ def check_identifiers(state: p.PipelineState) -> None:
     """Validate SIRET, SIREN and RNA; derive the SIREN from a valid SIRET."""
     for name, parse in (("siret", parse_siret), ("siren", parse_siren), ("rna", parse_rna)):
         if name in state.frame.columns:
-            p.set_column(state.frame, name, p.apply_parser(state, name, parse))
+            state.set(name, p.apply_parser(state, name, parse))
     if "siret" in state.frame.columns:
         sirens = state.frame["siren"].tolist() if "siren" in state.frame.columns else [None] * len(state.frame)
-        p.set_column(state.frame, "siren",
+        state.set("siren",
                      [s if s is not None else (t[:9] if t else None)
                       for s, t in zip(sirens, state.frame["siret"].tolist(), strict=True)])
 
