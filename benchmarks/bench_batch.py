@@ -5,7 +5,10 @@ For each size ``PROJECTSxFUNDERS`` it generates realistic synthetic files
 ``coopmatch batch`` in a fresh subprocess ``--repeat`` times and reports the
 medians of: wall time (read, normalise, fit, match, explain, write), pairs
 per second of the matching core alone (eligibility + criteria + score + top
-K, both ways), and peak RSS of the run. On the first size it also times the
+K, both ways), and peak RSS of the run. With CSV output, ``funders_for_projects``
+is explained and written while the blocks are scored (streamed); the ``match``
+stage excludes the time the main thread spent on that, which is counted in
+``explain`` and ``write``. On the first size it also times the
 per-pair reference implementation (:mod:`matcher.reference`) on a random
 sample of pairs and reports how much faster the core is.
 

@@ -28,6 +28,7 @@ import pandas as pd
 
 from matcher.errors import MatchingError
 from matcher.features import Block
+from matcher.model import ReasonTexts
 from matcher.scoring import (
     PairDetails,
     check_positions,
@@ -45,11 +46,12 @@ _INELIGIBLE = np.int64(1) << 55
 class BatchResult:
     """The two ranked frames and what the run counted and timed."""
 
-    funders_for_projects: pd.DataFrame
+    funders_for_projects: pd.DataFrame | None  # None when its rows were streamed to ``on_project_rows``
     projects_for_funders: pd.DataFrame
     eligibility_counts: dict[str, int]
     pairs: int
     timings: dict[str, float] = field(default_factory=dict)
+    funders_for_projects_rows: int = 0
 
 
 def _single_thread_blas():
@@ -64,8 +66,13 @@ def _single_thread_blas():
         return contextlib.nullcontext()
 
 
+#: Ranked rows of funders_for_projects turned into a frame (and streamed) at a time.
+STREAM_ROWS = 50_000
+
+
 def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
-              progress: Callable[[int], None] | None = None) -> BatchResult:
+              progress: Callable[[int], None] | None = None,
+              on_project_rows: Callable[[pd.DataFrame], None] | None = None) -> BatchResult:
     """Rank every project against every funder row of a fitted ``matcher``, both ways.
 
     Parameters
@@ -80,13 +87,21 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         Threads scoring blocks at the same time.
     progress:
         Called with the number of projects done after each block.
+    on_project_rows:
+        When given, the rows of ``funders_for_projects`` are not kept: they
+        are passed to it as consecutive frames (about :data:`STREAM_ROWS`
+        rows each, in output order) as soon as their blocks are scored, so
+        memory does not grow with the number of projects. Concatenated, the
+        frames equal the ``funders_for_projects`` frame of a run without it.
 
     Returns
     -------
     BatchResult
         ``funders_for_projects`` equals ``matcher.rank_funders(projects, top)``
         and ``projects_for_funders`` equals ``matcher.rank_projects`` for each
-        funder row in turn, concatenated.
+        funder row in turn, concatenated. Timings: ``match`` is the scoring
+        loop less the time the calling thread spent building (``explain``)
+        and passing on (``write``) streamed rows.
     """
     matcher._check_fitted()
     k = matcher._top(top)
@@ -138,6 +153,23 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
     bounds = [(lo, min(lo + size, features.n)) for lo in range(0, features.n, size)]
     parts_project: list[PairDetails] = []
     parts_funder: list[PairDetails] = []
+    held = {"project": 0, "funder": 0}
+    streamed = {"rows": 0, "explain": 0.0, "write": 0.0}
+    reasons = ReasonTexts(matcher, frame)
+
+    def flush():
+        """Turn the held project rows into a frame and pass it on (streaming only)."""
+        clock = time.perf_counter()
+        details = PairDetails.concat(parts_project, n_criteria)
+        parts_project.clear()
+        held["project"] = 0
+        ranked = matcher._frame(details, frame, features, by="project", reasons=reasons)
+        middle = time.perf_counter()
+        on_project_rows(ranked)
+        streamed["rows"] += len(ranked)
+        streamed["explain"] += middle - clock
+        streamed["write"] += time.perf_counter() - middle
+
     start = time.perf_counter()
     with _single_thread_blas():
         if jobs == 1:
@@ -149,30 +181,48 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         try:
             for by_project, by_funder, tally, done in results:
                 parts_project.append(by_project)
-                parts_funder.append(by_funder)
+                held["project"] += len(by_project)
                 counts += tally
                 if len(by_funder):
                     merged = np.concatenate([running, _columns(by_funder, ff.n, k)], axis=0)
                     running = np.partition(merged, k - 1, axis=0)[:k]
                     threshold = running.max(axis=0)  # the workers read it (closure)
+                    parts_funder.append(by_funder)
+                    held["funder"] += len(by_funder)
+                    if held["funder"] > 4 * k * ff.n:  # drop pairs that fell out of the running top K
+                        kept = PairDetails.concat(parts_funder, n_criteria)
+                        kept = kept.take(kept.key <= threshold[kept.funder])
+                        parts_funder[:] = [kept]
+                        held["funder"] = len(kept)
+                if on_project_rows is not None and held["project"] >= STREAM_ROWS:
+                    flush()
                 if progress is not None:
                     progress(done)
+            if on_project_rows is not None and (held["project"] or not streamed["rows"]):
+                flush()
         finally:
             if executor is not None:
                 executor.shutdown(wait=True, cancel_futures=True)
-    timings["match"] = time.perf_counter() - start
+    timings["match"] = time.perf_counter() - start - streamed["explain"] - streamed["write"]
 
     start = time.perf_counter()
-    details = PairDetails.concat(parts_project, n_criteria)
-    ranked_projects = matcher._frame(details, frame, features, by="project")
+    if on_project_rows is None:
+        details = PairDetails.concat(parts_project, n_criteria)
+        ranked_projects = matcher._frame(details, frame, features, by="project", reasons=reasons)
+        project_rows = len(ranked_projects)
+    else:
+        ranked_projects, project_rows = None, streamed["rows"]
     final = running.max(axis=0)
     funder_details = PairDetails.concat(parts_funder, n_criteria)
     funder_details = funder_details.take(funder_details.key <= final[funder_details.funder])
-    ranked_funders = matcher._frame(funder_details, frame, features, by="funder")
-    timings["explain"] = time.perf_counter() - start
+    ranked_funders = matcher._frame(funder_details, frame, features, by="funder", reasons=reasons)
+    timings["explain"] = time.perf_counter() - start + streamed["explain"]
+    if on_project_rows is not None:
+        timings["write_streamed"] = streamed["write"]
     names = ("eligible", "to_check", "ineligible")
     return BatchResult(ranked_projects, ranked_funders, dict(zip(names, map(int, counts), strict=True)),
-                       pairs=int(features.n) * int(ff.n), timings=timings)
+                       pairs=int(features.n) * int(ff.n), timings=timings,
+                       funders_for_projects_rows=project_rows)
 
 
 def _columns(details: PairDetails, n_funders: int, k: int) -> np.ndarray:
@@ -196,52 +246,118 @@ def _block_size(matcher, n_projects: int, n_funders: int) -> int:
 # --------------------------------------------------------------------------- fast CSV
 
 
-def write_csv_fast(frame: pd.DataFrame, path, chunk: int = 20_000) -> None:
-    """Write ``frame`` as :func:`matcher.writers.write_table` writes CSV (same bytes, atomically).
+class CsvWriter:
+    """Write frames one after another as one CSV file, with the bytes of :func:`matcher.writers.write_table`.
 
     Rows are formatted a chunk at a time, column by column, with a cache over
-    repeated text values: fast on a million ranked rows, and the memory used
-    does not grow with the frame.
+    repeated text values. The file is written under a temporary name beside
+    ``path`` and renamed into place when the ``with`` block ends without an
+    error (removed otherwise), so an interrupted run leaves no half-written
+    file. The header is that of the first frame written.
+
+    Examples
+    --------
+    >>> with CsvWriter("out/ranked.csv") as writer:   # doctest: +SKIP
+    ...     for frame in frames:
+    ...         writer.write(frame)
     """
-    from matcher.writers import _csv_field, atomic_path, cell_text, neutralise
 
-    def text(value) -> str:
-        return _csv_field(neutralise(cell_text(value)))
+    def __init__(self, path, chunk: int = 20_000):
+        self.path = path
+        self.chunk = chunk
+        self.caches: dict[str, dict] = {}
+        self.header: list[str] | None = None
+        self._atomic = None
+        self._handle = None
 
-    caches: dict[str, dict] = {name: {} for name in frame.columns}
+    def __enter__(self) -> CsvWriter:
+        from matcher.writers import atomic_path
 
-    def cells(name, series: pd.Series) -> list[str]:
+        self._atomic = atomic_path(self.path)
+        tmp = self._atomic.__enter__()
+        self._handle = tmp.open("w", encoding="utf-8", newline="")
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        try:
+            self._handle.close()
+        finally:
+            self._atomic.__exit__(*exc)
+        return False
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the rows of ``frame`` (its columns must be those of the first frame)."""
+        from matcher.writers import _csv_field, neutralise
+
+        columns = [str(c) for c in frame.columns]
+        if self.header is None:
+            self.header = columns
+            self._handle.write(",".join(_csv_field(neutralise(c)) for c in columns) + "\n")
+        elif columns != self.header:
+            raise ValueError("every frame written to one CSV file needs the same columns")
+        for start in range(0, len(frame), self.chunk):
+            part = frame.iloc[start:start + self.chunk]
+            cells = [self._cells(name, part[name]) for name in frame.columns]
+            self._handle.write("".join(",".join(row) + "\n" for row in zip(*cells, strict=True)))
+
+    def _cells(self, name, series: pd.Series) -> list[str]:
+        from matcher.writers import _csv_field, cell_text, neutralise
+
         if series.dtype.kind == "f":
-            values = series.to_numpy()
-            out = np.empty(len(values), dtype=object)
-            nan = np.isnan(values)
-            out[nan] = ""
-            whole = ~nan & (values == np.round(values)) & (np.abs(values) < 1e15)
-            out[whole] = [neutralise(str(int(v))) for v in values[whole].tolist()]
-            rest = ~nan & ~whole
-            out[rest] = [neutralise(repr(v)) for v in values[rest].tolist()]  # as cell_text writes floats
-            return out.tolist()
+            # Each distinct value is formatted once (scores repeat a lot); missing -> "" (code -1).
+            codes, uniques = pd.factorize(series.to_numpy(dtype=np.float64))
+            return _float_texts(np.asarray(uniques, dtype=np.float64))[codes].tolist()
         if series.dtype.kind in "iu":
             return [str(v) for v in series.tolist()]
-        cache = caches[name]
+        try:
+            codes, uniques = pd.factorize(series.to_numpy(dtype=object))
+        except TypeError:  # unhashable values
+            codes, uniques = None, ()
+        if codes is not None and all(type(u) is str for u in uniques):
+            # Only text and missing values (code -1, written as ""): each distinct text formatted once.
+            texts = [_csv_field(neutralise(u)) for u in uniques]
+            return np.array([*texts, ""], dtype=object)[codes].tolist()
+        cache = self.caches.setdefault(name, {})
         out = []
         for v in series.tolist():
+            key = (type(v), v)  # the type too: True == 1 == 1.0 but they are written differently
             try:
-                hit = cache.get(v)
+                hit = cache.get(key)
             except TypeError:  # unhashable: no cache
-                out.append(text(v))
+                out.append(_csv_field(neutralise(cell_text(v))))
                 continue
             if hit is None:
-                hit = text(v)
+                hit = _csv_field(neutralise(cell_text(v)))
                 if len(cache) < 100_000:
-                    cache[v] = hit
+                    cache[key] = hit
             out.append(hit)
         return out
 
-    header = ",".join(_csv_field(neutralise(str(c))) for c in frame.columns) + "\n"
-    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(header)
-        for start in range(0, len(frame), chunk):
-            part = frame.iloc[start:start + chunk]
-            columns = [cells(name, part[name]) for name in frame.columns]
-            handle.write("".join(",".join(row) + "\n" for row in zip(*columns, strict=True)))
+
+def _float_texts(values: np.ndarray) -> np.ndarray:
+    """Float cells as :func:`matcher.writers.cell_text` writes them (neutralised), and ``""`` last.
+
+    Whole numbers below 1e15 without a decimal part, others as ``repr``; a
+    minus sign is the only formula start a number can have, so negative
+    numbers get the quote of :func:`matcher.writers.neutralise`.
+    """
+    out = np.empty(len(values) + 1, dtype=object)
+    out[-1] = ""
+    texts = out[:-1]
+    with np.errstate(invalid="ignore"):
+        whole = (np.abs(values) < 1e15) & (values == np.trunc(values))
+    texts[whole] = [str(int(v)) for v in values[whole].tolist()]
+    texts[~whole] = [repr(v) for v in values[~whole].tolist()]
+    negative = values < 0
+    texts[negative] = ["'" + t for t in texts[negative].tolist()]
+    return out
+
+
+def write_csv_fast(frame: pd.DataFrame, path, chunk: int = 20_000) -> None:
+    """Write ``frame`` as :func:`matcher.writers.write_table` writes CSV (same bytes, atomically).
+
+    Fast on a million ranked rows, and the memory used does not grow with
+    the frame (see :class:`CsvWriter`).
+    """
+    with CsvWriter(path, chunk) as writer:
+        writer.write(frame)

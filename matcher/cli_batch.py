@@ -55,7 +55,7 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
       coopmatch batch --projects projets.csv --funders financeurs.csv --top 20 --jobs 2 --format parquet -o out
     """
     from matcher import __version__
-    from matcher.batch import run_batch, write_csv_fast
+    from matcher.batch import CsvWriter, run_batch
     from matcher.model import Matcher
     from matcher.writers import write_table, write_text
 
@@ -84,22 +84,27 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
 
     n_projects = len(projects.frame)
     show = not quiet and sys.stderr.isatty() and n_projects * len(matcher.funders_) >= PROGRESS_MIN_PAIRS
-    with _progress(show, n_projects, lang) as advance:
-        result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {name: out / f"{name}.{fmt}" for name in ("funders_for_projects", "projects_for_funders")}
+    with contextlib.ExitStack() as stack:
+        advance = stack.enter_context(_progress(show, n_projects, lang))
+        if fmt == "csv":  # funders_for_projects is written as its blocks are scored (flat memory)
+            writer = stack.enter_context(CsvWriter(paths["funders_for_projects"]))
+            result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance,
+                               on_project_rows=writer.write)
+        else:
+            result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance)
     timings.update(result.timings)
 
     clock = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name, frame in (("funders_for_projects", result.funders_for_projects),
-                        ("projects_for_funders", result.projects_for_funders)):
-        path = out / f"{name}.{fmt}"
-        if fmt == "csv":
-            write_csv_fast(frame, path)  # the bytes of write_table, faster on large frames
-            paths[name] = path
-        else:
-            paths[name] = write_table(frame, path, fmt=fmt)
-    timings["write"] = time.perf_counter() - clock
+    if fmt == "csv":  # the bytes of write_table, faster on large frames
+        with CsvWriter(paths["projects_for_funders"]) as writer:
+            writer.write(result.projects_for_funders)
+    else:
+        for name, frame in (("funders_for_projects", result.funders_for_projects),
+                            ("projects_for_funders", result.projects_for_funders)):
+            paths[name] = write_table(frame, paths[name], fmt=fmt)
+    timings["write"] = time.perf_counter() - clock + timings.pop("write_streamed", 0.0)
     timings["total"] = time.perf_counter() - started
 
     summary = {
@@ -112,15 +117,16 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
         "funder_rows": len(matcher.funders_),
         "pairs": result.pairs,
         "eligibility_counts": result.eligibility_counts,
-        "outputs": {name: {"file": path.name, "rows": len(frame)} for (name, path), frame in
-                    zip(paths.items(), (result.funders_for_projects, result.projects_for_funders), strict=True)},
+        "outputs": {name: {"file": path.name, "rows": rows} for (name, path), rows in
+                    zip(paths.items(), (result.funders_for_projects_rows, len(result.projects_for_funders)),
+                        strict=True)},
         "parameters": {"top": top, "date": matcher.run_date_, "weights": dict(_parse_weights(weights) or {}),
                        "jobs": jobs, "format": fmt, "lang": lang, "criteria": list(matcher.criteria_names_)},
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
     }
     write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", out / "summary.json")
     if not quiet:
-        rows = (len(result.funders_for_projects), len(result.projects_for_funders))
+        rows = (result.funders_for_projects_rows, len(result.projects_for_funders))
         click.echo(f"{result.pairs:,} pairs; {rows[0]:,} + {rows[1]:,} rows → {out}/ "
                    f"({timings['total']:.1f} s)", err=True)
 

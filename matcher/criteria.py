@@ -42,7 +42,7 @@ import pandas as pd
 
 from matcher.explain import messages
 from matcher.features import Block, FeatureSpace, FunderFeatures
-from matcher.textsim import rescale
+from matcher.textsim import rescale_in_place
 
 
 @dataclass
@@ -73,12 +73,15 @@ class Criterion:
     def score(self, block: Block) -> np.ndarray:
         raise NotImplementedError
 
+    def known_factors(self, block: Block) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(per project, per funder row)`` booleans whose outer AND is exactly where
+        :meth:`score` is not NaN, when that holds; None otherwise. Lets
+        :func:`matcher.scoring.score_block` total the known weights in one
+        matrix product instead of scanning every score for NaN."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-
-
-def _full(block: Block, values: np.ndarray) -> np.ndarray:
-    return np.array(np.broadcast_to(values, block.shape), dtype=float)
 
 
 # --------------------------------------------------------------------------- sector
@@ -104,19 +107,34 @@ class SectorFit(Criterion):
         keys = np.column_stack([p.sector_idx, np.nan_to_num(p.sector_count, nan=-1.0).astype(np.int64)])
         unique, inverse = np.unique(keys, axis=0, return_inverse=True)
         idx, counts = unique[:, :-1], unique[:, -1].astype(float)
-        weights = f.sector_weights.T  # (S + 1) x F, last row zeros for padding
+        weights, funds, unset = _sector_tables(f)
         best = np.zeros((len(unique), f.n))
         count = np.zeros((len(unique), f.n))
         for k in range(idx.shape[1]):
-            values = weights[idx[:, k]]
-            np.maximum(best, values, out=best)
-            count += values > 0
-        n = counts[:, None]
-        share = np.divide(count, np.maximum(n, 1.0))
-        table = SECTOR_PRIORITY_SHARE * best + (1 - SECTOR_PRIORITY_SHARE) * share
-        table[counts < 0] = np.nan
-        table[:, ~f.sector_set] = np.nan
-        return table[inverse.ravel()]
+            np.maximum(best, weights[idx[:, k]], out=best)
+            count += funds[idx[:, k]]
+        # 0.7 x best + 0.3 x share, in place (the same operations as the reference).
+        count /= np.maximum(counts, 1.0)[:, None]
+        count *= 1 - SECTOR_PRIORITY_SHARE
+        best *= SECTOR_PRIORITY_SHARE
+        best += count
+        best[counts < 0] = np.nan
+        best += unset  # NaN for funder rows without sectors (x + 0 is x)
+        return best[inverse.ravel()]
+
+    def known_factors(self, block):
+        return ~np.isnan(block.p.sector_count), block.f.sector_set
+
+
+def _sector_tables(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sector (S + 1 rows, the last zeros for padding) x funder row: the weights, 1.0
+    where the funder row funds the sector, and a row of 0 / NaN (no sectors); cached on ``f``."""
+    found = f.__dict__.get("_sector_tables")
+    if found is None:
+        weights = np.ascontiguousarray(f.sector_weights.T)
+        unset = np.where(f.sector_set, 0.0, np.nan)[None, :]
+        found = f.__dict__["_sector_tables"] = (weights, (weights > 0).astype(float), unset)
+    return found
 
 
 # --------------------------------------------------------------------------- text
@@ -129,8 +147,16 @@ class TextSimilarity(Criterion):
     name = "text"
 
     def score(self, block):
-        known = block.col(block.p.text_known) & block.row(block.f.text_known)
-        return np.where(known, rescale(block.text_cosine), np.nan)
+        p, f = block.p, block.f
+        out = rescale_in_place(block.new_text_cosine())
+        if not p.text_known.all():
+            out[~p.text_known] = np.nan
+        if not f.text_known.all():
+            out += np.where(f.text_known, 0.0, np.nan)[None, :]  # faster than a column assignment
+        return out
+
+    def known_factors(self, block):
+        return block.p.text_known, block.f.text_known
 
 
 # --------------------------------------------------------------------------- scale
@@ -166,7 +192,7 @@ class ScaleFit(Criterion):
         ticket = _decline(np.maximum(block.row(log_min) - la, 0.0) + np.maximum(la - block.row(log_max), 0.0))
         has_range = ~np.isnan(f.ticket_min) | ~np.isnan(f.ticket_max)
         if not has_range.all():
-            ticket[:, ~has_range] = np.nan
+            ticket += np.where(has_range, 0.0, np.nan)[None, :]  # faster than a column assignment
         budget = _decline(np.maximum(block.col(log_of_budget) - block.row(log_share), 0.0))
         out = np.fmin(ticket, budget, out=ticket)
         return out
@@ -206,6 +232,9 @@ class LegalFormFit(Criterion):
         table[unique[:, 1] == 0] = np.nan
         return table[inverse.ravel()]
 
+    def known_factors(self, block):
+        return block.p.legal_known.astype(bool), np.ones(block.f.n, dtype=bool)
+
 
 # --------------------------------------------------------------------------- territory
 
@@ -224,10 +253,17 @@ class TerritoryFit(Criterion):
     name = "territory"
 
     def score(self, block):
-        known = block.col(block.p.place_known) & block.row(block.f.has_perimeter)
-        if not known.any():
+        p_known, f_known = block.p.place_known, block.f.has_perimeter
+        if not (p_known.any() and f_known.any()):
             return np.full(block.shape, np.nan)
-        return np.where(known, block.places.score, np.nan)
+        # NaN where either side is unknown: x + 0 is x, x + NaN is NaN (no branchy where).
+        out = block.places.score + np.where(f_known, 0.0, np.nan)[None, :]
+        if not p_known.all():
+            out += np.where(p_known, 0.0, np.nan)[:, None]
+        return out
+
+    def known_factors(self, block):
+        return block.p.place_known, block.f.has_perimeter
 
 
 # --------------------------------------------------------------------------- just transition
@@ -304,8 +340,19 @@ class CooperationFit(Criterion):
     name = "cooperation"
 
     def score(self, block):
-        return _full(block, block.col(cooperation_scores(block.p.partners, block.p.partner_kinds,
-                                                          block.p.governance)))
+        # The same for every funder row: a read-only view of the project column.
+        return np.broadcast_to(block.col(self._column(block)), block.shape)
+
+    def known_factors(self, block):
+        return ~np.isnan(self._column(block)), np.ones(block.f.n, dtype=bool)
+
+    @staticmethod
+    def _column(block) -> np.ndarray:
+        found = block.__dict__.get("_cooperation")
+        if found is None:
+            found = block.__dict__["_cooperation"] = cooperation_scores(
+                block.p.partners, block.p.partner_kinds, block.p.governance)
+        return found
 
 
 def cooperation_scores(partners: np.ndarray, kinds: np.ndarray, governance: np.ndarray) -> np.ndarray:

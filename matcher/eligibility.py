@@ -102,6 +102,15 @@ class Rule:
         """
         raise NotImplementedError
 
+    def evaluate_distinct(self, block: Block):
+        """The outcome over the block's distinct project values, for rules that depend on a
+        project through a few codes: ``(inverse, (fail, unknown, warning))`` with arrays of
+        shape (U, F) (or None) and ``inverse`` the P row numbers into them; None when the
+        rule does not work this way. :func:`evaluate_rules` packs the bits on the U rows,
+        then copies rows: one pass over the block instead of several boolean ones.
+        """
+        return None
+
     def describe(self, kind: str, project: dict, funder: dict, context: ReasonContext) -> Reason:
         """The reason for one pair whose status for this rule is ``kind``."""
         return Reason.build(self.name, kind)
@@ -110,7 +119,30 @@ class Rule:
         return f"{type(self).__name__}()"
 
 
-class _ChoiceRule(Rule):
+def _distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of per-project columns (each column's values, U) and the P inverse."""
+    keys = np.column_stack([np.asarray(c).astype(np.uint64) for c in columns])
+    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return [unique[:, i] for i in range(unique.shape[1])], inverse.ravel()
+
+
+def _expand(outcome, inverse: np.ndarray) -> tuple:
+    """A distinct-row outcome as P x F (rows copied)."""
+    return tuple(None if mask is None else mask[inverse] for mask in outcome)
+
+
+class _DistinctRule(Rule):
+    """A rule computed once per distinct project value (see :meth:`Rule.evaluate_distinct`)."""
+
+    def evaluate(self, block):
+        found = self.evaluate_distinct(block)
+        if found is None:
+            return NOTHING
+        inverse, outcome = found
+        return _expand(outcome, inverse)
+
+
+class _ChoiceRule(_DistinctRule):
     """A project choice (or choices) must overlap the funder's accepted set."""
 
     vocabulary = ""
@@ -118,13 +150,17 @@ class _ChoiceRule(Rule):
     def masks(self, block: Block):  # -> (project mask, project known, funder mask, funder set)
         raise NotImplementedError
 
-    def evaluate(self, block):
+    def evaluate_distinct(self, block):
         p_mask, p_known, f_mask, f_set = self.masks(block)
         if not f_set.any():
-            return NOTHING
-        cond = block.row(f_set)
-        known = block.col(p_known)
-        ok = _overlaps(block.col(p_mask), block.row(f_mask))
+            return None
+        (mask, known), inverse = _distinct(p_mask, p_known)
+        known = known.astype(bool)[:, None]
+        return inverse, self.outcome(mask[:, None], known, f_mask[None, :], f_set[None, :])
+
+    def outcome(self, mask, known, f_mask, cond):
+        """``(fail, unknown, warning)`` of distinct project masks (U x 1) against funder rows (1 x F)."""
+        ok = _overlaps(mask, f_mask)
         return cond & known & ~ok, cond & ~known, None
 
 
@@ -143,20 +179,21 @@ class LegalFormAccepted(_ChoiceRule):
         return Reason.build(self.name, kind, form=vocab_label("legal_forms", form or "?"), accepted=accepted)
 
 
-class LegalFormNotExcluded(Rule):
+class LegalFormNotExcluded(_DistinctRule):
     """The project's legal form is not among the funder's excluded forms."""
 
     name = "excluded_legal_form"
     project_fields = ("legal_form",)
 
-    def evaluate(self, block):
+    def evaluate_distinct(self, block):
         f = block.f
         if not f.legal_excluded_set.any():
-            return NOTHING
-        cond = block.row(f.legal_excluded_set)
-        known = block.col(block.p.legal_known)
-        hit = _overlaps(block.col(block.p.legal), block.row(f.legal_excluded))
-        return cond & known & hit, cond & ~known, None
+            return None
+        (legal, known), inverse = _distinct(block.p.legal, block.p.legal_known)
+        cond = f.legal_excluded_set[None, :]
+        known = known.astype(bool)[:, None]
+        hit = _overlaps(legal[:, None], f.legal_excluded[None, :])
+        return inverse, (cond & known & hit, cond & ~known, None)
 
     def describe(self, kind, project, funder, context):
         excluded = vocab_labels("legal_forms", as_condition(funder.get("excluded_legal_forms")))
@@ -291,13 +328,9 @@ class ExpenseTypeAccepted(_ChoiceRule):
     def masks(self, block):
         return block.p.expenses, block.p.expenses_known, block.f.expenses, block.f.expenses_set
 
-    def evaluate(self, block):
-        fail, unknown, _ = super().evaluate(block)
-        if fail is None:
-            return NOTHING
-        cond = block.row(block.f.expenses_set)
-        p_mask, f_mask = block.col(block.p.expenses), block.row(block.f.expenses)
-        partial = ~fail & cond & block.col(block.p.expenses_known) & ((p_mask & ~f_mask) != 0)
+    def outcome(self, mask, known, f_mask, cond):
+        fail, unknown, _ = super().outcome(mask, known, f_mask, cond)
+        partial = ~fail & cond & known & ((mask & ~f_mask) != 0)
         return fail, unknown, partial
 
     def describe(self, kind, project, funder, context):
@@ -333,22 +366,23 @@ class CallOpen(Rule):
         return Reason.build(self.name, kind, "fail_closed", closes=date(funder.get("call_closes")))
 
 
-class EsusAccredited(Rule):
+class EsusAccredited(_DistinctRule):
     """A funder that requires the ESUS accreditation gets projects that have it."""
 
     name = "esus"
     project_fields = ()
 
-    def evaluate(self, block):
+    def evaluate_distinct(self, block):
         f = block.f
         if not f.requires_esus.any():
-            return NOTHING
-        cond = block.row(f.requires_esus)
-        esus = block.col(block.p.esus)
-        return cond & (esus == 0), cond & (esus < 0), None
+            return None
+        esus = block.p.esus.astype(np.int64) + 1  # -1, 0, 1 -> 0, 1, 2
+        values = np.arange(3)
+        cond = f.requires_esus[None, :]
+        return esus, (cond & (values == 1)[:, None], cond & (values == 0)[:, None], None)
 
 
-class JustTransitionMet(Rule):
+class JustTransitionMet(_DistinctRule):
     """Every required just-transition criterion is met (level >= 1).
 
     ``just`` is met when at least one ecological and one social criterion are
@@ -358,14 +392,17 @@ class JustTransitionMet(Rule):
     name = "just_transition"
     project_fields = ("jt_*",)
 
-    def evaluate(self, block):
+    def evaluate_distinct(self, block):
         f = block.f
         if not f.jt_required.any():
-            return NOTHING
-        req = block.row(f.jt_required)
-        met, unknown = block.col(block.p.jt_met), block.col(block.p.jt_unknown)
+            return None
+        p = block.p
+        (met, unknown), inverse = _distinct(p.jt_met, p.jt_unknown)
+        dtype = np.result_type(p.jt_met.dtype, f.jt_required.dtype)
+        req = f.jt_required[None, :]
+        met, unknown = met.astype(dtype)[:, None], unknown.astype(dtype)[:, None]
         fail = (req & ~met & ~unknown) != 0
-        return fail, (req & unknown) != 0, None
+        return inverse, (fail, (req & unknown) != 0, None)
 
     def describe(self, kind, project, funder, context):
         required = as_condition(funder.get("just_transition_requirements")) or ()
@@ -516,12 +553,24 @@ def evaluate_rules(rules: list[Rule], block: Block) -> EligibilityBlock:
     unknown_bits = np.zeros(shape, dtype=dtype)
     warn_bits = np.zeros(shape, dtype=dtype)
     for i, rule in enumerate(rules):
-        fail, unknown, warn = rule.evaluate(block)
+        distinct = rule.evaluate_distinct(block)
+        if distinct is not None:
+            inverse, (fail, unknown, warn) = distinct
+        else:
+            fail, unknown, warn = rule.evaluate(block)
         if fail is not None and unknown is not None:
             unknown = unknown & ~fail
         bit = dtype(1 << i)
         for bits, mask in ((fail_bits, fail), (unknown_bits, unknown), (warn_bits, warn)):
-            if mask is not None:
+            if mask is None:
+                continue
+            if distinct is not None:
+                # Bits of the few distinct project values, then one row copy per project.
+                word = np.multiply(mask, bit, dtype=dtype)
+                if not word.any():
+                    continue
+                bits |= np.broadcast_to(word, (word.shape[0], shape[1]))[inverse]
+            else:
                 # mask x bit then OR: much faster than a ufunc with where=
                 bits |= np.multiply(mask, bit, dtype=dtype)
     verdict = np.maximum((fail_bits != 0).view(np.int8) * np.int8(2), (unknown_bits != 0).view(np.int8))

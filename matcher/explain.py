@@ -124,7 +124,14 @@ def format_amount(value: float, lang: str) -> str:
 
 def amount(value: float) -> Bilingual:
     """An amount formatted for both languages."""
+    if isinstance(value, float | int) and value == value:  # the usual case: reuse the texts of a value seen before
+        return Bilingual(*_amount_texts(float(value)))
     return Bilingual(format_amount(value, "fr"), format_amount(value, "en"))
+
+
+@lru_cache(maxsize=65536)
+def _amount_texts(value: float) -> tuple[str, str]:
+    return format_amount(value, "fr"), format_amount(value, "en")
 
 
 def format_percent(share: float, lang: str) -> str:
@@ -137,7 +144,14 @@ def format_percent(share: float, lang: str) -> str:
 
 
 def percent(share: float) -> Bilingual:
+    if isinstance(share, float | int) and share == share:  # the usual case: reuse the texts of a share seen before
+        return Bilingual(*_percent_texts(float(share)))
     return Bilingual(format_percent(share, "fr"), format_percent(share, "en"))
+
+
+@lru_cache(maxsize=65536)
+def _percent_texts(share: float) -> tuple[str, str]:
+    return format_percent(share, "fr"), format_percent(share, "en")
 
 
 def parse_iso_date(value) -> dt.date | None:

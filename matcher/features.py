@@ -755,6 +755,22 @@ def _level_table() -> np.ndarray:
     return np.where(values > 0, LEVEL_SCORE[np.clip(most_local_rank(values), 0, 5)], 0.0)
 
 
+@lru_cache(maxsize=1)
+def _exponent_table() -> np.ndarray:
+    """:func:`_level_table` by the exponent bits of a float32 level-encoded value (entries
+    0-255), then the same times :data:`PARTIAL_PLACE_FACTOR` (256-511). The encoded values
+    are whole numbers below ``8 ** 6``, exact in float32, and their level score depends only
+    on their exponent (:func:`most_local_rank`)."""
+    full = _level_table()
+    inside = np.zeros(256)
+    for biased in range(127, 256):
+        value = 2 ** (biased - 127)  # the smallest whole number with this exponent
+        if value >= len(full):
+            break
+        inside[biased] = full[value]
+    return np.concatenate([inside, PARTIAL_PLACE_FACTOR * inside])
+
+
 class DenseColumns:
     """The used columns of a funder x code matrix, as dense code rows (float32, exact for
     the level digits), so that a place's value is a sum of a few row copies."""
@@ -832,14 +848,16 @@ class Block:
     def places(self) -> PlaceRelations:
         """Place relations, from two or four sparse products over the place rows."""
         p, f = self.p, self.f
-        table = _level_table()
+        table = _exponent_table()
         dense = _dense_places(f)
         inside_val = dense.per_in.sum_rows(p.place_inside)
         over_val = dense.per_over.sum_rows(p.place_self)
         inside = inside_val > 0
-        score = np.where(inside, table[inside_val.astype(np.intp)],
-                         PARTIAL_PLACE_FACTOR * table[over_val.astype(np.intp)])
-        outside = ~inside & (over_val == 0)
+        # The score of a level-encoded value depends only on its float32 exponent
+        # bits: one look-up in a 512-entry table (inside, then partly inside).
+        key = np.where(inside, inside_val.view(np.int32) >> 23, (over_val.view(np.int32) >> 23) + 256)
+        score = np.take(table, key)
+        outside = key == 256  # not inside, and no overlap
         excluded = touching = None
         if f.exc_in.nnz:
             excluded = dense.exc_in.sum_rows(p.place_inside) > 0
@@ -890,5 +908,36 @@ class Block:
 
     @cached_property
     def text_cosine(self) -> np.ndarray:
-        """Cosine of the unit TF-IDF rows (0 where a side has no words)."""
-        return (self.p.text @ self.f.text.T).toarray()
+        """Cosine of the unit TF-IDF rows (0 where a side has no words).
+
+        The product of two sparse matrices is nearly dense here (few terms,
+        shared by many texts): multiplying the sparse project rows by the
+        funder rows held dense (terms x F, when small enough) is about 3x faster
+        and gives the same sums in the same order.
+        """
+        return self.new_text_cosine()
+
+    def new_text_cosine(self) -> np.ndarray:
+        """:attr:`text_cosine` as a new array (the caller may write over it)."""
+        if "text_cosine" in self.__dict__:
+            return self.__dict__["text_cosine"].copy()
+        dense = _dense_text(self.f)
+        if dense is None:
+            return (self.p.text @ self.f.text.T).toarray()
+        return np.asarray(self.p.text @ dense, dtype=float)
+
+
+#: Largest funder text matrix (terms x funder rows) held dense for the text products.
+DENSE_TEXT_ENTRIES = 8_000_000
+
+
+def _dense_text(f: FunderFeatures) -> np.ndarray | None:
+    """The funder TF-IDF rows as a dense, C-ordered terms x F matrix, cached on ``f``;
+    None when it would exceed :data:`DENSE_TEXT_ENTRIES`."""
+    if "_dense_text" not in f.__dict__:
+        n_terms, n_rows = f.text.shape[1], f.text.shape[0]
+        found = None
+        if n_terms * n_rows <= DENSE_TEXT_ENTRIES:
+            found = np.ascontiguousarray(f.text.T.toarray())
+        f.__dict__["_dense_text"] = found
+    return f.__dict__["_dense_text"]

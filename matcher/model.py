@@ -243,8 +243,13 @@ class Matcher:
     # ------------------------------------------------------------------ output
 
     def _frame(self, details: PairDetails, frame: pd.DataFrame, features: ProjectFeatures,
-               by: str) -> pd.DataFrame:
-        """The ranked DataFrame of the selected pairs (see the column list in the docs)."""
+               by: str, reasons: ReasonTexts | None = None) -> pd.DataFrame:
+        """The ranked DataFrame of the selected pairs (see the column list in the docs).
+
+        ``reasons`` may be shared by several calls on the same ``frame`` (the
+        batch writes its rows a chunk at a time), so reason texts are written
+        once per run rather than once per call.
+        """
         funders = self.funders_
         if by == "project":
             order = np.lexsort((details.key, details.project))
@@ -261,8 +266,7 @@ class Matcher:
             "rank": rank.astype(np.int64),
             "score": details.score.astype(float),
             "eligibility": np.array(VERDICTS, dtype=object)[details.verdict.astype(int)],
-            "reasons": np.array([" ; ".join(r.text(self.lang) for r in reasons)
-                                 for reasons in self._reasons(details, frame)], dtype=object),
+            "reasons": (reasons or ReasonTexts(self, frame)).column(details),
             "project_name": _object(frame, "name")[details.project],
             "funder_name": _object(funders, "name")[details.funder],
         }
@@ -276,23 +280,6 @@ class Matcher:
         # Explicit dtypes: text columns stay object with None for unknown (not NaN).
         return pd.DataFrame({name: pd.Series(values, dtype=object if np.asarray(values).dtype == object
                                              else None) for name, values in out.items()})
-
-    def _reasons(self, details: PairDetails, frame: pd.DataFrame) -> list[list[ex.Reason]]:
-        has = (details.fail_bits | details.unknown_bits | details.warn_bits) != 0
-        needed = np.unique(details.project[has])
-        projects = dict(zip(needed.tolist(), frame.iloc[needed].to_dict("records"), strict=True))
-        records = self._funder_dicts()
-        context = ReasonContext(self.territories_, self.day_)
-        cache: dict = {}
-        out = []
-        for i in range(len(details)):
-            if not has[i]:
-                out.append([])
-                continue
-            p, f = int(details.project[i]), int(details.funder[i])
-            out.append(describe_pair(self.rules_, details.fail_bits[i], details.unknown_bits[i],
-                                     details.warn_bits[i], projects[p], records[f], context, cache, f))
-        return out
 
     def _coverage(self, p_idx: np.ndarray, f_idx: np.ndarray, features: ProjectFeatures) -> np.ndarray:
         """Share of the requested amount the funder can cover (ticket_max, share of budget)."""
@@ -398,6 +385,151 @@ class Matcher:
         if getattr(self, "_funder_records", None) is None:
             self._funder_records = self.funders_.to_dict("records")
         return self._funder_records
+
+
+# --------------------------------------------------------------------------- reasons column
+
+
+class ReasonTexts:
+    """The ``reasons`` column of ranked pairs, written once per distinct reason.
+
+    A reason depends only on the rule, its kind, the funder row and the
+    project values the rule reads (``Rule.project_fields``), so each
+    (rule, kind, funder row, project values) combination is described once
+    (:meth:`Rule.describe`, as :func:`~matcher.eligibility.describe_pair`
+    does) and the column is assembled with array operations: one reason id
+    per pair and (kind, rule) slot, then one joined text per distinct
+    combination of ids. The texts are those of ``describe_pair`` joined with
+    `` ; ``, byte for byte.
+    """
+
+    def __init__(self, matcher: Matcher, frame: pd.DataFrame):
+        self.matcher = matcher
+        self.frame = frame
+        self.context = ReasonContext(matcher.territories_, matcher.day_)
+        self.records = matcher._funder_dicts()
+        self.slots = [(kind, i, rule) for kind in (ex.FAIL, ex.UNKNOWN, ex.WARNING)
+                      for i, rule in enumerate(matcher.rules_)]
+        self.value_ids: dict[tuple, np.ndarray] = {}  # project fields -> id of the values, per project
+        self.described: dict[tuple, int] = {}  # (slot, funder group, value id) -> text id
+        self.funder_groups: dict[int, np.ndarray] = {}  # rule position -> group id per funder row
+        self.text_ids: dict[str, int] = {}
+        self.texts: list[str] = []
+        self.projects: dict[int, dict] = {}  # project index -> record (only those described)
+        # A rule's reason reads only its project_fields: records hold just those columns.
+        fields = [rule.project_fields for rule in matcher.rules_]
+        self.read_columns = None if any(f is None for f in fields) else [
+            c for c in frame.columns if c.startswith("jt_") or any(c in f for f in fields)]
+
+    def column(self, details: PairDetails) -> np.ndarray:
+        """The reasons text of each pair (``""`` when it has none), as an object array."""
+        n = len(details)
+        out = np.full(n, "", dtype=object)
+        bits = {ex.FAIL: details.fail_bits, ex.UNKNOWN: details.unknown_bits, ex.WARNING: details.warn_bits}
+        has = (details.fail_bits | details.unknown_bits | details.warn_bits) != 0
+        rows = np.flatnonzero(has)
+        if not len(rows):
+            return out
+        project, funder = details.project[rows], details.funder[rows]
+        wanted = {kind: b[rows].astype(np.int64) for kind, b in bits.items()}
+        pending = []  # (slot, selected rows, (funder row, value id) of each combination, inverse)
+        need: set[int] = set()
+        for s, (kind, i, rule) in enumerate(self.slots):
+            sel = np.flatnonzero((wanted[kind] >> i) & 1)
+            if not len(sel):
+                continue
+            values = self._values(rule.project_fields, project[sel])
+            group = self._funder_groups(rule)[funder[sel]]
+            combo = group * (int(values.max()) + 1) + values
+            _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+            keys = list(zip(group[first].tolist(), values[first].tolist(), strict=True))
+            new = np.array([(s, *key) not in self.described for key in keys], dtype=bool)
+            need.update(project[sel[first[new]]].tolist())
+            pending.append((s, sel, keys, project[sel[first]].tolist(), funder[sel[first]].tolist(),
+                            inverse.ravel()))
+        need_list = sorted(need - self.projects.keys())
+        if need_list:
+            rows_needed = self.frame.iloc[need_list]
+            if self.read_columns is not None:
+                rows_needed = rows_needed[self.read_columns]
+            self.projects.update(zip(need_list, rows_needed.to_dict("records"), strict=True))
+        codes = np.zeros(len(rows), dtype=np.int64)
+        slot_ids = np.full((len(rows), len(pending)), -1, dtype=np.int64)
+        for column_at, (s, sel, keys, projects, funders, inverse) in enumerate(pending):
+            kind, _, rule = self.slots[s]
+            ids = np.empty(len(keys), dtype=np.int64)
+            for j, (g, v) in enumerate(keys):
+                text_id = self.described.get((s, g, v))
+                if text_id is None:
+                    reason = rule.describe(kind, self.projects[projects[j]], self.records[funders[j]], self.context)
+                    text_id = self.described[(s, g, v)] = self._intern(reason.text(self.matcher.lang))
+                ids[j] = text_id
+            slot_ids[sel, column_at] = ids[inverse]
+            # One code per distinct sequence of text ids so far (factorised to stay small).
+            codes = pd.factorize(codes * (len(self.texts) + 1) + (slot_ids[:, column_at] + 1))[0].astype(np.int64)
+        n_codes = int(codes.max()) + 1
+        first_row = np.full(n_codes, -1, dtype=np.int64)
+        first_row[codes[::-1]] = np.arange(len(rows) - 1, -1, -1)
+        texts = self.texts
+        joined = [" ; ".join(texts[t] for t in ids if t >= 0) for ids in slot_ids[first_row].tolist()]
+        out[rows] = np.array(joined, dtype=object)[codes]
+        return out
+
+    def _intern(self, text: str) -> int:
+        found = self.text_ids.get(text)
+        if found is None:
+            found = self.text_ids[text] = len(self.texts)
+            self.texts.append(text)
+        return found
+
+    def _funder_groups(self, rule: Rule) -> np.ndarray:
+        """An id per funder row: equal ids give the rule's reasons the same funder side.
+
+        Each funder row is its own group, unless the rule says which funder
+        fields its reasons read (an optional ``funder_fields`` attribute, as
+        ``project_fields``); then rows with equal values share a group.
+        """
+        found = self.funder_groups.get(id(rule))
+        if found is None:
+            fields = getattr(rule, "funder_fields", None)
+            funders = self.matcher.funders_
+            if fields is None:
+                found = np.arange(len(funders), dtype=np.int64)
+            else:
+                found = np.zeros(len(funders), dtype=np.int64)
+                for name in fields:
+                    try:
+                        one = pd.factorize(pd.Series(column(funders, name), dtype=object), use_na_sentinel=False)[0]
+                    except TypeError:  # unhashable values: each row on its own
+                        one = np.arange(len(funders))
+                    found = pd.factorize(found * (int(one.max(initial=0)) + 1) + one)[0].astype(np.int64)
+            self.funder_groups[id(rule)] = found
+        return found
+
+    def _values(self, fields: tuple[str, ...] | None, project: np.ndarray) -> np.ndarray:
+        """An id per project of its values of ``fields`` (equal values, equal ids)."""
+        if fields is None:  # the rule may read anything: each project is its own combination
+            return project.astype(np.int64)
+        ids = self.value_ids.get(fields)
+        if ids is None:
+            ids = self.value_ids[fields] = self._factorise(fields)
+        return ids[project]
+
+    def _factorise(self, fields: tuple[str, ...]) -> np.ndarray:
+        frame = self.frame
+        names: list[str] = []
+        for name in fields:
+            names += sorted(c for c in frame.columns if c.startswith("jt_") and c != "jt_evidence") \
+                if name == "jt_*" else [name]
+        codes = np.zeros(len(frame), dtype=np.int64)
+        for name in names:
+            values = column(frame, name)
+            try:
+                one = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)[0]
+            except TypeError:  # unhashable values: each project on its own
+                one = np.arange(len(frame))
+            codes = pd.factorize(codes * (int(one.max(initial=0)) + 1) + one)[0].astype(np.int64)
+        return codes
 
 
 # --------------------------------------------------------------------------- module helpers

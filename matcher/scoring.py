@@ -165,18 +165,33 @@ def score_block(criteria, rules: list[Rule], block: Block, weights: np.ndarray) 
     shape = block.shape
     scores = []
     num = np.zeros(shape)
-    den = np.zeros(shape)
+    den = None
     work = np.empty(shape)
+    # Criteria whose unknowns are an outer product of per-project and per-funder
+    # flags: their known weights are summed at the end in one matrix product.
+    by_project, by_funder = [], []
     for c, criterion in enumerate(criteria):
         values = np.asarray(criterion.score(block), dtype=float)
         if values.shape != shape:
-            values = np.array(np.broadcast_to(values, shape))
+            values = np.broadcast_to(values, shape)
         scores.append(values)
         w = weights[:, c][None, :]
-        # Scores are in [0, 1] and weights >= 0, so fmax(x, 0) turns exactly the
+        # Scores are in [0, 1] and weights >= 0, so fmax(x, 0) x w turns exactly the
         # unknown (NaN) entries into 0: no masks, no where=.
-        np.multiply(values, w, out=work)
-        num += np.fmax(work, 0.0, out=work)
+        if values.strides[1] == 0:  # the same for every funder row: a column
+            np.multiply(np.fmax(values[:, :1], 0.0), w, out=work)
+        else:
+            np.fmax(values, 0.0, out=work)
+            work *= w
+        num += work
+        factors = getattr(criterion, "known_factors", None)
+        factors = factors(block) if factors is not None else None
+        if factors is not None:
+            by_project.append(np.asarray(factors[0], dtype=float))
+            by_funder.append(np.asarray(factors[1], dtype=float) * weights[:, c])
+            continue
+        if den is None:
+            den = np.zeros(shape)
         # A sum is NaN when any value is, without a boolean temporary.
         if np.isnan(np.add.reduce(values, axis=None)):
             np.multiply(values, 0.0, out=work)
@@ -184,8 +199,16 @@ def score_block(criteria, rules: list[Rule], block: Block, weights: np.ndarray) 
             den += np.fmax(work, 0.0, out=work)
         else:
             den += w
+    if by_project:
+        known = np.column_stack(by_project) @ np.vstack(by_funder)
+        if den is None:
+            den = known
+        else:
+            den += known
+    elif den is None:
+        den = np.zeros(shape)
     # den is 0 only where num is 0 too: those pairs score 0.
-    score = np.divide(num, np.maximum(den, np.finfo(float).tiny))
+    score = np.divide(num, np.maximum(den, np.finfo(float).tiny, out=work), out=num)
     return ScoredBlock(scores, score, den, evaluate_rules(rules, block))
 
 
@@ -195,9 +218,16 @@ def rank_keys(verdict: np.ndarray, score: np.ndarray, position: np.ndarray) -> n
     Bits, high to low: ineligible (1 bit), ``1e9 - round(score x 1e9)``, then
     the pair's position in id order (24 bits) to break ties.
     """
-    quantised = np.rint(np.clip(score, 0.0, 1.0) * _QUANTA).astype(np.int64)
-    bucket = (verdict == 2).astype(np.int64)
-    return (bucket << _BUCKET_SHIFT) | ((_QUANTA - quantised) << _POSITION_BITS) | position.astype(np.int64)
+    # In place, fewer passes: 1e9 - rint(score x 1e9) is a whole number, exact in float64.
+    work = np.clip(score, 0.0, 1.0)
+    work *= _QUANTA
+    np.rint(work, out=work)
+    np.subtract(_QUANTA, work, out=work)
+    key = work.astype(np.int64)
+    key <<= _POSITION_BITS
+    key |= position.astype(np.int64)
+    key |= np.multiply(verdict == 2, np.int64(1 << _BUCKET_SHIFT), dtype=np.int64)
+    return key
 
 
 def check_positions(n: int) -> None:

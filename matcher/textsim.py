@@ -92,6 +92,12 @@ def rescale(cosine: np.ndarray | float) -> np.ndarray | float:
     return np.tanh(np.asarray(cosine, dtype=float) / COSINE_SCALE)
 
 
+def rescale_in_place(cosine: np.ndarray) -> np.ndarray:
+    """:func:`rescale` of a float array, written over it (the same operations, so the same values)."""
+    cosine /= COSINE_SCALE
+    return np.tanh(cosine, out=cosine)
+
+
 def join_text(*parts) -> str | None:
     """Join the non-empty text parts of a document; None when there is none."""
     kept = [str(p).strip() for p in parts if isinstance(p, str) and p.strip()]

@@ -176,7 +176,96 @@ def test_fast_csv_writes_the_bytes_of_write_table(tmp_path):
         "rank": np.array([1, 2, 3, 4], dtype=np.int64),
         "score": [0.1234567890123, 1.0, np.nan, -2.0],
         "mixed": pd.Series([None, 2.5, "x", ("a", "b")], dtype=object),
+        "equal_but_not_same": pd.Series([1, True, 1.0, "1"], dtype=object),
+        "texts": pd.Series(["=x", None, "a,b", "=x"], dtype=object),
     })
     write_table(frame, tmp_path / "slow.csv")
     write_csv_fast(frame, tmp_path / "fast.csv")
     assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "slow.csv").read_bytes()
+
+
+# --------------------------------------------------------------------------- streamed rows and reasons
+
+
+def test_streamed_project_rows_equal_the_frame(monkeypatch):
+    """With a sink, funders_for_projects comes in consecutive frames that add up to rank_funders."""
+    import matcher.batch as batch_module
+    import matcher.model as model
+
+    projects = pd.DataFrame(generate_projects(40, seed=6, messy=0.1))
+    funders = pd.DataFrame(generate_funders(12, seed=6, messy=0.1))
+    projects, funders = _normalised(projects, funders)
+    matcher = Matcher(date="2026-06-01", top=4).fit(funders)
+    monkeypatch.setattr(model, "BLOCK_PROJECTS", 3)
+    monkeypatch.setattr(batch_module, "STREAM_ROWS", 3)
+    frames = []
+    result = run_batch(matcher, projects, top=4, jobs=2, on_project_rows=frames.append)
+    assert result.funders_for_projects is None and len(frames) > 2
+    streamed = pd.concat(frames, ignore_index=True)
+    assert result.funders_for_projects_rows == len(streamed)
+    pd.testing.assert_frame_equal(streamed, matcher.rank_funders(projects, top=4).reset_index(drop=True))
+    pd.testing.assert_frame_equal(result.projects_for_funders.reset_index(drop=True),
+                                  by_funder_rows(matcher, projects, 4))
+
+
+def test_streamed_csv_has_the_bytes_of_write_table(files, tmp_path, monkeypatch):
+    """The command streams funders_for_projects in small pieces: same bytes as writing the whole frame."""
+    import matcher.batch as batch_module
+    from matcher.loading import load
+    from matcher.writers import write_table
+
+    monkeypatch.setattr(batch_module, "STREAM_ROWS", 5)
+    assert run(files, tmp_path / "out").exit_code == 0
+    matcher = Matcher(date="2026-06-01", top=3).fit(load("funders", files / "funders.csv").frame)
+    whole = run_batch(matcher, load("projects", files / "projects.csv").frame, top=3)
+    write_table(whole.funders_for_projects, tmp_path / "whole.csv")
+    written = (tmp_path / "out" / "funders_for_projects.csv").read_bytes()
+    assert written == (tmp_path / "whole.csv").read_bytes()
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
+
+
+def test_reasons_column_equals_describe_pair(files):
+    """The cached, vectorised reasons are the texts of describe_pair joined with ' ; '."""
+    from matcher.loading import load
+
+    for lang in ("fr", "en"):
+        matcher = Matcher(date="2026-06-01", top=5, lang=lang).fit(load("funders", files / "funders.csv").frame)
+        projects = load("projects", files / "projects.csv").frame
+        ranked = matcher.rank_funders(projects, top=5, include_ineligible=True)
+        expected = [" ; ".join(matcher.explain(projects, p, f, c).reasons_text(lang))
+                    for p, f, c in zip(ranked["project_id"], ranked["funder_id"], ranked["call_id"], strict=True)]
+        assert ranked["reasons"].tolist() == expected
+        assert any(" ; " in r for r in expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=1, max_size=30), st.integers(1, 7))
+def test_fast_csv_float_cells_are_those_of_write_table(values, chunk):
+    """Floats are formatted once per distinct value: same text as write_table, negatives quoted."""
+    import tempfile
+    from pathlib import Path
+
+    from matcher.batch import write_csv_fast
+    from matcher.writers import write_table
+
+    frame = pd.DataFrame({"x": np.array(values, dtype=np.float64)})
+    with tempfile.TemporaryDirectory() as folder:
+        write_table(frame, Path(folder) / "slow.csv")
+        write_csv_fast(frame, Path(folder) / "fast.csv", chunk=chunk)
+        assert (Path(folder) / "fast.csv").read_bytes() == (Path(folder) / "slow.csv").read_bytes()
+
+
+def test_reasons_grouped_by_declared_funder_fields(files, monkeypatch):
+    """A rule that declares the funder fields its reasons read is described once per distinct values."""
+    from matcher.eligibility import BudgetShare, TicketMaximum, TicketMinimum
+    from matcher.loading import load
+
+    projects = load("projects", files / "projects.csv").frame
+    funders = load("funders", files / "funders.csv").frame
+    plain = Matcher(date="2026-06-01", top=5).fit(funders).rank_funders(projects, include_ineligible=True)
+    monkeypatch.setattr(TicketMinimum, "funder_fields", ("ticket_min",), raising=False)
+    monkeypatch.setattr(TicketMaximum, "funder_fields", ("ticket_max",), raising=False)
+    monkeypatch.setattr(BudgetShare, "funder_fields", ("max_share_of_budget",), raising=False)
+    grouped = Matcher(date="2026-06-01", top=5).fit(funders).rank_funders(projects, include_ineligible=True)
+    pd.testing.assert_frame_equal(grouped, plain)
+    assert plain["reasons"].str.len().sum() > 0
