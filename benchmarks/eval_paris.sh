@@ -5,7 +5,7 @@
 set -eu
 DATA="${COOPMATCH_DATA:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data}/paris-subventions"
 OUT="${OUT:-/tmp/coopmatch_eval_paris.json}"
-exec /usr/bin/time -v python -c "import matcher.cli_history; from matcher.cli import cli; cli()" evaluate \
+exec /usr/bin/time -v coopmatch evaluate \
   --history "$DATA" --refused-when-zero \
   --map funder_id=direction --map recipient_name=beneficiaire --map recipient_id=siret \
   --map purpose="objet du dossier" --map amount_awarded="montant vote" --map year=anneeBudg \

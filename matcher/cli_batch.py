@@ -16,7 +16,9 @@ import click
 
 from matcher.cli import _load, _parse_run_date, _parse_weights, cli, lang_option
 
-BATCH_FORMATS = ("csv", "parquet")
+BATCH_FORMATS = ("csv", "parquet", "html")
+#: Lines of funders_for_projects shown in the HTML report of a batch (the CSV has them all).
+HTML_MAX_LINES = 2000
 #: Runs expected to take less than this many pairs show no progress bar.
 PROGRESS_MIN_PAIRS = 20_000_000
 
@@ -35,7 +37,7 @@ PROGRESS_MIN_PAIRS = 20_000_000
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
               help="Threads scoring blocks at the same time (output is the same for any value).")
 @click.option("--format", "fmt", type=click.Choice(BATCH_FORMATS), default="csv", show_default=True,
-              help="Format of the two ranked files.")
+              help="Format of the two ranked files; html writes them as CSV plus OUTDIR/report.html.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no closing line.")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Output folder (created if missing).")
@@ -53,6 +55,7 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
     Examples:
       coopmatch batch --projects projets.csv --funders financeurs.csv -o resultats
       coopmatch batch --projects projets.csv --funders financeurs.csv --top 20 --jobs 2 --format parquet -o out
+      coopmatch batch --projects projets.csv --funders financeurs.yaml --format html -o resultats
     """
     from matcher import __version__
     from matcher.batch import CsvWriter, run_batch
@@ -85,19 +88,35 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
     n_projects = len(projects.frame)
     show = not quiet and sys.stderr.isatty() and n_projects * len(matcher.funders_) >= PROGRESS_MIN_PAIRS
     out.mkdir(parents=True, exist_ok=True)
-    paths = {name: out / f"{name}.{fmt}" for name in ("funders_for_projects", "projects_for_funders")}
+    data_fmt = "csv" if fmt == "html" else fmt
+    paths = {name: out / f"{name}.{data_fmt}" for name in ("funders_for_projects", "projects_for_funders")}
+    shown: list = []  # the first lines of funders_for_projects, for the HTML report
+
+    def keep_for_report(frame):
+        if fmt == "html" and sum(len(f) for f in shown) < HTML_MAX_LINES:
+            shown.append(frame.head(HTML_MAX_LINES - sum(len(f) for f in shown)))
+
     with contextlib.ExitStack() as stack:
         advance = stack.enter_context(_progress(show, n_projects, lang))
-        if fmt == "csv":  # funders_for_projects is written as its blocks are scored (flat memory)
+        if data_fmt == "csv":  # funders_for_projects is written as its blocks are scored (flat memory)
             writer = stack.enter_context(CsvWriter(paths["funders_for_projects"]))
+
+            def sink(frame):
+                writer.write(frame)
+                keep_for_report(frame)
+
             result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance,
-                               on_project_rows=writer.write)
+                               on_project_rows=sink)
         else:
             result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance)
     timings.update(result.timings)
 
     clock = time.perf_counter()
-    if fmt == "csv":  # the bytes of write_table, faster on large frames
+    if fmt == "html":
+        _write_report(shown, projects, funders, matcher, out / "report.html", lang,
+                      projects_file=projects_path, funders_file=funders_path, top=top, weights=weights)
+        paths["report"] = out / "report.html"
+    if data_fmt == "csv":  # the bytes of write_table, faster on large frames
         with CsvWriter(paths["projects_for_funders"]) as writer:
             writer.write(result.projects_for_funders)
     else:
@@ -118,8 +137,8 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
         "pairs": result.pairs,
         "eligibility_counts": result.eligibility_counts,
         "outputs": {name: {"file": path.name, "rows": rows} for (name, path), rows in
-                    zip(paths.items(), (result.funders_for_projects_rows, len(result.projects_for_funders)),
-                        strict=True)},
+                    zip(list(paths.items())[:2],
+                        (result.funders_for_projects_rows, len(result.projects_for_funders)), strict=True)},
         "parameters": {"top": top, "date": matcher.run_date_, "weights": dict(_parse_weights(weights) or {}),
                        "jobs": jobs, "format": fmt, "lang": lang, "criteria": list(matcher.criteria_names_)},
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
@@ -129,6 +148,19 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
         rows = (result.funders_for_projects_rows, len(result.projects_for_funders))
         click.echo(f"{result.pairs:,} pairs; {rows[0]:,} + {rows[1]:,} rows → {out}/ "
                    f"({timings['total']:.1f} s)", err=True)
+
+
+def _write_report(shown, projects, funders, matcher, path, lang, **params) -> None:
+    """One HTML report of the run: the first lines of funders_for_projects, explained."""
+    import pandas as pd
+
+    from matcher.cli import _report
+    from matcher.report_html import write_html
+
+    ranked = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame(
+        columns=["project_id", "funder_id", "call_id", "rank", "score", "eligibility", "reasons",
+                 "project_name", "funder_name"])
+    write_html(_report(ranked, projects, funders, projects.frame, matcher, "batch", lang, **params), path)
 
 
 def _input_summary(loaded, path) -> dict:

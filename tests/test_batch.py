@@ -269,3 +269,18 @@ def test_reasons_grouped_by_declared_funder_fields(files, monkeypatch):
     grouped = Matcher(date="2026-06-01", top=5).fit(funders).rank_funders(projects, include_ineligible=True)
     pd.testing.assert_frame_equal(grouped, plain)
     assert plain["reasons"].str.len().sum() > 0
+
+
+def test_html_format_adds_one_report_of_the_run(files, tmp_path):
+    plain, html = tmp_path / "plain", tmp_path / "html"
+    assert run(files, plain).exit_code == 0
+    result = run(files, html, "--format", "html")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in html.iterdir()) == [
+        "funders_for_projects.csv", "projects_for_funders.csv", "report.html", "summary.json"]
+    for name in ("funders_for_projects.csv", "projects_for_funders.csv"):
+        assert (html / name).read_bytes() == (plain / name).read_bytes()
+    page = (html / "report.html").read_text(encoding="utf-8")
+    first = pd.read_csv(html / "funders_for_projects.csv", dtype=str)["project_id"].iloc[0]
+    assert page.startswith("<!DOCTYPE html>") and first in page
+    assert "traitement par lot" in page or "batch run" in page
