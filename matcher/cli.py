@@ -477,6 +477,14 @@ def _print_table(ranked, lang, title, view):
     console.print(table)
 
 
+def _print_groups(ranked, by, title, view, lang, empty: tuple[str, str]) -> None:
+    """One terminal table per group of ``ranked`` (per project, or per funder and call)."""
+    for key, group in ranked.groupby(by, sort=True):
+        _print_table(group, lang, title(key, group), view)
+    if ranked.empty:
+        click.echo(empty[0] if lang == "fr" else empty[1])
+
+
 @cli.command("funders-for")
 @click.argument("projects_path", metavar="PROJECTS", type=click.Path())
 @click.option("--project", "project_id", default=None, help="Only this project id.")
@@ -504,14 +512,13 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
     matcher = _matcher(funders, weights, run_date, lang, top, history_path)
     ranked = matcher.rank_funders(projects, top=top, include_ineligible=include_ineligible)
     if fmt == "table":
-        for pid, group in ranked.groupby("project_id", sort=True):
+        def title(pid, group):
             name = group["project_name"].iloc[0]
-            title = (f"{pid} — {name} : financeurs au {matcher.run_date_}" if lang == "fr"
-                     else f"{pid} — {name}: funders on {matcher.run_date_}")
-            _print_table(group, lang, title, "project")
-        if ranked.empty:
-            click.echo("Aucun financeur éligible ou à vérifier." if lang == "fr"
-                       else "No eligible or to-check funder.")
+            return (f"{pid} — {name} : financeurs au {matcher.run_date_}" if lang == "fr"
+                    else f"{pid} — {name}: funders on {matcher.run_date_}")
+
+        _print_groups(ranked, ranked["project_id"], title, "project", lang,
+                      ("Aucun financeur éligible ou à vérifier.", "No eligible or to-check funder."))
         return
     report = _report(ranked, projects_in, funders_in, projects, matcher, "funders-for", lang,
                      projects_file=projects_path, funders_file=funders_path, project_id=project_id,
@@ -543,15 +550,15 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
     ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=top,
                                    include_ineligible=include_ineligible)
     if fmt == "table":
-        for (_, cid), group in ranked.groupby(["funder_id", ranked["call_id"].fillna("")], sort=True):
+        def title(key, group):
+            cid = key[1]
             name = group["funder_name"].iloc[0] or funder_id
             call = f" / {group['call_title'].iloc[0] or cid}" if cid else ""
-            title = (f"{name}{call} : projets au {matcher.run_date_}" if lang == "fr"
-                     else f"{name}{call}: projects on {matcher.run_date_}")
-            _print_table(group, lang, title, "funder")
-        if ranked.empty:
-            click.echo("Aucun projet éligible ou à vérifier." if lang == "fr"
-                       else "No eligible or to-check project.")
+            return (f"{name}{call} : projets au {matcher.run_date_}" if lang == "fr"
+                    else f"{name}{call}: projects on {matcher.run_date_}")
+
+        _print_groups(ranked, [ranked["funder_id"], ranked["call_id"].fillna("")], title, "funder", lang,
+                      ("Aucun projet éligible ou à vérifier.", "No eligible or to-check project."))
         return
     report = _report(ranked, projects_in, funders_in, projects, matcher, "shortlist", lang,
                      projects_file=projects_path, funders_file=funders_path, funder_id=funder_id,
