@@ -316,12 +316,8 @@ def _notice_rejects(result, what: str, lang: str) -> None:
 
 
 def _load_inputs(projects_path, funders_path, lang):
-    from matcher.loading import SAMPLE_FUNDERS
-
-    projects = _load("projects", projects_path, {})
-    _notice_rejects(projects, "projects" if lang == "en" else "projets", lang)
-    funders = _load("funders", funders_path or SAMPLE_FUNDERS, {})
-    _notice_rejects(funders, "funders" if lang == "en" else "financeurs", lang)
+    """The canonical projects and funders frames (rejects noticed on stderr)."""
+    projects, funders = _load_normalized(projects_path, funders_path, lang)
     return projects.frame, funders.frame
 
 
@@ -349,8 +345,15 @@ def _check_id(value: str, known, what: str) -> None:
     raise click.ClickException(f"unknown {what} '{value}'{hint}")
 
 
+def _check_call(call_id: str | None, funders, funder_id: str) -> None:
+    """A given call id must be one of that funder's calls."""
+    if call_id is not None:
+        _check_id(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
+                  f"call id for funder {funder_id}")
+
+
 def _load_normalized(projects_path, funders_path, lang):
-    """Like :func:`_load_inputs`, but keep the whole results (rejects and summaries for reports)."""
+    """Read and normalise projects and funders, keeping the whole results (rejects, summaries)."""
     from matcher.loading import SAMPLE_FUNDERS
 
     projects = _load("projects", projects_path, {})
@@ -543,9 +546,7 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
     projects_in, funders_in = _load_normalized(projects_path, funders_path, lang)
     projects, funders = projects_in.frame, funders_in.frame
     _check_id(funder_id, funders["funder_id"].tolist(), "funder id")
-    if call_id is not None:
-        _check_id(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
-                  f"call id for funder {funder_id}")
+    _check_call(call_id, funders, funder_id)
     matcher = _matcher(funders, weights, run_date, lang, top, history_path)
     ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=top,
                                    include_ineligible=include_ineligible)
@@ -591,9 +592,7 @@ def explain(project_id, funder_id, call_id, projects_path, funders_path, run_dat
     projects, funders = _load_inputs(projects_path, funders_path, lang)
     _check_id(project_id, projects["project_id"].tolist(), "project id")
     _check_id(funder_id, funders["funder_id"].tolist(), "funder id")
-    if call_id is not None:
-        _check_id(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
-                  f"call id for funder {funder_id}")
+    _check_call(call_id, funders, funder_id)
     matcher = _matcher(funders, weights, run_date, lang, None, history_path)
     explanation = matcher.explain(projects, project_id, funder_id, call_id)
     nearest = _nearest_grants(matcher, projects, project_id, funder_id, lang)

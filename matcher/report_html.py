@@ -367,15 +367,19 @@ def _closes(value, run_date: str, lang: str) -> tuple[str, str]:
     return text, day.isoformat()
 
 
+def _text(record: dict, key: str) -> str | None:
+    """``record[key]`` as text, None when missing."""
+    value = record.get(key)
+    return None if _missing(value) else str(value)
+
+
 def _project_cell(record: dict, project_id: str, territories, lang: str) -> tuple[str, list[str]]:
     """The project's cell (name, id, carrier, places, legal form) and its words for the filter."""
-    name = record.get("name")
-    name = None if _missing(name) else str(name)
+    name = _text(record, "name")
     places = [ex.place_label(territories, c) for c in _codes(record.get("territory"))]
-    form = record.get("legal_form")
-    form_text = None if _missing(form) else ex.vocab_label("legal_forms", str(form))(lang)
-    carrier = record.get("carrier_name")
-    carrier = None if _missing(carrier) else str(carrier)
+    form = _text(record, "legal_form")
+    form_text = None if form is None else ex.vocab_label("legal_forms", form)(lang)
+    carrier = _text(record, "carrier_name")
     meta = []
     if carrier:
         meta.append(f"{label('ranking.carrier', lang)} {carrier}")
@@ -390,12 +394,8 @@ def _project_cell(record: dict, project_id: str, territories, lang: str) -> tupl
 
 
 def _funder_cell(row: dict, lang: str, with_funder: bool = True) -> tuple[str, list[str]]:
-    funder_id, call_id = row["funder_id"], row.get("call_id")
-    call_id = None if _missing(call_id) else str(call_id)
-    name = row.get("funder_name")
-    name = None if _missing(name) else str(name)
-    title = row.get("call_title")
-    title = None if _missing(title) else str(title)
+    funder_id = row["funder_id"]
+    call_id, name, title = _text(row, "call_id"), _text(row, "funder_name"), _text(row, "call_title")
     parts = []
     if with_funder:
         parts.append(f'<div class="who">{_e(name or funder_id)} <span class="id">{_e(funder_id)}</span></div>')
