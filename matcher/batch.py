@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from matcher import kernels
 from matcher.errors import MatchingError
 from matcher.features import Block
 from matcher.model import ReasonTexts
@@ -33,13 +34,10 @@ from matcher.scoring import (
     PairDetails,
     check_positions,
     gather,
-    rank_keys,
     score_block,
-    top_per_row,
 )
 
-_NO_KEY = np.iinfo(np.int64).max
-_INELIGIBLE = np.int64(1) << 55
+_NO_KEY = kernels.NO_KEY
 
 
 @dataclass
@@ -118,7 +116,6 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
     check_positions(features.n)
     n_criteria = len(matcher.criteria_)
     funder_index = np.arange(ff.n)
-    funder_positions = np.arange(ff.n, dtype=np.int64)[None, :]
     threshold = np.full(ff.n, _NO_KEY, dtype=np.int64)  # read by workers, only ever lowered
     running = np.full((k, ff.n), _NO_KEY, dtype=np.int64)
     counts = np.zeros(3, dtype=np.int64)
@@ -127,27 +124,18 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         lo, hi = bounds
         block = Block(features.slice(lo, hi), ff, matcher.space_, matcher.day_)
         scored = score_block(matcher.criteria_, matcher.rules_, block, matcher.weights_)
-        verdict = scored.eligibility.verdict
-        tally = np.bincount(verdict.ravel().view(np.uint8), minlength=3)
-        # Funder rows of each project.
-        keys = rank_keys(verdict, scored.score, funder_positions)
-        rows, cols = top_per_row(keys, k)
-        keep = verdict[rows, cols] != 2
-        rows, cols = rows[keep], cols[keep]
-        by_project = gather(scored, rows, cols, keys[rows, cols], lo, funder_index)
+        keys = scored.keys
+        # Funder rows of each project (eligible or to check), best first.
+        cols, found = kernels.top_rows(keys, k, 0, kernels.INELIGIBLE)
+        rows = np.repeat(np.arange(hi - lo), found)
+        cols = cols[cols >= 0]
+        by_project = gather(scored, rows, cols, keys[rows, cols] | cols, lo, funder_index)
         # Projects of each funder row: the block's k best, if they can still enter.
-        keys ^= funder_positions  # drop the funder position ...
-        keys |= np.arange(lo, hi, dtype=np.int64)[:, None]  # ... for the project's
-        if keys.shape[0] > k:
-            best = np.argpartition(keys, k - 1, axis=0)[:k]
-            cand = np.take_along_axis(keys, best, axis=0)
-        else:
-            best = np.broadcast_to(np.arange(keys.shape[0])[:, None], keys.shape)
-            cand = keys
-        fit = (cand < threshold[None, :]) & (cand < _INELIGIBLE)
+        best, found, cand = kernels.top_cols(keys, k, lo, kernels.INELIGIBLE, threshold)
+        fit = best >= 0
         r, c = best[fit], np.broadcast_to(funder_index[None, :], fit.shape)[fit]
         by_funder = gather(scored, r, c, cand[fit], lo, funder_index)
-        return by_project, by_funder, tally, hi - lo
+        return by_project, by_funder, scored.tally, hi - lo
 
     size = _block_size(matcher, features.n, ff.n)
     bounds = [(lo, min(lo + size, features.n)) for lo in range(0, features.n, size)]

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from matcher import kernels
 from matcher.explain import messages
 from matcher.features import Block, FeatureSpace, FunderFeatures
 from matcher.textsim import rescale_in_place
@@ -71,14 +72,21 @@ class Criterion:
         return self
 
     def score(self, block: Block) -> np.ndarray:
-        raise NotImplementedError
+        """The P x F scores of the block (NaN = unknown)."""
+        if type(self).fill is Criterion.fill:
+            raise NotImplementedError
+        out = np.empty(block.shape)
+        self.fill(block, out)
+        return out
 
-    def known_factors(self, block: Block) -> tuple[np.ndarray, np.ndarray] | None:
-        """``(per project, per funder row)`` booleans whose outer AND is exactly where
-        :meth:`score` is not NaN, when that holds; None otherwise. Lets
-        :func:`matcher.scoring.score_block` total the known weights in one
-        matrix product instead of scanning every score for NaN."""
-        return None
+    def fill(self, block: Block, out: np.ndarray) -> None:
+        """Write the scores of the block into ``out`` (P x F). The default copies
+        :meth:`score`; the built-in criteria write in place (compiled loops)."""
+        values = self.score(block)
+        if np.broadcast_shapes(np.shape(values), block.shape) != block.shape:
+            raise ValueError(f"criterion {self.name!r} returned a {np.shape(values)} array "
+                             f"for a {block.shape} block")
+        np.copyto(out, values)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -101,29 +109,10 @@ class SectorFit(Criterion):
 
     name = "sector"
 
-    def score(self, block):
-        p, f = block.p, block.f
-        # Many projects share a sector set: score each distinct set once.
-        keys = np.column_stack([p.sector_idx, np.nan_to_num(p.sector_count, nan=-1.0).astype(np.int64)])
-        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-        idx, counts = unique[:, :-1], unique[:, -1].astype(float)
-        weights, funds, unset = _sector_tables(f)
-        best = np.zeros((len(unique), f.n))
-        count = np.zeros((len(unique), f.n))
-        for k in range(idx.shape[1]):
-            np.maximum(best, weights[idx[:, k]], out=best)
-            count += funds[idx[:, k]]
-        # 0.7 x best + 0.3 x share, in place (the same operations as the reference).
-        count /= np.maximum(counts, 1.0)[:, None]
-        count *= 1 - SECTOR_PRIORITY_SHARE
-        best *= SECTOR_PRIORITY_SHARE
-        best += count
-        best[counts < 0] = np.nan
-        best += unset  # NaN for funder rows without sectors (x + 0 is x)
-        return best[inverse.ravel()]
-
-    def known_factors(self, block):
-        return ~np.isnan(block.p.sector_count), block.f.sector_set
+    def fill(self, block, out):
+        weights, funds, unset = _sector_tables(block.f)
+        kernels.sector_scores(block.p.sector_idx, block.p.sector_count, weights, funds, unset,
+                              SECTOR_PRIORITY_SHARE, 1 - SECTOR_PRIORITY_SHARE, out)
 
 
 def _sector_tables(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -132,7 +121,7 @@ def _sector_tables(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     found = f.__dict__.get("_sector_tables")
     if found is None:
         weights = np.ascontiguousarray(f.sector_weights.T)
-        unset = np.where(f.sector_set, 0.0, np.nan)[None, :]
+        unset = np.where(f.sector_set, 0.0, np.nan)
         found = f.__dict__["_sector_tables"] = (weights, (weights > 0).astype(float), unset)
     return found
 
@@ -155,8 +144,6 @@ class TextSimilarity(Criterion):
             out += np.where(f.text_known, 0.0, np.nan)[None, :]  # faster than a column assignment
         return out
 
-    def known_factors(self, block):
-        return block.p.text_known, block.f.text_known
 
 
 # --------------------------------------------------------------------------- scale
@@ -178,7 +165,7 @@ class ScaleFit(Criterion):
 
     name = "scale"
 
-    def score(self, block):
+    def fill(self, block, out):
         p, f = block.p, block.f
         with np.errstate(invalid="ignore", divide="ignore"):
             log_amount = np.log10(np.where(p.amount > 0, p.amount, np.nan))
@@ -188,21 +175,9 @@ class ScaleFit(Criterion):
             # log10(amount / (share x budget)) = log10(amount / budget) - log10(share)
             log_of_budget = np.log10(np.where(p.budget > 0, p.amount / p.budget, np.nan))
             log_share = np.log10(np.where(f.max_share > 0, f.max_share, np.nan))
-        la = block.col(log_amount)
-        ticket = _decline(np.maximum(block.row(log_min) - la, 0.0) + np.maximum(la - block.row(log_max), 0.0))
         has_range = ~np.isnan(f.ticket_min) | ~np.isnan(f.ticket_max)
-        if not has_range.all():
-            ticket += np.where(has_range, 0.0, np.nan)[None, :]  # faster than a column assignment
-        budget = _decline(np.maximum(block.col(log_of_budget) - block.row(log_share), 0.0))
-        out = np.fmin(ticket, budget, out=ticket)
-        return out
-
-
-def _decline(decades: np.ndarray) -> np.ndarray:
-    """1 at distance 0, falling linearly to 0 at :data:`SCALE_DECADES` (in place)."""
-    decades *= -1.0 / SCALE_DECADES
-    decades += 1.0
-    return np.clip(decades, 0.0, 1.0, out=decades)
+        kernels.scale_scores(log_amount, log_of_budget, log_min, log_max, has_range, log_share,
+                             SCALE_DECADES, out)
 
 
 # --------------------------------------------------------------------------- legal form
@@ -232,8 +207,6 @@ class LegalFormFit(Criterion):
         table[unique[:, 1] == 0] = np.nan
         return table[inverse.ravel()]
 
-    def known_factors(self, block):
-        return block.p.legal_known.astype(bool), np.ones(block.f.n, dtype=bool)
 
 
 # --------------------------------------------------------------------------- territory
@@ -262,8 +235,6 @@ class TerritoryFit(Criterion):
             out += np.where(p_known, 0.0, np.nan)[:, None]
         return out
 
-    def known_factors(self, block):
-        return block.p.place_known, block.f.has_perimeter
 
 
 # --------------------------------------------------------------------------- just transition
@@ -343,8 +314,6 @@ class CooperationFit(Criterion):
         # The same for every funder row: a read-only view of the project column.
         return np.broadcast_to(block.col(self._column(block)), block.shape)
 
-    def known_factors(self, block):
-        return ~np.isnan(self._column(block)), np.ones(block.f.n, dtype=bool)
 
     @staticmethod
     def _column(block) -> np.ndarray:

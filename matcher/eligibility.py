@@ -537,14 +537,15 @@ def default_rules() -> list[Rule]:
 class EligibilityBlock:
     """Verdicts of a block and, per pair, which rules failed, were unknown or warned (bit i = rule i)."""
 
-    verdict: np.ndarray  # int8 P x F: 0 eligible, 1 to_check, 2 ineligible
+    verdict: np.ndarray | None  # int8 P x F: 0 eligible, 1 to_check, 2 ineligible
     fail_bits: np.ndarray  # uint16 (uint32 beyond 16 rules) P x F
     unknown_bits: np.ndarray
     warn_bits: np.ndarray
 
 
-def evaluate_rules(rules: list[Rule], block: Block) -> EligibilityBlock:
-    """Run every rule over the block."""
+def evaluate_rules(rules: list[Rule], block: Block, verdict: bool = True) -> EligibilityBlock:
+    """Run every rule over the block; with ``verdict`` False the verdicts are left to the
+    caller (:func:`matcher.scoring.score_block` makes them in its compiled pass)."""
     if len(rules) > 32:
         raise ValueError("at most 32 eligibility rules")
     shape = block.shape
@@ -573,8 +574,10 @@ def evaluate_rules(rules: list[Rule], block: Block) -> EligibilityBlock:
             else:
                 # mask x bit then OR: much faster than a ufunc with where=
                 bits |= np.multiply(mask, bit, dtype=dtype)
-    verdict = np.maximum((fail_bits != 0).view(np.int8) * np.int8(2), (unknown_bits != 0).view(np.int8))
-    return EligibilityBlock(verdict, fail_bits, unknown_bits, warn_bits)
+    verdicts = None
+    if verdict:
+        verdicts = np.maximum((fail_bits != 0).view(np.int8) * np.int8(2), (unknown_bits != 0).view(np.int8))
+    return EligibilityBlock(verdicts, fail_bits, unknown_bits, warn_bits)
 
 
 def describe_pair(rules: list[Rule], fail_bits: int, unknown_bits: int, warn_bits: int,

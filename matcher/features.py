@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from matcher import kernels
 from matcher.errors import MatchingError
 from matcher.textsim import TextModel, join_text
 
@@ -773,7 +774,8 @@ def _exponent_table() -> np.ndarray:
 
 class DenseColumns:
     """The used columns of a funder x code matrix, as dense code rows (float32, exact for
-    the level digits), so that a place's value is a sum of a few row copies."""
+    the level digits), so that a place's value is a sum of a few rows; ``index`` maps
+    every code column to its row (unused codes to the last row, all zeros)."""
 
     def __init__(self, matrix: sp.csr_matrix):
         matrix = sp.csr_matrix(matrix)
@@ -783,27 +785,6 @@ class DenseColumns:
             self.rows[:-1] = matrix[:, used].T.toarray()
         self.index = np.full(matrix.shape[1], len(used), dtype=np.intp)
         self.index[used] = np.arange(len(used))
-
-    def sum_rows(self, places: sp.csr_matrix) -> np.ndarray:
-        """Per place row: the sum of the code rows of its columns (places x funder rows)."""
-        n = places.shape[0]
-        zero = len(self.rows) - 1
-        mapped = self.index[places.indices]
-        row_of = np.repeat(np.arange(n), np.diff(places.indptr))
-        keep = mapped != zero
-        mapped, row_of = mapped[keep], row_of[keep]
-        out = np.zeros((n, self.rows.shape[1]), dtype=np.float32)
-        if not len(mapped):
-            return out
-        counts = np.bincount(row_of, minlength=n)
-        starts = np.r_[0, np.cumsum(counts)[:-1]]
-        slot = np.arange(len(mapped)) - starts[row_of]
-        padded = np.full((n, int(counts.max())), zero, dtype=np.intp)
-        padded[row_of, slot] = mapped
-        np.take(self.rows, padded[:, 0], axis=0, out=out)
-        for k in range(1, padded.shape[1]):
-            out += self.rows[padded[:, k]]
-        return out
 
 
 @dataclass
@@ -846,65 +827,28 @@ class Block:
 
     @cached_property
     def places(self) -> PlaceRelations:
-        """Place relations, from two or four sparse products over the place rows."""
+        """Place relations: each place's code rows summed, folded per project, in one
+        compiled pass (:func:`matcher.kernels.place_relations`)."""
         p, f = self.p, self.f
-        table = _exponent_table()
         dense = _dense_places(f)
-        inside_val = dense.per_in.sum_rows(p.place_inside)
-        over_val = dense.per_over.sum_rows(p.place_self)
-        inside = inside_val > 0
-        # The score of a level-encoded value depends only on its float32 exponent
-        # bits: one look-up in a 512-entry table (inside, then partly inside).
-        key = np.where(inside, inside_val.view(np.int32) >> 23, (over_val.view(np.int32) >> 23) + 256)
-        score = np.take(table, key)
-        outside = key == 256  # not inside, and no overlap
-        excluded = touching = None
-        if f.exc_in.nnz:
-            excluded = dense.exc_in.sum_rows(p.place_inside) > 0
-            touching = excluded | (dense.exc_over.sum_rows(p.place_self) > 0)
-            score[excluded] = 0.0
-        counts = np.diff(p.place_ptr)
-        if (counts <= 1).all():
-            spread = self._spread
-            return PlaceRelations(
-                all_inside=spread(inside, True), all_outside=spread(outside, True),
-                all_excluded=None if excluded is None else spread(excluded, True),
-                any_excluded=None if touching is None else spread(touching, False),
-                score=spread(score, np.nan))
-        per = self._per_project
-        return PlaceRelations(
-            all_inside=per(inside, "all"), all_outside=per(outside, "all"),
-            all_excluded=None if excluded is None else per(excluded, "all"),
-            any_excluded=None if touching is None else per(touching, "any"),
-            score=per(score, "mean"))
-
-    def _spread(self, values: np.ndarray, fill) -> np.ndarray:
-        """Place rows (at most one per project) as project rows, ``fill`` for projects without."""
-        has = np.diff(self.p.place_ptr) > 0
-        if has.all():
-            return values
-        out = np.full(self.shape, fill, dtype=values.dtype)
-        out[has] = values
-        return out
-
-    def _per_project(self, values: np.ndarray, how: str) -> np.ndarray:
-        """Place rows folded per project: ``all``, ``any`` or ``mean`` of its places
-        (True, False or NaN for a project without places). Single places are copied;
-        only projects with several places are summed."""
-        ptr = self.p.place_ptr
-        counts = np.diff(ptr)
-        fill = {"all": True, "any": False, "mean": np.nan}[how]
-        out = np.full(self.shape, fill, dtype=values.dtype)
-        single = counts == 1
-        out[single] = values[ptr[:-1][single]]
-        multi = np.flatnonzero(counts > 1)
-        if len(multi):
-            rows = np.concatenate([np.arange(ptr[i], ptr[i + 1]) for i in multi])
-            starts = np.r_[0, np.cumsum(counts[multi])[:-1]]
-            total = np.add.reduceat(values[rows].astype(float), starts, axis=0)
-            n = counts[multi][:, None]
-            out[multi] = total == n if how == "all" else (total > 0 if how == "any" else total / n)
-        return out
+        has_excluded = dense.exc_in is not None
+        exc_in = dense.exc_in if has_excluded else dense.per_in
+        exc_over = dense.exc_over if has_excluded else dense.per_over
+        shape = self.shape
+        all_inside = np.empty(shape, dtype=bool)
+        all_outside = np.empty(shape, dtype=bool)
+        all_excluded = np.empty(shape, dtype=bool)
+        any_excluded = np.empty(shape, dtype=bool)
+        score = np.empty(shape)
+        inside, own = p.place_inside, p.place_self
+        kernels.place_relations(
+            p.place_ptr, inside.indptr, inside.indices, own.indptr, own.indices,
+            dense.per_in.index, dense.per_in.rows, dense.per_over.index, dense.per_over.rows,
+            exc_in.index, exc_in.rows, exc_over.index, exc_over.rows, has_excluded,
+            _exponent_table(), all_inside, all_outside, all_excluded, any_excluded, score)
+        return PlaceRelations(all_inside=all_inside, all_outside=all_outside,
+                              all_excluded=all_excluded if has_excluded else None,
+                              any_excluded=any_excluded if has_excluded else None, score=score)
 
     @cached_property
     def text_cosine(self) -> np.ndarray:

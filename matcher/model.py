@@ -156,7 +156,7 @@ class Matcher:
         for start, stop in self._block_bounds(features.n, ff.n):
             block = Block(features.slice(start, stop), ff, self.space_, self.day_)
             scored = score_block(self.criteria_, self.rules_, block, self.weights_)
-            keys = rank_keys(scored.eligibility.verdict, scored.score, positions)
+            keys = rank_keys(scored, positions)
             rows, cols = top_per_row(keys, k)
             if not include_ineligible:
                 keep = scored.eligibility.verdict[rows, cols] != 2
@@ -184,7 +184,7 @@ class Matcher:
             block = Block(features.slice(start, stop), ff, self.space_, self.day_)
             scored = score_block(self.criteria_, self.rules_, block, weights)
             positions = np.arange(start, stop)[:, None]
-            keys = rank_keys(scored.eligibility.verdict, scored.score, positions)
+            keys = rank_keys(scored, positions)
             cols, prows = top_per_row(keys.T, k)
             if not include_ineligible:
                 keep = scored.eligibility.verdict[prows, cols] != 2
@@ -235,7 +235,7 @@ class Matcher:
         ff = self.funder_features_.take(rows)
         block = Block(features, ff, self.space_, self.day_)
         scored = score_block(self.criteria_, self.rules_, block, self.weights_[rows])
-        keys = rank_keys(scored.eligibility.verdict, scored.score, np.arange(len(rows))[None, :])
+        keys = rank_keys(scored, np.arange(len(rows))[None, :])
         col = int(np.argmin(keys[0]))
         details = gather(scored, np.array([0]), np.array([col]), keys[0, [col]], 0, rows)
         return self._explanation(details, one, features, block, col)

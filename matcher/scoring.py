@@ -41,6 +41,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
+from matcher import kernels
 from matcher.eligibility import EligibilityBlock, Rule, evaluate_rules
 from matcher.errors import MatchingError
 from matcher.features import Block, as_weighted, column
@@ -57,10 +58,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 #: Scores closer than this rank as ties (then broken by id).
-SCORE_QUANTUM = 1e-9
-_QUANTA = int(round(1 / SCORE_QUANTUM))
-_POSITION_BITS = 24
-_BUCKET_SHIFT = 55
+SCORE_QUANTUM = 1 / kernels.QUANTA
 
 
 def default_weight(criterion) -> float:
@@ -148,91 +146,55 @@ def weight_matrix(funders: pd.DataFrame, criteria, run_weights: Mapping | None) 
 
 @dataclass
 class ScoredBlock:
-    """Scores of a block: per criterion (a list of C arrays P x F), the total, the known weight,
-    eligibility."""
+    """Scores of a block: per criterion (C x P x F), the total, the known weight,
+    eligibility (with the verdicts), and the ranking keys without positions
+    (see :func:`matcher.kernels.combine`: add a pair's position with ``|``)."""
 
-    scores: list[np.ndarray]
+    scores: np.ndarray
     score: np.ndarray
     known_weight: np.ndarray
     eligibility: EligibilityBlock
+    keys: np.ndarray
+    tally: np.ndarray  # pairs eligible, to check, ineligible
 
 
 def score_block(criteria, rules: list[Rule], block: Block, weights: np.ndarray) -> ScoredBlock:
     """Eligibility and every criterion over one block, combined into the score.
 
     ``weights`` are the effective weights of the block's funder rows (F x C).
+    Each criterion fills its layer of one C x P x F stack; one compiled pass
+    (:func:`matcher.kernels.combine`) then makes the weighted mean of the
+    known criteria, the verdicts and the ranking keys.
     """
     shape = block.shape
-    scores = []
-    num = np.zeros(shape)
-    den = None
-    work = np.empty(shape)
-    # Criteria whose unknowns are an outer product of per-project and per-funder
-    # flags: their known weights are summed at the end in one matrix product.
-    by_project, by_funder = [], []
+    stack = np.empty((len(criteria), *shape))
     for c, criterion in enumerate(criteria):
-        values = np.asarray(criterion.score(block), dtype=float)
-        if values.shape != shape:
-            values = np.broadcast_to(values, shape)
-        scores.append(values)
-        w = weights[:, c][None, :]
-        # Scores are in [0, 1] and weights >= 0, so fmax(x, 0) x w turns exactly the
-        # unknown (NaN) entries into 0: no masks, no where=.
-        if values.strides[1] == 0:  # the same for every funder row: a column
-            np.multiply(np.fmax(values[:, :1], 0.0), w, out=work)
-        else:
-            np.fmax(values, 0.0, out=work)
-            work *= w
-        num += work
-        factors = getattr(criterion, "known_factors", None)
-        factors = factors(block) if factors is not None else None
-        if factors is not None:
-            by_project.append(np.asarray(factors[0], dtype=float))
-            by_funder.append(np.asarray(factors[1], dtype=float) * weights[:, c])
-            continue
-        if den is None:
-            den = np.zeros(shape)
-        # A sum is NaN when any value is, without a boolean temporary.
-        if np.isnan(np.add.reduce(values, axis=None)):
-            np.multiply(values, 0.0, out=work)
-            work += w
-            den += np.fmax(work, 0.0, out=work)
-        else:
-            den += w
-    if by_project:
-        known = np.column_stack(by_project) @ np.vstack(by_funder)
-        if den is None:
-            den = known
-        else:
-            den += known
-    elif den is None:
-        den = np.zeros(shape)
-    # den is 0 only where num is 0 too: those pairs score 0.
-    score = np.divide(num, np.maximum(den, np.finfo(float).tiny, out=work), out=num)
-    return ScoredBlock(scores, score, den, evaluate_rules(rules, block))
+        criterion.fill(block, stack[c])
+    eligibility = evaluate_rules(rules, block, verdict=False)
+    score = np.empty(shape)
+    known = np.empty(shape)
+    verdict = np.empty(shape, dtype=np.int8)
+    keys = np.empty(shape, dtype=np.int64)
+    tally = np.zeros(3, dtype=np.int64)
+    kernels.combine(stack, np.ascontiguousarray(np.asarray(weights, dtype=float).T), eligibility.fail_bits,
+                    eligibility.unknown_bits, score, known, verdict, keys, tally)
+    eligibility.verdict = verdict
+    return ScoredBlock(stack, score, known, eligibility, keys, tally)
 
 
-def rank_keys(verdict: np.ndarray, score: np.ndarray, position: np.ndarray) -> np.ndarray:
-    """One int64 per pair whose order is the ranking order.
+def rank_keys(scored: ScoredBlock, position: np.ndarray) -> np.ndarray:
+    """One int64 per pair whose order is the ranking order: the block's keys with each pair's
+    ``position`` (broadcast against the block; < 2**24) in the low bits.
 
     Bits, high to low: ineligible (1 bit), ``1e9 - round(score x 1e9)``, then
-    the pair's position in id order (24 bits) to break ties.
+    the position to break ties.
     """
-    # In place, fewer passes: 1e9 - rint(score x 1e9) is a whole number, exact in float64.
-    work = np.clip(score, 0.0, 1.0)
-    work *= _QUANTA
-    np.rint(work, out=work)
-    np.subtract(_QUANTA, work, out=work)
-    key = work.astype(np.int64)
-    key <<= _POSITION_BITS
-    key |= position.astype(np.int64)
-    key |= np.multiply(verdict == 2, np.int64(1 << _BUCKET_SHIFT), dtype=np.int64)
-    return key
+    return scored.keys | np.asarray(position, dtype=np.int64)
 
 
 def check_positions(n: int) -> None:
-    if n >= 1 << _POSITION_BITS:
-        raise MatchingError(f"too many rows to rank at once ({n:,} >= {1 << _POSITION_BITS:,})")
+    if n >= 1 << kernels.POSITION_BITS:
+        raise MatchingError(f"too many rows to rank at once ({n:,} >= {1 << kernels.POSITION_BITS:,})")
 
 
 @dataclass
@@ -277,8 +239,7 @@ def gather(scored: ScoredBlock, rows: np.ndarray, cols: np.ndarray, keys: np.nda
         verdict=el.verdict[rows, cols],
         score=scored.score[rows, cols],
         known_weight=scored.known_weight[rows, cols],
-        scores=np.stack([values[rows, cols] for values in scored.scores], axis=1)
-        if scored.scores else np.zeros((len(rows), 0)),
+        scores=scored.scores[:, rows, cols].T,
         fail_bits=el.fail_bits[rows, cols],
         unknown_bits=el.unknown_bits[rows, cols],
         warn_bits=el.warn_bits[rows, cols],

@@ -6,13 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import funder, funders_frame
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
+from matcher import kernels
 from matcher.criteria import default_criteria
 from matcher.errors import MatchingError
 from matcher.explain import format_amount, format_date, format_percent
 from matcher.scoring import (
     DEFAULT_WEIGHTS,
     PairDetails,
+    ScoredBlock,
     contributions,
     rank_keys,
     top_per_row,
@@ -65,10 +70,30 @@ def test_a_funder_row_with_every_weight_zero_is_refused():
     assert weight_matrix(funders_frame(funder("A", weights=zero)), CRITERIA, {"text": 1.0}).sum() == 1.0
 
 
+def _combined(stack, weights, fail, unknown):
+    shape = stack.shape[1:]
+    out = dict(score=np.empty(shape), known=np.empty(shape), verdict=np.empty(shape, np.int8),
+               keys=np.empty(shape, np.int64), tally=np.zeros(3, np.int64))
+    kernels.combine(stack, np.ascontiguousarray(weights.T), fail.astype(np.uint16), unknown.astype(np.uint16), **out)
+    return out
+
+
+def test_combine_makes_the_weighted_mean_of_the_known_criteria_and_the_verdicts():
+    nan = np.nan
+    stack = np.array([[[1.0, nan, 0.2, nan]], [[0.5, 0.4, nan, nan]]])  # 2 criteria x 1 x 4
+    weights = np.array([[0.5, 0.25], [0.5, 0.25], [0.5, 0.25], [0.5, 0.25]])
+    got = _combined(stack, weights, np.array([[0, 0, 4, 0]]), np.array([[0, 1, 1, 0]]))
+    assert got["score"][0].tolist() == pytest.approx([(0.5 + 0.125) / 0.75, 0.4, 0.2, 0.0])
+    assert got["known"][0].tolist() == [0.75, 0.25, 0.5, 0.0]
+    assert got["verdict"][0].tolist() == [0, 1, 2, 0]  # a failure outweighs an unknown
+    assert got["tally"].tolist() == [2, 1, 1]
+
+
 def test_rank_keys_order_ineligible_last_then_score_then_position():
-    verdict = np.array([[0, 2, 1, 0, 0]])
-    score = np.array([[0.5, 0.9, 0.7, 0.5, 0.5 + 1e-12]])
-    keys = rank_keys(verdict, score, np.arange(5)[None, :])
+    stack = np.array([[[0.5, 0.9, 0.7, 0.5, 0.5 + 1e-12]]])
+    combined = _combined(stack, np.ones((5, 1)), np.array([[0, 1, 0, 0, 0]]), np.array([[0, 0, 1, 0, 0]]))
+    scored = ScoredBlock(stack, combined["score"], combined["known"], None, combined["keys"], combined["tally"])
+    keys = rank_keys(scored, np.arange(5)[None, :])
     assert np.argsort(keys[0]).tolist() == [2, 0, 3, 4, 1]  # 1e-12 apart is a tie: by position
 
 
@@ -78,6 +103,36 @@ def test_top_per_row_keeps_the_k_smallest_in_order():
     assert rows.tolist() == [0, 0, 1, 1] and cols.tolist() == [1, 3, 0, 3]
     rows, cols = top_per_row(keys, None)
     assert cols.tolist() == [1, 3, 2, 0, 0, 3, 1, 2]
+
+
+# Keys as the kernels see them: the position bits are theirs to fill (multiples of 2**24).
+block_keys = hnp.arrays(np.int64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
+                        elements=st.integers(0, 40).map(lambda x: x << kernels.POSITION_BITS))
+
+
+@settings(deadline=None)  # the first call compiles the kernel
+@given(block_keys, st.integers(1, 14), st.integers(0, 1000), st.sampled_from([30, 41]))
+def test_top_rows_kernel_equals_a_full_sort(keys, k, offset, cut):
+    limit = cut << kernels.POSITION_BITS
+    cols, found = kernels.top_rows(keys, k, offset, limit)
+    for i, row in enumerate(keys):
+        full = row | (offset + np.arange(len(row)))
+        expected = [j for j in np.argsort(full, kind="stable") if full[j] < limit][:k]
+        assert cols[i, :found[i]].tolist() == expected
+        assert (cols[i, found[i]:] == -1).all()
+
+
+@settings(deadline=None)  # the first call compiles the kernel
+@given(block_keys, st.integers(1, 14), st.integers(0, 1000), st.integers(0, 41))
+def test_top_cols_kernel_equals_a_full_sort_under_the_threshold(keys, k, offset, cut):
+    threshold = np.full(keys.shape[1], cut << kernels.POSITION_BITS, dtype=np.int64)
+    threshold[::2] = kernels.NO_KEY  # no threshold on even columns
+    rows, found, best = kernels.top_cols(keys, k, offset, kernels.INELIGIBLE, threshold)
+    for j in range(keys.shape[1]):
+        full = keys[:, j] | (offset + np.arange(keys.shape[0]))
+        expected = [i for i in np.argsort(full, kind="stable") if full[i] < threshold[j]][:k]
+        assert rows[:found[j], j].tolist() == expected
+        assert best[:found[j], j].tolist() == full[expected].tolist()
 
 
 def test_contributions_and_unknown_weight():

@@ -1,0 +1,278 @@
+"""Compiled loops of the matching core (numba).
+
+Everything here works on one block of pairs (projects x funder rows) and
+fuses what numpy would do in many passes over the block into one: the
+weighted mean of the known criteria, the eligibility verdict, the ranking
+key, and top-K selection per row and per column. The functions release the
+GIL (``nogil``), so the threads of ``coopmatch batch --jobs N`` run them at
+the same time, and they are compiled once, then cached on disk
+(``cache=True``).
+
+Floating-point operations are plain IEEE (no ``fastmath``): the same inputs
+give the same bits whatever the block size or the number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Scores closer than this rank as ties (then broken by position).
+QUANTA = 1e9
+#: Bits of a ranking key: ``ineligible (1) | 1e9 - round(score x 1e9) (31) | position (24)``.
+POSITION_BITS = 24
+BUCKET_SHIFT = 55
+INELIGIBLE = np.int64(1) << BUCKET_SHIFT
+NO_KEY = np.iinfo(np.int64).max
+TINY = np.finfo(np.float64).tiny
+
+_JIT = {"nogil": True, "cache": True}
+
+
+@njit(**_JIT)
+def combine(stack, weights, fail_bits, unknown_bits, score, known, verdict, keys, tally):
+    """Score, known weight, verdict and ranking key (without position) of every pair.
+
+    ``stack`` holds the criterion scores (C x P x F, NaN = unknown),
+    ``weights`` the effective weights of the funder rows (C x F). The score
+    is ``sum(w_c x s_c) / sum(w_c)`` over the known criteria, added in
+    criterion order; 0 when none is known. ``tally`` counts the verdicts
+    (eligible, to check, ineligible).
+    """
+    n_criteria, n_rows, n_cols = stack.shape
+    for i in range(n_rows):
+        num = score[i]
+        den = known[i]
+        num[:] = 0.0
+        den[:] = 0.0
+        for c in range(n_criteria):
+            values = stack[c, i]
+            w = weights[c]
+            for j in range(n_cols):
+                s = values[j]
+                is_known = s == s  # not NaN
+                num[j] += (max(s, 0.0) if is_known else 0.0) * w[j]
+                den[j] += w[j] if is_known else 0.0
+        for j in range(n_cols):
+            value = num[j] / max(den[j], TINY)
+            num[j] = value
+            quantum = np.rint(min(max(value, 0.0), 1.0) * QUANTA)
+            key = np.int64(QUANTA - quantum) << POSITION_BITS
+            if fail_bits[i, j] != 0:
+                key |= INELIGIBLE
+                v = 2
+            elif unknown_bits[i, j] != 0:
+                v = 1
+            else:
+                v = 0
+            verdict[i, j] = v
+            tally[v] += 1
+            keys[i, j] = key
+
+
+@njit(**_JIT)
+def sector_scores(idx, counts, weights, funds, unset, priority_share, rest_share, out):
+    """:class:`matcher.criteria.SectorFit` over a block.
+
+    ``idx``: the project's sector rows (P x K, padded with the all-zero last
+    row); ``counts``: its number of sectors (NaN unknown); ``weights`` and
+    ``funds``: per sector x funder row, the funder's weight and 1.0 where it
+    funds the sector; ``unset``: 0 or NaN (funder row without sectors).
+    """
+    n_rows, width = idx.shape
+    n_cols = out.shape[1]
+    count = np.empty(n_cols)
+    for i in range(n_rows):
+        best = out[i]
+        n = counts[i]
+        if n != n:
+            best[:] = np.nan
+            continue
+        best[:] = 0.0
+        count[:] = 0.0
+        for k in range(width):
+            w = weights[idx[i, k]]
+            f = funds[idx[i, k]]
+            for j in range(n_cols):
+                best[j] = max(best[j], w[j])
+                count[j] += f[j]
+        share = max(n, 1.0)
+        for j in range(n_cols):
+            best[j] = best[j] * priority_share + count[j] / share * rest_share + unset[j]
+
+
+@njit(**_JIT)
+def _decline(decades, span):
+    """1 at distance 0, falling linearly to 0 at ``span`` decades (NaN stays NaN)."""
+    d = decades * (-1.0 / span) + 1.0
+    if d != d:
+        return d
+    return min(max(d, 0.0), 1.0)
+
+
+@njit(**_JIT)
+def scale_scores(log_amount, log_of_budget, log_min, log_max, has_range, log_share, span, out):
+    """:class:`matcher.criteria.ScaleFit` over a block: the smaller known of the ticket and
+    budget-share components (NaN when both are unknown)."""
+    n_rows, n_cols = out.shape
+    nan = np.nan
+    for i in range(n_rows):
+        la = log_amount[i]
+        lb = log_of_budget[i]
+        for j in range(n_cols):
+            if la != la or not has_range[j]:
+                ticket = nan
+            else:
+                ticket = _decline(max(log_min[j] - la, 0.0) + max(la - log_max[j], 0.0), span)
+            share = log_share[j]
+            if lb != lb or share != share:
+                budget = nan
+            else:
+                budget = _decline(max(lb - share, 0.0), span)
+            if ticket != ticket:
+                out[i, j] = budget
+            elif budget != budget:
+                out[i, j] = ticket
+            else:
+                out[i, j] = min(ticket, budget)
+
+
+@njit(**_JIT)
+def top_rows(keys, k, offset, limit):
+    """The ``k`` smallest ``key | (offset + column)`` of each row, in order.
+
+    The column's position (``offset + column``, < 2**24) breaks ties; keys
+    not below ``limit`` are left out. Returns ``(cols, found)``: the columns
+    (rows x min(k, columns), padded with -1) and how many each row kept.
+    """
+    n_rows, n_cols = keys.shape
+    k = min(k, n_cols)
+    cols = np.full((n_rows, k), -1, dtype=np.int64)
+    found = np.zeros(n_rows, dtype=np.int64)
+    best = np.empty(k, dtype=np.int64)
+    mask = (np.int64(1) << POSITION_BITS) - 1
+    for i in range(n_rows):
+        count = 0
+        for j in range(n_cols):
+            key = keys[i, j] | (offset + j)
+            if key >= limit:
+                continue
+            if count == k:
+                if key >= best[k - 1]:
+                    continue
+                pos = k - 1
+            else:
+                pos = count
+                count += 1
+            while pos > 0 and best[pos - 1] > key:
+                best[pos] = best[pos - 1]
+                pos -= 1
+            best[pos] = key
+        for r in range(count):
+            cols[i, r] = (best[r] & mask) - offset
+        found[i] = count
+    return cols, found
+
+
+@njit(**_JIT)
+def top_cols(keys, k, offset, limit, threshold):
+    """The ``k`` smallest ``key | (offset + row)`` of each column, in order.
+
+    A key is kept only when it is below ``limit`` and below the column's
+    ``threshold``. Returns ``(rows, found, best)``: the rows (min(k, rows) x
+    columns, padded with -1), how many each column kept, and their keys.
+    """
+    n_rows, n_cols = keys.shape
+    k = min(k, n_rows)
+    rows = np.full((k, n_cols), -1, dtype=np.int64)
+    best = np.full((k, n_cols), NO_KEY, dtype=np.int64)
+    found = np.zeros(n_cols, dtype=np.int64)
+    mask = (np.int64(1) << POSITION_BITS) - 1
+    for i in range(n_rows):
+        position = offset + i
+        for j in range(n_cols):
+            key = keys[i, j] | position
+            if key >= limit or key >= threshold[j]:
+                continue
+            count = found[j]
+            if count == k:
+                if key >= best[k - 1, j]:
+                    continue
+                pos = k - 1
+            else:
+                pos = count
+                found[j] = count + 1
+            while pos > 0 and best[pos - 1, j] > key:
+                best[pos, j] = best[pos - 1, j]
+                pos -= 1
+            best[pos, j] = key
+    for j in range(n_cols):
+        for r in range(found[j]):
+            rows[r, j] = (best[r, j] & mask) - offset
+    return rows, found, best
+
+
+@njit(**_JIT)
+def _sum_code_rows(ptr, codes, index, rows, r, out):
+    """``out = sum of rows[index[code]]`` over the codes of place row ``r`` (CSR ``ptr``/``codes``)."""
+    out[:] = 0.0
+    for k in range(ptr[r], ptr[r + 1]):
+        row = rows[index[codes[k]]]
+        for j in range(out.shape[0]):
+            out[j] += row[j]
+
+
+@njit(**_JIT)
+def place_relations(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
+                    per_in_index, per_in_rows, per_over_index, per_over_rows,
+                    exc_in_index, exc_in_rows, exc_over_index, exc_over_rows, has_excluded,
+                    table, all_inside, all_outside, all_excluded, any_excluded, score):
+    """:class:`matcher.features.PlaceRelations` of a block, place rows folded per project.
+
+    A place's level value is the sum of the funder code rows (float32, whole
+    numbers: exact) of the codes containing it (``in_*``), or, when none does,
+    of the codes overlapping its own column (``self_*``); ``table`` gives the
+    score of a value from the exponent bits of its float32 (then + 256 for a
+    partial overlap). A project
+    without places gets True, True, True, False and NaN.
+    """
+    n_rows, n_cols = score.shape
+    inside_val = np.empty(n_cols, dtype=np.float32)
+    over_val = np.empty(n_cols, dtype=np.float32)
+    exc_val = np.empty(n_cols, dtype=np.float32)
+    touch_val = np.empty(n_cols, dtype=np.float32)
+    inside_bits = inside_val.view(np.int32)
+    over_bits = over_val.view(np.int32)
+    for i in range(n_rows):
+        first, last = place_ptr[i], place_ptr[i + 1]
+        for j in range(n_cols):
+            all_inside[i, j] = True
+            all_outside[i, j] = True
+            all_excluded[i, j] = True
+            any_excluded[i, j] = False
+            score[i, j] = 0.0 if last > first else np.nan
+        for r in range(first, last):
+            _sum_code_rows(in_ptr, in_codes, per_in_index, per_in_rows, r, inside_val)
+            _sum_code_rows(self_ptr, self_codes, per_over_index, per_over_rows, r, over_val)
+            if has_excluded:
+                _sum_code_rows(in_ptr, in_codes, exc_in_index, exc_in_rows, r, exc_val)
+                _sum_code_rows(self_ptr, self_codes, exc_over_index, exc_over_rows, r, touch_val)
+            for j in range(n_cols):
+                inside = inside_val[j] > 0.0
+                if inside:
+                    key = inside_bits[j] >> 23
+                else:
+                    key = (over_bits[j] >> 23) + 256
+                value = table[key]
+                all_inside[i, j] &= inside
+                all_outside[i, j] &= key == 256
+                if has_excluded:
+                    excluded = exc_val[j] > 0.0
+                    if excluded:
+                        value = 0.0
+                    all_excluded[i, j] &= excluded
+                    any_excluded[i, j] |= excluded or touch_val[j] > 0.0
+                score[i, j] += value
+        if last - first > 1:
+            for j in range(n_cols):
+                score[i, j] /= last - first
