@@ -1,14 +1,15 @@
 """Hard eligibility, three-valued for every (project, funder row) pair.
 
-Each rule is a named object with one vectorised :meth:`Rule.evaluate` over a
-:class:`~matcher.features.Block` (P projects x F funder rows) that returns
-boolean ``fail`` and ``unknown`` masks — together the status ``PASS``,
-``UNKNOWN`` or ``FAIL`` of every pair (:func:`status_of`) — and, for some
-rules, a ``warning`` mask. Rules broadcast per-project columns against
-per-funder rows, so no Python code runs per pair; :func:`evaluate_rules`
-packs the outcomes into one bit per rule, and the human reasons
-(:meth:`Rule.describe`) are built afterwards, only for the pairs that are
-shown.
+Each rule is a named object evaluated over a whole
+:class:`~matcher.features.Block` (P projects x F funder rows) at once:
+:meth:`Rule.write_bits` writes the rule's bit into the block's ``fail``,
+``unknown`` and ``warning`` words (the built-in rules with one compiled loop
+each over code bitmasks, amounts and the block's place relations:
+:mod:`matcher.kernels`), and :meth:`Rule.evaluate` gives the same as boolean
+masks — together the status ``PASS``, ``UNKNOWN`` or ``FAIL`` of every pair
+(:func:`status_of`). No Python code runs per pair; :func:`evaluate_rules`
+gives each rule one bit, and the human reasons (:meth:`Rule.describe`) are
+built afterwards, only for the pairs that are shown.
 
 Convention, the same for every rule:
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher import explain
+from matcher import explain, kernels
 from matcher.explain import (
     Bilingual,
     Reason,
@@ -64,9 +65,6 @@ class ReasonContext:
     day: int
 
 
-NOTHING = (None, None, None)
-
-
 def status_of(outcome, shape) -> np.ndarray:
     """The int8 status (PASS, UNKNOWN, FAIL) of a rule outcome over a block shape."""
     fail, unknown, _ = outcome
@@ -78,15 +76,14 @@ def status_of(outcome, shape) -> np.ndarray:
     return out
 
 
-def _overlaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a & b) != 0
-
-
 class Rule:
     """One eligibility rule.
 
     Subclasses set ``name`` (also the key of their texts in ``messages.yaml``)
-    and implement :meth:`evaluate` (vectorised) and :meth:`describe` (one pair).
+    and :meth:`describe` (one pair), and implement one of :meth:`evaluate`
+    (boolean masks, vectorised) or :meth:`write_bits` (the rule's bit written
+    straight into the block's words; the built-in rules do this with compiled
+    loops, :mod:`matcher.kernels`).
     """
 
     name = "rule"
@@ -97,19 +94,28 @@ class Rule:
     def evaluate(self, block: Block) -> tuple:
         """``(fail, unknown, warning)`` boolean arrays broadcastable to the block's shape.
 
-        ``None`` stands for "nowhere" (a rule no funder row uses costs nothing).
-        A pair fails when ``fail``; it is unknown when ``unknown`` and not ``fail``.
+        ``None`` stands for "nowhere". A pair fails when ``fail``; it is unknown
+        when ``unknown`` and not ``fail``.
         """
-        raise NotImplementedError
+        if type(self).write_bits is Rule.write_bits:
+            raise NotImplementedError(f"{type(self).__name__} implements neither evaluate nor write_bits")
+        words = [np.zeros(block.shape, dtype=np.uint8) for _ in range(3)]
+        self.write_bits(block, np.uint8(1), *words)
+        return tuple(w.view(bool) for w in words)
 
-    def evaluate_distinct(self, block: Block):
-        """The outcome over the block's distinct project values, for rules that depend on a
-        project through a few codes: ``(inverse, (fail, unknown, warning))`` with arrays of
-        shape (U, F) (or None) and ``inverse`` the P row numbers into them; None when the
-        rule does not work this way. :func:`evaluate_rules` packs the bits on the U rows,
-        then copies rows: one pass over the block instead of several boolean ones.
-        """
-        return None
+    def write_bits(self, block: Block, bit, fail: np.ndarray, unknown: np.ndarray,
+                   warn: np.ndarray) -> None:
+        """OR ``bit`` into the P x F words ``fail``, ``unknown`` and ``warn`` where this rule
+        fails, is unknown (and does not fail) or warns."""
+        if type(self).evaluate is Rule.evaluate:
+            raise NotImplementedError(f"{type(self).__name__} implements neither evaluate nor write_bits")
+        f, u, w = self.evaluate(block)
+        if f is not None and u is not None:
+            u = u & ~f
+        for words, mask in ((fail, f), (unknown, u), (warn, w)):
+            if mask is not None:
+                # mask x bit then OR: much faster than a ufunc with where=
+                words |= np.multiply(mask, bit, dtype=words.dtype)
 
     def describe(self, kind: str, project: dict, funder: dict, context: ReasonContext) -> Reason:
         """The reason for one pair whose status for this rule is ``kind``."""
@@ -119,49 +125,21 @@ class Rule:
         return f"{type(self).__name__}()"
 
 
-def _distinct(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """The distinct rows of per-project columns (each column's values, U) and the P inverse."""
-    keys = np.column_stack([np.asarray(c).astype(np.uint64) for c in columns])
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
-    return [unique[:, i] for i in range(unique.shape[1])], inverse.ravel()
+class _ChoiceRule(Rule):
+    """A project choice (or choices, as uint64 code masks) against a funder set: an accepted
+    list must overlap (``fail_on_overlap`` False), an exclusion list must not."""
 
-
-def _expand(outcome, inverse: np.ndarray) -> tuple:
-    """A distinct-row outcome as P x F (rows copied)."""
-    return tuple(None if mask is None else mask[inverse] for mask in outcome)
-
-
-class _DistinctRule(Rule):
-    """A rule computed once per distinct project value (see :meth:`Rule.evaluate_distinct`)."""
-
-    def evaluate(self, block):
-        found = self.evaluate_distinct(block)
-        if found is None:
-            return NOTHING
-        inverse, outcome = found
-        return _expand(outcome, inverse)
-
-
-class _ChoiceRule(_DistinctRule):
-    """A project choice (or choices) must overlap the funder's accepted set."""
-
-    vocabulary = ""
+    fail_on_overlap = False
+    warn_partial = False
 
     def masks(self, block: Block):  # -> (project mask, project known, funder mask, funder set)
         raise NotImplementedError
 
-    def evaluate_distinct(self, block):
+    def write_bits(self, block, bit, fail, unknown, warn):
         p_mask, p_known, f_mask, f_set = self.masks(block)
-        if not f_set.any():
-            return None
-        (mask, known), inverse = _distinct(p_mask, p_known)
-        known = known.astype(bool)[:, None]
-        return inverse, self.outcome(mask[:, None], known, f_mask[None, :], f_set[None, :])
-
-    def outcome(self, mask, known, f_mask, cond):
-        """``(fail, unknown, warning)`` of distinct project masks (U x 1) against funder rows (1 x F)."""
-        ok = _overlaps(mask, f_mask)
-        return cond & known & ~ok, cond & ~known, None
+        if f_set.any():
+            kernels.choice_bits(p_mask, p_known, f_mask, f_set, self.fail_on_overlap, self.warn_partial,
+                                bit, fail, unknown, warn)
 
 
 class LegalFormAccepted(_ChoiceRule):
@@ -179,21 +157,15 @@ class LegalFormAccepted(_ChoiceRule):
         return Reason.build(self.name, kind, form=vocab_label("legal_forms", form or "?"), accepted=accepted)
 
 
-class LegalFormNotExcluded(_DistinctRule):
+class LegalFormNotExcluded(_ChoiceRule):
     """The project's legal form is not among the funder's excluded forms."""
 
     name = "excluded_legal_form"
     project_fields = ("legal_form",)
+    fail_on_overlap = True
 
-    def evaluate_distinct(self, block):
-        f = block.f
-        if not f.legal_excluded_set.any():
-            return None
-        (legal, known), inverse = _distinct(block.p.legal, block.p.legal_known)
-        cond = f.legal_excluded_set[None, :]
-        known = known.astype(bool)[:, None]
-        hit = _overlaps(legal[:, None], f.legal_excluded[None, :])
-        return inverse, (cond & known & hit, cond & ~known, None)
+    def masks(self, block):
+        return block.p.legal, block.p.legal_known, block.f.legal_excluded, block.f.legal_excluded_set
 
     def describe(self, kind, project, funder, context):
         excluded = vocab_labels("legal_forms", as_condition(funder.get("excluded_legal_forms")))
@@ -213,19 +185,16 @@ class PlaceInPerimeter(Rule):
     name = "perimeter"
     project_fields = ("territory",)
 
-    def evaluate(self, block):
+    def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
         # Every funder gives money somewhere: an unstated perimeter is a fact
         # to check, not an absence of condition.
-        unstated = block.row(~f.has_perimeter)
         if not f.has_perimeter.any():
-            return None, unstated, None
+            kernels.row_bits(~f.has_perimeter, bit, unknown)
+            return
         rel = block.places
-        cond = block.row(f.has_perimeter)
-        known = block.col(block.p.place_known)
-        fail = cond & known & rel.all_outside
-        unknown = (cond & ~fail & (~known | ~rel.all_inside)) | unstated
-        return fail, unknown, None
+        kernels.perimeter_bits(f.has_perimeter, block.p.place_known, rel.all_inside, rel.all_outside,
+                               bit, fail, unknown)
 
     def describe(self, kind, project, funder, context):
         places = as_condition(project.get("territory"))
@@ -254,16 +223,13 @@ class PlaceNotExcluded(Rule):
     name = "excluded_places"
     project_fields = ("territory",)
 
-    def evaluate(self, block):
+    def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
         if not f.has_excluded.any():
-            return NOTHING
+            return
         rel = block.places
-        cond = block.row(f.has_excluded)
-        known = block.col(block.p.place_known)
-        fail = cond & known & rel.all_excluded
-        unknown = cond & ~fail & (~known | rel.any_excluded)
-        return fail, unknown, None
+        kernels.exclusion_bits(f.has_excluded, block.p.place_known, rel.all_excluded, rel.any_excluded,
+                               bit, fail, unknown)
 
     def describe(self, kind, project, funder, context):
         places = as_condition(project.get("territory"))
@@ -324,14 +290,10 @@ class ExpenseTypeAccepted(_ChoiceRule):
 
     name = "expense_type"
     project_fields = ("expense_type",)
+    warn_partial = True
 
     def masks(self, block):
         return block.p.expenses, block.p.expenses_known, block.f.expenses, block.f.expenses_set
-
-    def outcome(self, mask, known, f_mask, cond):
-        fail, unknown, _ = super().outcome(mask, known, f_mask, cond)
-        partial = ~fail & cond & known & ((mask & ~f_mask) != 0)
-        return fail, unknown, partial
 
     def describe(self, kind, project, funder, context):
         expense = as_text(project.get("expense_type"))
@@ -352,12 +314,11 @@ class CallOpen(Rule):
     name = "call_open"
     project_fields = ()
 
-    def evaluate(self, block):
+    def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
-        fail = (block.day < f.opens) | (block.day > f.closes)
-        if not fail.any():
-            return NOTHING
-        return block.row(fail), None, None
+        closed = (block.day < f.opens) | (block.day > f.closes)
+        if closed.any():
+            kernels.row_bits(closed, bit, fail)
 
     def describe(self, kind, project, funder, context):
         opens = as_day(funder.get("call_opens"))
@@ -366,23 +327,18 @@ class CallOpen(Rule):
         return Reason.build(self.name, kind, "fail_closed", closes=date(funder.get("call_closes")))
 
 
-class EsusAccredited(_DistinctRule):
+class EsusAccredited(_ChoiceRule):
     """A funder that requires the ESUS accreditation gets projects that have it."""
 
     name = "esus"
     project_fields = ()
 
-    def evaluate_distinct(self, block):
-        f = block.f
-        if not f.requires_esus.any():
-            return None
-        esus = block.p.esus.astype(np.int64) + 1  # -1, 0, 1 -> 0, 1, 2
-        values = np.arange(3)
-        cond = f.requires_esus[None, :]
-        return esus, (cond & (values == 1)[:, None], cond & (values == 0)[:, None], None)
+    def masks(self, block):
+        esus, f = block.p.esus, block.f
+        return ((esus == 1).astype(np.uint64), esus >= 0, np.ones(f.n, dtype=np.uint64), f.requires_esus)
 
 
-class JustTransitionMet(_DistinctRule):
+class JustTransitionMet(Rule):
     """Every required just-transition criterion is met (level >= 1).
 
     ``just`` is met when at least one ecological and one social criterion are
@@ -392,17 +348,10 @@ class JustTransitionMet(_DistinctRule):
     name = "just_transition"
     project_fields = ("jt_*",)
 
-    def evaluate_distinct(self, block):
+    def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
-        if not f.jt_required.any():
-            return None
-        p = block.p
-        (met, unknown), inverse = _distinct(p.jt_met, p.jt_unknown)
-        dtype = np.result_type(p.jt_met.dtype, f.jt_required.dtype)
-        req = f.jt_required[None, :]
-        met, unknown = met.astype(dtype)[:, None], unknown.astype(dtype)[:, None]
-        fail = (req & ~met & ~unknown) != 0
-        return inverse, (fail, (req & unknown) != 0, None)
+        if f.jt_required.any():
+            kernels.requirement_bits(block.p.jt_met, block.p.jt_unknown, f.jt_required, bit, fail, unknown)
 
     def describe(self, kind, project, funder, context):
         required = as_condition(funder.get("just_transition_requirements")) or ()
@@ -456,16 +405,10 @@ class TicketMinimum(Rule):
     name = "ticket_min"
     project_fields = ("amount_requested",)
 
-    def evaluate(self, block):
+    def write_bits(self, block, bit, fail, unknown, warn):
         minimum = block.f.ticket_min_rule  # a learned minimum is a habit, not a rule
-        cond = ~np.isnan(minimum)
-        if not cond.any():
-            return NOTHING
-        a = block.col(block.p.amount)
-        known = ~np.isnan(a)
-        with np.errstate(invalid="ignore"):
-            below = a < block.row(minimum)
-        return block.row(cond) & known & below, block.row(cond) & ~known, None
+        if not np.isnan(minimum).all():
+            kernels.minimum_bits(block.p.amount, minimum, bit, fail, unknown)
 
     def describe(self, kind, project, funder, context):
         return Reason.build(self.name, kind, amount=amount(project.get("amount_requested")),
@@ -483,18 +426,10 @@ class TicketMaximum(Rule):
     name = "ticket_max"
     project_fields = ("amount_requested",)
 
-    def evaluate(self, block):
+    def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
-        cond = ~np.isnan(f.ticket_max)
-        if not cond.any():
-            return NOTHING
-        a = block.col(block.p.amount)
-        known = ~np.isnan(a)
-        with np.errstate(invalid="ignore"):
-            over = a > block.row(f.ticket_max)
-        strict = block.row(cond & f.strict)
-        loose = block.row(cond & ~f.strict)
-        return strict & over, strict & ~known, loose & over
+        if not np.isnan(f.ticket_max).all():
+            kernels.maximum_bits(block.p.amount, f.ticket_max, f.strict, bit, fail, unknown, warn)
 
     def describe(self, kind, project, funder, context):
         requested = as_float(project.get("amount_requested"))
@@ -510,14 +445,10 @@ class BudgetShare(Rule):
     name = "budget_share"
     project_fields = ("amount_requested", "total_budget")
 
-    def evaluate(self, block):
+    def write_bits(self, block, bit, fail, unknown, warn):
         share = block.f.max_share
-        if np.isnan(share).all():
-            return NOTHING
-        a, budget = block.col(block.p.amount), block.col(block.p.budget)
-        with np.errstate(invalid="ignore"):
-            warn = a > budget * block.row(share)
-        return None, None, warn
+        if not np.isnan(share).all():
+            kernels.share_bits(block.p.amount, block.p.budget, share, bit, warn)
 
     def describe(self, kind, project, funder, context):
         requested = as_float(project.get("amount_requested"))
@@ -554,26 +485,7 @@ def evaluate_rules(rules: list[Rule], block: Block, verdict: bool = True) -> Eli
     unknown_bits = np.zeros(shape, dtype=dtype)
     warn_bits = np.zeros(shape, dtype=dtype)
     for i, rule in enumerate(rules):
-        distinct = rule.evaluate_distinct(block)
-        if distinct is not None:
-            inverse, (fail, unknown, warn) = distinct
-        else:
-            fail, unknown, warn = rule.evaluate(block)
-        if fail is not None and unknown is not None:
-            unknown = unknown & ~fail
-        bit = dtype(1 << i)
-        for bits, mask in ((fail_bits, fail), (unknown_bits, unknown), (warn_bits, warn)):
-            if mask is None:
-                continue
-            if distinct is not None:
-                # Bits of the few distinct project values, then one row copy per project.
-                word = np.multiply(mask, bit, dtype=dtype)
-                if not word.any():
-                    continue
-                bits |= np.broadcast_to(word, (word.shape[0], shape[1]))[inverse]
-            else:
-                # mask x bit then OR: much faster than a ufunc with where=
-                bits |= np.multiply(mask, bit, dtype=dtype)
+        rule.write_bits(block, dtype(1 << i), fail_bits, unknown_bits, warn_bits)
     verdicts = None
     if verdict:
         verdicts = np.maximum((fail_bits != 0).view(np.int8) * np.int8(2), (unknown_bits != 0).view(np.int8))

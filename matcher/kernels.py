@@ -39,35 +39,43 @@ def combine(stack, weights, fail_bits, unknown_bits, score, known, verdict, keys
     criterion order; 0 when none is known. ``tally`` counts the verdicts
     (eligible, to check, ineligible).
     """
+    # Written without data-dependent branches so that the loops vectorise.
     n_criteria, n_rows, n_cols = stack.shape
+    n_fail = 0
+    n_unknown = 0
     for i in range(n_rows):
         num = score[i]
         den = known[i]
-        num[:] = 0.0
-        den[:] = 0.0
+        for j in range(n_cols):
+            num[j] = 0.0
+            den[j] = 0.0
         for c in range(n_criteria):
             values = stack[c, i]
             w = weights[c]
             for j in range(n_cols):
                 s = values[j]
-                is_known = s == s  # not NaN
-                num[j] += (max(s, 0.0) if is_known else 0.0) * w[j]
-                den[j] += w[j] if is_known else 0.0
+                num[j] += (s if s > 0.0 else 0.0) * w[j]  # NaN -> 0
+                den[j] += w[j] if s == s else 0.0
+        fails = fail_bits[i]
+        unknowns = unknown_bits[i]
+        verdicts = verdict[i]
+        row_keys = keys[i]
         for j in range(n_cols):
-            value = num[j] / max(den[j], TINY)
+            d = den[j]
+            value = num[j] / (d if d > TINY else TINY)
             num[j] = value
-            quantum = np.rint(min(max(value, 0.0), 1.0) * QUANTA)
-            key = np.int64(QUANTA - quantum) << POSITION_BITS
-            if fail_bits[i, j] != 0:
-                key |= INELIGIBLE
-                v = 2
-            elif unknown_bits[i, j] != 0:
-                v = 1
-            else:
-                v = 0
-            verdict[i, j] = v
-            tally[v] += 1
-            keys[i, j] = key
+            clipped = value if value < 1.0 else 1.0
+            clipped = clipped if clipped > 0.0 else 0.0
+            quantum = np.rint(clipped * QUANTA)
+            failed = fails[j] != 0
+            unsure = unknowns[j] != 0
+            row_keys[j] = (np.int64(QUANTA - quantum) << POSITION_BITS) | (INELIGIBLE if failed else np.int64(0))
+            verdicts[j] = 2 if failed else (1 if unsure else 0)
+            n_fail += failed
+            n_unknown += unsure and not failed
+    tally[2] += n_fail
+    tally[1] += n_unknown
+    tally[0] += n_rows * n_cols - n_fail - n_unknown
 
 
 @njit(**_JIT)
@@ -276,3 +284,137 @@ def place_relations(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
         if last - first > 1:
             for j in range(n_cols):
                 score[i, j] /= last - first
+
+
+# --------------------------------------------------------------------------- eligibility bits
+# Each writes one rule's bit into the block's fail / unknown / warning words
+# (uint16 or uint32, P x F); a pair is never both failed and unknown for a rule.
+
+
+@njit(**_JIT)
+def choice_bits(p_mask, p_known, f_mask, f_set, fail_on_overlap, warn_partial, bit,
+                fail, unknown, warn):
+    """A project choice against a funder set of codes (uint64 masks).
+
+    Where the funder row sets the condition: unknown when the project's value
+    is; fail when the masks overlap (``fail_on_overlap``, an exclusion list) or
+    do not (an accepted list); with ``warn_partial``, a project value only
+    partly in the accepted set warns.
+    """
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        mask = p_mask[i]
+        if not p_known[i]:
+            for j in range(n_cols):
+                if f_set[j]:
+                    unknown[i, j] |= bit
+            continue
+        for j in range(n_cols):
+            if f_set[j]:
+                overlap = (mask & f_mask[j]) != 0
+                if overlap == fail_on_overlap:
+                    fail[i, j] |= bit
+                elif warn_partial and (mask & ~f_mask[j]) != 0:
+                    warn[i, j] |= bit
+
+
+@njit(**_JIT)
+def requirement_bits(p_met, p_unknown, f_required, bit, fail, unknown):
+    """Every required bit met: fail when one is known not to be, else unknown when one is unknown."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        missing = ~(p_met[i] | p_unknown[i])
+        open_ = p_unknown[i]
+        for j in range(n_cols):
+            required = f_required[j]
+            if (required & missing) != 0:
+                fail[i, j] |= bit
+            elif (required & open_) != 0:
+                unknown[i, j] |= bit
+
+
+@njit(**_JIT)
+def row_bits(f_flag, bit, out):
+    """The bit on every pair of the funder rows flagged."""
+    n_rows, n_cols = out.shape
+    for i in range(n_rows):
+        for j in range(n_cols):
+            if f_flag[j]:
+                out[i, j] |= bit
+
+
+@njit(**_JIT)
+def minimum_bits(amount, minimum, bit, fail, unknown):
+    """Below the funder's minimum (NaN: none) fails; an unknown amount is unknown."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        a = amount[i]
+        for j in range(n_cols):
+            m = minimum[j]
+            if m == m:
+                if a != a:
+                    unknown[i, j] |= bit
+                elif a < m:
+                    fail[i, j] |= bit
+
+
+@njit(**_JIT)
+def maximum_bits(amount, maximum, strict, bit, fail, unknown, warn):
+    """Above the funder's maximum (NaN: none): a strict one fails (an unknown amount is
+    unknown), another warns."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        a = amount[i]
+        for j in range(n_cols):
+            m = maximum[j]
+            if m == m:
+                if strict[j]:
+                    if a != a:
+                        unknown[i, j] |= bit
+                    elif a > m:
+                        fail[i, j] |= bit
+                elif a > m:
+                    warn[i, j] |= bit
+
+
+@njit(**_JIT)
+def share_bits(amount, budget, share, bit, warn):
+    """Warn when ``amount > budget x share`` (false whenever a value is NaN)."""
+    n_rows, n_cols = warn.shape
+    for i in range(n_rows):
+        a = amount[i]
+        b = budget[i]
+        for j in range(n_cols):
+            if a > b * share[j]:
+                warn[i, j] |= bit
+
+
+@njit(**_JIT)
+def perimeter_bits(has_perimeter, place_known, all_inside, all_outside, bit, fail, unknown):
+    """Places against the perimeter: all outside fails; unknown places, some outside or a
+    place wider than the perimeter are unknown; an unstated perimeter is unknown."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        known = place_known[i]
+        for j in range(n_cols):
+            if not has_perimeter[j]:
+                unknown[i, j] |= bit
+            elif known and all_outside[i, j]:
+                fail[i, j] |= bit
+            elif not known or not all_inside[i, j]:
+                unknown[i, j] |= bit
+
+
+@njit(**_JIT)
+def exclusion_bits(has_excluded, place_known, all_excluded, any_excluded, bit, fail, unknown):
+    """Places against excluded places: all inside one fails; unknown places or some touching
+    one are unknown."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        known = place_known[i]
+        for j in range(n_cols):
+            if has_excluded[j]:
+                if known and all_excluded[i, j]:
+                    fail[i, j] |= bit
+                elif not known or any_excluded[i, j]:
+                    unknown[i, j] |= bit
