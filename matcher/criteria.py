@@ -42,7 +42,7 @@ import pandas as pd
 
 from matcher import kernels
 from matcher.explain import messages
-from matcher.features import Block, FeatureSpace, FunderFeatures
+from matcher.features import Block, FeatureSpace, FunderFeatures, dense_terms, terms_by_funder
 from matcher.textsim import rescale_in_place
 
 
@@ -135,15 +135,21 @@ class TextSimilarity(Criterion):
 
     name = "text"
 
-    def score(self, block):
+    def fill(self, block, out):
         p, f = block.p, block.f
-        out = rescale_in_place(block.new_text_cosine())
+        text = p.text
+        dense = dense_terms(f)
+        if dense is not None:
+            kernels.text_cosines(text.indptr, text.indices, text.data, dense, out)
+        else:
+            by_term = terms_by_funder(f)
+            kernels.text_cosines_sparse(text.indptr, text.indices, text.data, by_term.indptr,
+                                        by_term.indices, by_term.data, out)
+        rescale_in_place(out)  # numpy's vectorised tanh
         if not p.text_known.all():
             out[~p.text_known] = np.nan
         if not f.text_known.all():
             out += np.where(f.text_known, 0.0, np.nan)[None, :]  # faster than a column assignment
-        return out
-
 
 
 # --------------------------------------------------------------------------- scale
@@ -193,20 +199,10 @@ class LegalFormFit(Criterion):
 
     name = "legal_form"
 
-    def score(self, block):
+    def fill(self, block, out):
         p, f = block.p, block.f
-        # Few distinct legal forms: score each once, then copy rows.
-        codes = np.where(p.legal_known, p.legal, np.uint64(0))
-        unique, inverse = np.unique(np.column_stack([codes, p.legal_known.astype(np.uint64)]), axis=0,
-                                    return_inverse=True)
-        form = unique[:, :1]
-        open_or_not = np.where(f.legal_set, 0.0, LEGAL_FORM_OPEN)
-        table = np.where((form & f.legal_ok[None, :]) != 0, LEGAL_FORM_IN_GROUP, open_or_not[None, :])
-        table[(form & f.legal_listed[None, :]) != 0] = LEGAL_FORM_LISTED
-        table[(form & f.legal_excluded[None, :]) != 0] = 0.0
-        table[unique[:, 1] == 0] = np.nan
-        return table[inverse.ravel()]
-
+        kernels.legal_form_scores(p.legal, p.legal_known, f.legal_ok, f.legal_listed, f.legal_excluded,
+                                  f.legal_set, LEGAL_FORM_LISTED, LEGAL_FORM_IN_GROUP, LEGAL_FORM_OPEN, out)
 
 
 # --------------------------------------------------------------------------- territory
@@ -225,15 +221,14 @@ class TerritoryFit(Criterion):
 
     name = "territory"
 
-    def score(self, block):
+    def fill(self, block, out):
         p_known, f_known = block.p.place_known, block.f.has_perimeter
         if not (p_known.any() and f_known.any()):
-            return np.full(block.shape, np.nan)
-        # NaN where either side is unknown: x + 0 is x, x + NaN is NaN (no branchy where).
-        out = block.places.score + np.where(f_known, 0.0, np.nan)[None, :]
-        if not p_known.all():
-            out += np.where(p_known, 0.0, np.nan)[:, None]
-        return out
+            out[...] = np.nan
+            return
+        # NaN where the funder's perimeter is unknown: x + 0 is x, x + NaN is NaN. The place
+        # score is already NaN for a project without places.
+        np.add(block.places.score, np.where(f_known, 0.0, np.nan)[None, :], out=out)
 
 
 
@@ -257,29 +252,30 @@ class JustTransitionFit(Criterion):
 
     name = "just_transition"
 
-    def score(self, block):
+    def fill(self, block, out):
         p, f = block.p, block.f
         levels = p.jt_levels
         if levels.shape[1] == 0:
-            return np.full(block.shape, np.nan)
+            out[...] = np.nan
+            return
         known = ~np.isnan(levels)
         scaled = np.where(known, levels, 0.0) / 3.0
-        weights = np.ascontiguousarray(f.jt_priorities.T)  # J x F
-        num = scaled @ weights
+        weights = _jt_weights(f)  # J x F
+        np.matmul(scaled, weights, out=out)
         den = known.astype(float) @ weights
-        generic = _mean_known(p.jt_pillars)
-        with np.errstate(invalid="ignore"):
-            out = np.divide(num, den, out=num)  # 0 / 0 = NaN: no known level is weighted
-        if not f.jt_has_priorities.all():
-            # One pass with where (a boolean column assignment is much slower).
-            out = np.where(f.jt_has_priorities[None, :], out, generic[:, None])
-        # The ecological+social rule, where known: out x 0.75 + 0.25 x just.
+        # The ecological+social rule, where known: coverage x 0.75 + 0.25 x just.
         just = p.jt_just
         scale = np.where(np.isnan(just), 1.0, JT_COVERAGE_SHARE)
         shift = np.where(np.isnan(just), 0.0, (1 - JT_COVERAGE_SHARE) * just)
-        out *= scale[:, None]
-        out += shift[:, None]
-        return out
+        kernels.just_transition_scores(den, f.jt_has_priorities, _mean_known(p.jt_pillars), scale, shift, out)
+
+
+def _jt_weights(f) -> np.ndarray:
+    """The funder rows' just-transition priorities as a C-ordered J x F matrix, cached on ``f``."""
+    found = f.__dict__.get("_jt_weights")
+    if found is None:
+        found = f.__dict__["_jt_weights"] = np.ascontiguousarray(f.jt_priorities.T)
+    return found
 
 
 def _mean_known(values: np.ndarray) -> np.ndarray:

@@ -418,3 +418,75 @@ def exclusion_bits(has_excluded, place_known, all_excluded, any_excluded, bit, f
                     fail[i, j] |= bit
                 elif not known or any_excluded[i, j]:
                     unknown[i, j] |= bit
+
+
+# --------------------------------------------------------------------------- more criteria
+
+
+@njit(**_JIT)
+def legal_form_scores(form, known, f_ok, f_listed, f_excluded, f_set, listed, in_group, open_, out):
+    """:class:`matcher.criteria.LegalFormFit`: named by the funder > accepted through a group >
+    funder open to any form > not accepted or excluded (0); NaN for an unknown form."""
+    n_rows, n_cols = out.shape
+    for i in range(n_rows):
+        row = out[i]
+        if not known[i]:
+            row[:] = np.nan
+            continue
+        code = form[i]
+        for j in range(n_cols):
+            value = 0.0 if f_set[j] else open_
+            value = in_group if (code & f_ok[j]) != 0 else value
+            value = listed if (code & f_listed[j]) != 0 else value
+            row[j] = 0.0 if (code & f_excluded[j]) != 0 else value
+
+
+@njit(**_JIT)
+def just_transition_scores(den, has_priorities, generic, scale, shift, out):
+    """:class:`matcher.criteria.JustTransitionFit` from ``out`` = weighted levels and ``den``
+    = weights of the known levels (P x F products): ``num / den`` (NaN when 0 / 0) for funder
+    rows with priorities, the project's generic coverage otherwise; then ``x scale + shift``."""
+    n_rows, n_cols = out.shape
+    nan = np.nan
+    for i in range(n_rows):
+        row = out[i]
+        weights = den[i]
+        for j in range(n_cols):
+            if has_priorities[j]:
+                d = weights[j]
+                value = row[j] / d if d != 0.0 else nan  # no known level weighted (then num is 0 too)
+            else:
+                value = generic[i]
+            row[j] = value * scale[i] + shift[i]
+
+
+@njit(**_JIT)
+def text_cosines(indptr, indices, data, dense, out):
+    """The cosines of the unit TF-IDF rows of :class:`matcher.criteria.TextSimilarity`: the
+    product of the sparse project rows (CSR) by the dense funder rows (terms x F), each
+    project term added in turn."""
+    n_rows, n_cols = out.shape
+    for i in range(n_rows):
+        row = out[i]
+        row[:] = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            v = data[k]
+            terms = dense[indices[k]]
+            for j in range(n_cols):
+                row[j] += v * terms[j]
+
+
+@njit(**_JIT)
+def text_cosines_sparse(indptr, indices, data, t_indptr, t_indices, t_data, out):
+    """:func:`text_cosines` with the funder rows held sparse, by term (CSR of the terms x F
+    transpose), for vocabularies too large to hold dense: the same additions in the same
+    order, without the zeros (x + 0.0 is x), so the same values."""
+    n_rows, n_cols = out.shape
+    for i in range(n_rows):
+        row = out[i]
+        row[:] = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            v = data[k]
+            t = indices[k]
+            for m in range(t_indptr[t], t_indptr[t + 1]):
+                row[t_indices[m]] += v * t_data[m]
