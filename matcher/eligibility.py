@@ -90,6 +90,9 @@ class Rule:
     #: Project fields the reason depends on (None: no caching of reasons);
     #: ``jt_*`` stands for every just-transition level.
     project_fields: tuple[str, ...] | None = None
+    #: Funder fields the reason depends on (None: any; each funder row is then described
+    #: on its own). Rows with equal values share their reasons' texts.
+    funder_fields: tuple[str, ...] | None = None
 
     def evaluate(self, block: Block) -> tuple:
         """``(fail, unknown, warning)`` boolean arrays broadcastable to the block's shape.
@@ -147,6 +150,7 @@ class LegalFormAccepted(_ChoiceRule):
 
     name = "legal_form"
     project_fields = ("legal_form",)
+    funder_fields = ("eligible_legal_forms",)
 
     def masks(self, block):
         return block.p.legal, block.p.legal_known, block.f.legal_ok, block.f.legal_set
@@ -162,6 +166,7 @@ class LegalFormNotExcluded(_ChoiceRule):
 
     name = "excluded_legal_form"
     project_fields = ("legal_form",)
+    funder_fields = ("excluded_legal_forms",)
     fail_on_overlap = True
 
     def masks(self, block):
@@ -184,6 +189,7 @@ class PlaceInPerimeter(Rule):
 
     name = "perimeter"
     project_fields = ("territory",)
+    funder_fields = ("perimeter",)
 
     def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
@@ -222,6 +228,7 @@ class PlaceNotExcluded(Rule):
 
     name = "excluded_places"
     project_fields = ("territory",)
+    funder_fields = ("excluded_places",)
 
     def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
@@ -256,6 +263,7 @@ class InstrumentOffered(_ChoiceRule):
 
     name = "instruments"
     project_fields = ("instruments_sought",)
+    funder_fields = ("instruments",)
 
     def masks(self, block):
         return block.p.instruments, block.p.instruments_known, block.f.instruments, block.f.instruments_set
@@ -271,6 +279,7 @@ class StageAccepted(_ChoiceRule):
 
     name = "stage"
     project_fields = ("stage",)
+    funder_fields = ("stages",)
 
     def masks(self, block):
         return block.p.stage, block.p.stage_known, block.f.stages, block.f.stages_set
@@ -290,6 +299,7 @@ class ExpenseTypeAccepted(_ChoiceRule):
 
     name = "expense_type"
     project_fields = ("expense_type",)
+    funder_fields = ("expense_types",)
     warn_partial = True
 
     def masks(self, block):
@@ -313,6 +323,7 @@ class CallOpen(Rule):
 
     name = "call_open"
     project_fields = ()
+    funder_fields = ("call_opens", "call_closes")
 
     def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
@@ -332,6 +343,7 @@ class EsusAccredited(_ChoiceRule):
 
     name = "esus"
     project_fields = ()
+    funder_fields = ()
 
     def masks(self, block):
         esus, f = block.p.esus, block.f
@@ -347,6 +359,7 @@ class JustTransitionMet(Rule):
 
     name = "just_transition"
     project_fields = ("jt_*",)
+    funder_fields = ("just_transition_requirements",)
 
     def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
@@ -404,6 +417,7 @@ class TicketMinimum(Rule):
 
     name = "ticket_min"
     project_fields = ("amount_requested",)
+    funder_fields = ("ticket_min",)
 
     def write_bits(self, block, bit, fail, unknown, warn):
         minimum = block.f.ticket_min_rule  # a learned minimum is a habit, not a rule
@@ -425,6 +439,7 @@ class TicketMaximum(Rule):
 
     name = "ticket_max"
     project_fields = ("amount_requested",)
+    funder_fields = ("ticket_max",)
 
     def write_bits(self, block, bit, fail, unknown, warn):
         f = block.f
@@ -444,6 +459,7 @@ class BudgetShare(Rule):
 
     name = "budget_share"
     project_fields = ("amount_requested", "total_budget")
+    funder_fields = ("max_share_of_budget",)
 
     def write_bits(self, block, bit, fail, unknown, warn):
         share = block.f.max_share

@@ -299,23 +299,21 @@ def choice_bits(p_mask, p_known, f_mask, f_set, fail_on_overlap, warn_partial, b
     Where the funder row sets the condition: unknown when the project's value
     is; fail when the masks overlap (``fail_on_overlap``, an exclusion list) or
     do not (an accepted list); with ``warn_partial``, a project value only
-    partly in the accepted set warns.
+    partly in the accepted set warns. (Branch-free, like the loops below, so
+    that they vectorise.)
     """
     n_rows, n_cols = fail.shape
     for i in range(n_rows):
         mask = p_mask[i]
-        if not p_known[i]:
-            for j in range(n_cols):
-                if f_set[j]:
-                    unknown[i, j] |= bit
-            continue
+        known = p_known[i]
+        f_row, u_row, w_row = fail[i], unknown[i], warn[i]
         for j in range(n_cols):
-            if f_set[j]:
-                overlap = (mask & f_mask[j]) != 0
-                if overlap == fail_on_overlap:
-                    fail[i, j] |= bit
-                elif warn_partial and (mask & ~f_mask[j]) != 0:
-                    warn[i, j] |= bit
+            cond = f_set[j] and known
+            overlap = (mask & f_mask[j]) != 0
+            failed = cond and overlap == fail_on_overlap
+            f_row[j] |= bit if failed else 0
+            u_row[j] |= bit if f_set[j] and not known else 0
+            w_row[j] |= bit if warn_partial and cond and not failed and (mask & ~f_mask[j]) != 0 else 0
 
 
 @njit(**_JIT)
@@ -325,12 +323,12 @@ def requirement_bits(p_met, p_unknown, f_required, bit, fail, unknown):
     for i in range(n_rows):
         missing = ~(p_met[i] | p_unknown[i])
         open_ = p_unknown[i]
+        f_row, u_row = fail[i], unknown[i]
         for j in range(n_cols):
             required = f_required[j]
-            if (required & missing) != 0:
-                fail[i, j] |= bit
-            elif (required & open_) != 0:
-                unknown[i, j] |= bit
+            failed = (required & missing) != 0
+            f_row[j] |= bit if failed else 0
+            u_row[j] |= bit if not failed and (required & open_) != 0 else 0
 
 
 @njit(**_JIT)
@@ -338,9 +336,9 @@ def row_bits(f_flag, bit, out):
     """The bit on every pair of the funder rows flagged."""
     n_rows, n_cols = out.shape
     for i in range(n_rows):
+        row = out[i]
         for j in range(n_cols):
-            if f_flag[j]:
-                out[i, j] |= bit
+            row[j] |= bit if f_flag[j] else 0
 
 
 @njit(**_JIT)
@@ -349,13 +347,12 @@ def minimum_bits(amount, minimum, bit, fail, unknown):
     n_rows, n_cols = fail.shape
     for i in range(n_rows):
         a = amount[i]
+        unknown_amount = a != a
+        f_row, u_row = fail[i], unknown[i]
         for j in range(n_cols):
             m = minimum[j]
-            if m == m:
-                if a != a:
-                    unknown[i, j] |= bit
-                elif a < m:
-                    fail[i, j] |= bit
+            f_row[j] |= bit if a < m else 0  # false when either is NaN
+            u_row[j] |= bit if unknown_amount and m == m else 0
 
 
 @njit(**_JIT)
@@ -365,16 +362,14 @@ def maximum_bits(amount, maximum, strict, bit, fail, unknown, warn):
     n_rows, n_cols = fail.shape
     for i in range(n_rows):
         a = amount[i]
+        unknown_amount = a != a
+        f_row, u_row, w_row = fail[i], unknown[i], warn[i]
         for j in range(n_cols):
             m = maximum[j]
-            if m == m:
-                if strict[j]:
-                    if a != a:
-                        unknown[i, j] |= bit
-                    elif a > m:
-                        fail[i, j] |= bit
-                elif a > m:
-                    warn[i, j] |= bit
+            over = a > m  # false when either is NaN
+            f_row[j] |= bit if over and strict[j] else 0
+            w_row[j] |= bit if over and not strict[j] else 0
+            u_row[j] |= bit if unknown_amount and strict[j] and m == m else 0
 
 
 @njit(**_JIT)
@@ -384,9 +379,9 @@ def share_bits(amount, budget, share, bit, warn):
     for i in range(n_rows):
         a = amount[i]
         b = budget[i]
+        row = warn[i]
         for j in range(n_cols):
-            if a > b * share[j]:
-                warn[i, j] |= bit
+            row[j] |= bit if a > b * share[j] else 0
 
 
 @njit(**_JIT)
@@ -396,13 +391,11 @@ def perimeter_bits(has_perimeter, place_known, all_inside, all_outside, bit, fai
     n_rows, n_cols = fail.shape
     for i in range(n_rows):
         known = place_known[i]
+        f_row, u_row, inside, outside = fail[i], unknown[i], all_inside[i], all_outside[i]
         for j in range(n_cols):
-            if not has_perimeter[j]:
-                unknown[i, j] |= bit
-            elif known and all_outside[i, j]:
-                fail[i, j] |= bit
-            elif not known or not all_inside[i, j]:
-                unknown[i, j] |= bit
+            failed = has_perimeter[j] and known and outside[j]
+            f_row[j] |= bit if failed else 0
+            u_row[j] |= bit if not has_perimeter[j] or (not failed and not (known and inside[j])) else 0
 
 
 @njit(**_JIT)
@@ -412,12 +405,11 @@ def exclusion_bits(has_excluded, place_known, all_excluded, any_excluded, bit, f
     n_rows, n_cols = fail.shape
     for i in range(n_rows):
         known = place_known[i]
+        f_row, u_row, every, some = fail[i], unknown[i], all_excluded[i], any_excluded[i]
         for j in range(n_cols):
-            if has_excluded[j]:
-                if known and all_excluded[i, j]:
-                    fail[i, j] |= bit
-                elif not known or any_excluded[i, j]:
-                    unknown[i, j] |= bit
+            failed = has_excluded[j] and known and every[j]
+            f_row[j] |= bit if failed else 0
+            u_row[j] |= bit if has_excluded[j] and not failed and (not known or some[j]) else 0
 
 
 # --------------------------------------------------------------------------- more criteria

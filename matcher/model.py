@@ -486,12 +486,12 @@ class ReasonTexts:
         """An id per funder row: equal ids give the rule's reasons the same funder side.
 
         Each funder row is its own group, unless the rule says which funder
-        fields its reasons read (an optional ``funder_fields`` attribute, as
-        ``project_fields``); then rows with equal values share a group.
+        fields its reasons read (:attr:`Rule.funder_fields`); then rows with
+        equal values share a group.
         """
         found = self.funder_groups.get(id(rule))
         if found is None:
-            fields = getattr(rule, "funder_fields", None)
+            fields = rule.funder_fields
             funders = self.matcher.funders_
             if fields is None:
                 found = np.arange(len(funders), dtype=np.int64)
