@@ -172,18 +172,28 @@ class ScaleFit(Criterion):
     name = "scale"
 
     def fill(self, block, out):
-        p, f = block.p, block.f
+        p = block.p
         with np.errstate(invalid="ignore", divide="ignore"):
             log_amount = np.log10(np.where(p.amount > 0, p.amount, np.nan))
-            # Unknown bounds are open: -inf below, +inf above.
-            log_min = np.where(np.isnan(f.ticket_min), -np.inf, np.log10(f.ticket_min))
-            log_max = np.where(np.isnan(f.ticket_max), np.inf, np.log10(f.ticket_max))
             # log10(amount / (share x budget)) = log10(amount / budget) - log10(share)
             log_of_budget = np.log10(np.where(p.budget > 0, p.amount / p.budget, np.nan))
-            log_share = np.log10(np.where(f.max_share > 0, f.max_share, np.nan))
-        has_range = ~np.isnan(f.ticket_min) | ~np.isnan(f.ticket_max)
+        log_min, log_max, has_range, log_share = _scale_bounds(block.f)
         kernels.scale_scores(log_amount, log_of_budget, log_min, log_max, has_range, log_share,
                              SCALE_DECADES, out)
+
+
+def _scale_bounds(f) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per funder row: log10 of the ticket bounds (unknown bounds open: -inf below, +inf
+    above), whether a bound is known, and log10 of the share of budget; cached on ``f``."""
+    found = f.__dict__.get("_scale_bounds")
+    if found is None:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            found = (np.where(np.isnan(f.ticket_min), -np.inf, np.log10(f.ticket_min)),
+                     np.where(np.isnan(f.ticket_max), np.inf, np.log10(f.ticket_max)),
+                     ~np.isnan(f.ticket_min) | ~np.isnan(f.ticket_max),
+                     np.log10(np.where(f.max_share > 0, f.max_share, np.nan)))
+        f.__dict__["_scale_bounds"] = found
+    return found
 
 
 # --------------------------------------------------------------------------- legal form

@@ -756,33 +756,24 @@ def _level_table() -> np.ndarray:
     return np.where(values > 0, LEVEL_SCORE[np.clip(most_local_rank(values), 0, 5)], 0.0)
 
 
-@lru_cache(maxsize=1)
-def _exponent_table() -> np.ndarray:
-    """:func:`_level_table` by the exponent bits of a float32 level-encoded value (entries
-    0-255), then the same times :data:`PARTIAL_PLACE_FACTOR` (256-511). The encoded values
-    are whole numbers below ``8 ** 6``, exact in float32, and their level score depends only
-    on their exponent (:func:`most_local_rank`)."""
-    full = _level_table()
-    inside = np.zeros(256)
-    for biased in range(127, 256):
-        value = 2 ** (biased - 127)  # the smallest whole number with this exponent
-        if value >= len(full):
-            break
-        inside[biased] = full[value]
-    return np.concatenate([inside, PARTIAL_PLACE_FACTOR * inside])
-
-
 class DenseColumns:
-    """The used columns of a funder x code matrix, as dense code rows (float32, exact for
-    the level digits), so that a place's value is a sum of a few rows; ``index`` maps
-    every code column to its row (unused codes to the last row, all zeros)."""
+    """The used columns of a funder x code matrix, as dense code rows of territory scores
+    (float64), so that a place's score is the largest of a few rows; ``index`` maps every
+    code column to its row (unused codes to the last row, all zeros).
 
-    def __init__(self, matrix: sp.csr_matrix):
+    The matrices hold level-encoded values (a base-8 digit per level); a value's score is
+    that of its most local level (:func:`_level_table`), times ``factor``. Scores fall
+    from the commune to the EU, so the largest score over a place's codes is the score of
+    the most local code.
+    """
+
+    def __init__(self, matrix: sp.csr_matrix, factor: float = 1.0):
         matrix = sp.csr_matrix(matrix)
         used = np.flatnonzero(matrix.getnnz(axis=0) > 0)
-        self.rows = np.zeros((len(used) + 1, matrix.shape[0]), dtype=np.float32)  # last row: zeros
+        self.rows = np.zeros((len(used) + 1, matrix.shape[0]))  # last row: zeros
         if len(used):
-            self.rows[:-1] = matrix[:, used].T.toarray()
+            encoded = matrix[:, used].T.toarray()
+            self.rows[:-1] = factor * _level_table()[np.minimum(encoded, _BASE ** 6 - 1).astype(np.int64)]
         self.index = np.full(matrix.shape[1], len(used), dtype=np.intp)
         self.index[used] = np.arange(len(used))
 
@@ -800,7 +791,7 @@ def _dense_places(f: FunderFeatures) -> DensePlaces:
     found = f.__dict__.get("_dense_places")
     if found is None:
         has_excluded = f.exc_in.nnz > 0
-        found = DensePlaces(DenseColumns(f.per_in), DenseColumns(f.per_over),
+        found = DensePlaces(DenseColumns(f.per_in), DenseColumns(f.per_over, PARTIAL_PLACE_FACTOR),
                             DenseColumns(f.exc_in) if has_excluded else None,
                             DenseColumns(f.exc_over) if has_excluded else None)
         f.__dict__["_dense_places"] = found
@@ -827,8 +818,8 @@ class Block:
 
     @cached_property
     def places(self) -> PlaceRelations:
-        """Place relations: each place's code rows summed, folded per project, in one
-        compiled pass (:func:`matcher.kernels.place_relations`)."""
+        """Place relations: the largest of each place's code rows, folded per project, in
+        one compiled pass (:func:`matcher.kernels.place_relations`)."""
         p, f = self.p, self.f
         dense = _dense_places(f)
         has_excluded = dense.exc_in is not None
@@ -845,7 +836,7 @@ class Block:
             p.place_ptr, inside.indptr, inside.indices, own.indptr, own.indices,
             dense.per_in.index, dense.per_in.rows, dense.per_over.index, dense.per_over.rows,
             exc_in.index, exc_in.rows, exc_over.index, exc_over.rows, has_excluded,
-            _exponent_table(), all_inside, all_outside, all_excluded, any_excluded, score)
+            all_inside, all_outside, all_excluded, any_excluded, score)
         return PlaceRelations(all_inside=all_inside, all_outside=all_outside,
                               all_excluded=all_excluded if has_excluded else None,
                               any_excluded=any_excluded if has_excluded else None, score=score)

@@ -221,69 +221,65 @@ def top_cols(keys, k, offset, limit, threshold):
 
 
 @njit(**_JIT)
-def _sum_code_rows(ptr, codes, index, rows, r, out):
-    """``out = sum of rows[index[code]]`` over the codes of place row ``r`` (CSR ``ptr``/``codes``)."""
+def _max_code_rows(ptr, codes, index, rows, r, out):
+    """``out = the largest of rows[index[code]]`` over the codes of place row ``r`` (CSR
+    ``ptr``/``codes``); 0 without codes."""
     out[:] = 0.0
     for k in range(ptr[r], ptr[r + 1]):
         row = rows[index[codes[k]]]
         for j in range(out.shape[0]):
-            out[j] += row[j]
+            out[j] = max(out[j], row[j])
 
 
 @njit(**_JIT)
 def place_relations(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
                     per_in_index, per_in_rows, per_over_index, per_over_rows,
                     exc_in_index, exc_in_rows, exc_over_index, exc_over_rows, has_excluded,
-                    table, all_inside, all_outside, all_excluded, any_excluded, score):
+                    all_inside, all_outside, all_excluded, any_excluded, score):
     """:class:`matcher.features.PlaceRelations` of a block, place rows folded per project.
 
-    A place's level value is the sum of the funder code rows (float32, whole
-    numbers: exact) of the codes containing it (``in_*``), or, when none does,
-    of the codes overlapping its own column (``self_*``); ``table`` gives the
-    score of a value from the exponent bits of its float32 (then + 256 for a
-    partial overlap). A project
-    without places gets True, True, True, False and NaN.
+    A place inside the perimeter scores the largest of the funder code rows
+    (territory scores, :class:`matcher.features.DenseColumns`) of the codes
+    containing it (``in_*``); otherwise, the largest of the rows (partial
+    scores) of its own column (``self_*``): perimeter codes inside the place;
+    0 when neither. An excluded place scores 0. A project without places gets
+    True, True, True, False and NaN; with several, the mean of its places.
     """
     n_rows, n_cols = score.shape
-    inside_val = np.empty(n_cols, dtype=np.float32)
-    over_val = np.empty(n_cols, dtype=np.float32)
-    exc_val = np.empty(n_cols, dtype=np.float32)
-    touch_val = np.empty(n_cols, dtype=np.float32)
-    inside_bits = inside_val.view(np.int32)
-    over_bits = over_val.view(np.int32)
+    inside_val = np.empty(n_cols)
+    over_val = np.empty(n_cols)
+    exc_val = np.empty(n_cols)
+    touch_val = np.empty(n_cols)
+    values = np.empty(n_cols)
     for i in range(n_rows):
         first, last = place_ptr[i], place_ptr[i + 1]
-        for j in range(n_cols):
-            all_inside[i, j] = True
-            all_outside[i, j] = True
-            all_excluded[i, j] = True
-            any_excluded[i, j] = False
-            score[i, j] = 0.0 if last > first else np.nan
+        ins, outs, excl, touch, sc = all_inside[i], all_outside[i], all_excluded[i], any_excluded[i], score[i]
+        ins[:] = True
+        outs[:] = True
+        excl[:] = True
+        touch[:] = False
+        sc[:] = 0.0 if last > first else np.nan
         for r in range(first, last):
-            _sum_code_rows(in_ptr, in_codes, per_in_index, per_in_rows, r, inside_val)
-            _sum_code_rows(self_ptr, self_codes, per_over_index, per_over_rows, r, over_val)
-            if has_excluded:
-                _sum_code_rows(in_ptr, in_codes, exc_in_index, exc_in_rows, r, exc_val)
-                _sum_code_rows(self_ptr, self_codes, exc_over_index, exc_over_rows, r, touch_val)
-            for j in range(n_cols):
+            _max_code_rows(in_ptr, in_codes, per_in_index, per_in_rows, r, inside_val)
+            _max_code_rows(self_ptr, self_codes, per_over_index, per_over_rows, r, over_val)
+            for j in range(n_cols):  # branch-free, so that it vectorises
                 inside = inside_val[j] > 0.0
-                if inside:
-                    key = inside_bits[j] >> 23
-                else:
-                    key = (over_bits[j] >> 23) + 256
-                value = table[key]
-                all_inside[i, j] &= inside
-                all_outside[i, j] &= key == 256
-                if has_excluded:
+                ins[j] &= inside
+                outs[j] &= not inside and over_val[j] == 0.0
+                values[j] = inside_val[j] if inside else over_val[j]
+            if has_excluded:
+                _max_code_rows(in_ptr, in_codes, exc_in_index, exc_in_rows, r, exc_val)
+                _max_code_rows(self_ptr, self_codes, exc_over_index, exc_over_rows, r, touch_val)
+                for j in range(n_cols):
                     excluded = exc_val[j] > 0.0
-                    if excluded:
-                        value = 0.0
-                    all_excluded[i, j] &= excluded
-                    any_excluded[i, j] |= excluded or touch_val[j] > 0.0
-                score[i, j] += value
+                    values[j] = 0.0 if excluded else values[j]
+                    excl[j] &= excluded
+                    touch[j] |= excluded or touch_val[j] > 0.0
+            for j in range(n_cols):
+                sc[j] += values[j]
         if last - first > 1:
             for j in range(n_cols):
-                score[i, j] /= last - first
+                sc[j] /= last - first
 
 
 # --------------------------------------------------------------------------- eligibility bits

@@ -45,8 +45,10 @@ from matcher.scoring import (
 
 #: Most projects per block.
 BLOCK_PROJECTS = 2000
-#: Most (project, funder row) pairs per block.
-BLOCK_PAIRS = 131_072
+#: Most (project, funder row) pairs per block: about 25 MB per criterion layer and
+#: 100 MB per block in all, per thread (measured fastest on 2 cores with 5,000 funder rows:
+#: benchmarks/RESULTS.md).
+BLOCK_PAIRS = 262_144
 #: Words shown for text similarity in an explanation.
 TEXT_TERMS = 5
 
