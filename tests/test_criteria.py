@@ -200,3 +200,34 @@ def test_a_history_criterion_plugs_in_and_is_left_out_without_history():
     without = Matcher(criteria=criteria, territories=TinyTerritories()).fit(funders)
     assert "history" not in without.criteria_names_
     assert "score_history" not in without.rank_funders(projects).columns
+
+
+def test_text_products_are_the_same_with_the_funder_terms_held_sparse(monkeypatch):
+    """Beyond DENSE_TEXT_ENTRIES the funder terms stay sparse: the same sums, the same bits."""
+    import matcher.features as features
+
+    projects = [project("P", name="Centrale solaire citoyenne", summary="panneaux photovoltaïques, habitants"),
+                project("Q", name="Vélo-école de quartier"), project("R"),
+                project("S", name="Recyclerie solaire et atelier vélo des habitants")]
+    funders = [funder("A", description="énergie solaire citoyenne et habitants"),
+               funder("B", description="mobilité à vélo dans les quartiers, habitants"), funder("C"),
+               funder("D", description="recyclerie, réemploi, atelier solaire")]
+    dense = scores(TextSimilarity(), projects, funders)
+    monkeypatch.setattr(features, "DENSE_TEXT_ENTRIES", 0)
+    sparse = scores(TextSimilarity(), projects, funders)
+    assert np.array_equal(dense, sparse, equal_nan=True)
+    assert (dense[~np.isnan(dense)] > 0).any() and np.isnan(dense[2]).all() and np.isnan(dense[:, 2]).all()
+
+
+def test_a_criterion_returning_the_wrong_shape_is_refused():
+    class _Wrong(Criterion):
+        name = "wrong"
+
+        def score(self, block):
+            return np.zeros((block.shape[0] + 1, 1))
+
+    _, block = make_block([project("P")], [funder("F")])
+    with pytest.raises(ValueError, match="criterion 'wrong' returned a \\(2, 1\\) array for a \\(1, 1\\) block"):
+        _Wrong().fill(block, np.empty(block.shape))
+    with pytest.raises(NotImplementedError):
+        Criterion().score(block)

@@ -209,3 +209,28 @@ def test_every_rule_has_a_text_for_what_it_can_report():
         assert rule.name in texts, rule.name
         for entry in texts[rule.name].values():
             assert entry["fr"] and entry["en"]
+
+
+def test_a_rule_written_with_masks_only_gets_its_bit():
+    """A custom rule may give boolean masks (evaluate); evaluate_rules packs them into its bit."""
+    from matcher.eligibility import Rule
+
+    class _BigAsk(Rule):
+        name = "big_ask"
+
+        def evaluate(self, block):
+            amount = block.p.amount[:, None]
+            return amount > 100_000, np.isnan(amount) & np.ones(block.shape, bool), None
+
+    projects = [project("A", amount_requested=500_000), project("B", amount_requested=1_000), project("C")]
+    _, block = make_block(projects, [funder("F"), funder("G")])
+    result = evaluate_rules([TicketMinimum(), _BigAsk()], block)
+    assert result.fail_bits[:, 0].tolist() == [2, 0, 0]
+    assert result.unknown_bits[:, 1].tolist() == [0, 0, 2]
+    assert result.verdict[:, 0].tolist() == [2, 0, 1]
+
+    class _Nothing(Rule):
+        name = "nothing"
+
+    with pytest.raises(NotImplementedError, match="_Nothing implements neither evaluate nor write_bits"):
+        evaluate_rules([_Nothing()], block)
