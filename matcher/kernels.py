@@ -1,15 +1,20 @@
 """Compiled loops of the matching core (numba).
 
-Everything here works on one block of pairs (projects x funder rows) and
-fuses what numpy would do in many passes over the block into one: the
-weighted mean of the known criteria, the eligibility verdict, the ranking
-key, and top-K selection per row and per column. The functions release the
-GIL (``nogil``), so the threads of ``coopmatch batch --jobs N`` run them at
-the same time, and they are compiled once, then cached on disk
-(``cache=True``).
+Everything here works on one block of pairs (P projects x F funder rows) and
+does in one pass what numpy would do in several: each built-in criterion
+fills its P x F layer of the block's score stack, each built-in rule writes
+its bit into the block's fail / unknown / warning words, then
+:func:`combine` makes the weighted mean of the known criteria, the verdicts
+and the ranking keys, and :func:`top_rows` / :func:`top_cols` select the top
+K both ways without sorting. The loops are written without data-dependent
+branches where it matters, so that they vectorise.
 
-Floating-point operations are plain IEEE (no ``fastmath``): the same inputs
-give the same bits whatever the block size or the number of threads.
+The functions release the GIL (``nogil``), so the threads of ``coopmatch
+batch --jobs N`` run them at the same time; they are compiled on first use,
+then cached on disk (``cache=True``). Floating-point operations are plain
+IEEE (no ``fastmath``) and every sum is taken in a fixed order, so a pair's
+values do not depend on the block it is in or on the number of threads.
+:mod:`matcher.reference` is the per-pair oracle these loops are tested against.
 """
 
 from __future__ import annotations
@@ -446,6 +451,21 @@ def just_transition_scores(den, has_priorities, generic, scale, shift, out):
             else:
                 value = generic[i]
             row[j] = value * scale[i] + shift[i]
+
+
+@njit(**_JIT)
+def dense_products(a, b, out):
+    """``out = a @ b`` for a small inner dimension (P x J times J x F), each term added in
+    turn (a fixed order, unlike BLAS)."""
+    n_rows, inner = a.shape
+    for i in range(n_rows):
+        row = out[i]
+        row[:] = 0.0
+        for t in range(inner):
+            v = a[i, t]
+            terms = b[t]
+            for j in range(row.shape[0]):
+                row[j] += v * terms[j]
 
 
 @njit(**_JIT)

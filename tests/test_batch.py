@@ -66,6 +66,22 @@ def test_batch_across_many_small_blocks(monkeypatch):
                                   by_funder_rows(matcher, projects, 4))
 
 
+def test_batch_values_do_not_depend_on_the_block_size(monkeypatch):
+    """Every sum is taken in a fixed order: blocks of 3 projects give exactly the values of one block."""
+    import matcher.model as model
+
+    projects = pd.DataFrame(generate_projects(30, seed=9, messy=0.0))
+    funders = pd.DataFrame(generate_funders(10, seed=9, messy=0.0))
+    projects, funders = _normalised(projects, funders)
+    matcher = Matcher(date="2026-06-01").fit(funders)
+    whole = run_batch(matcher, projects, top=5, jobs=1)
+    monkeypatch.setattr(model, "BLOCK_PROJECTS", 3)
+    small = run_batch(matcher, projects, top=5, jobs=2)
+    for name in ("funders_for_projects", "projects_for_funders"):
+        pd.testing.assert_frame_equal(getattr(small, name), getattr(whole, name), check_exact=True)
+    assert small.eligibility_counts == whole.eligibility_counts
+
+
 def _normalised(projects: pd.DataFrame, funders: pd.DataFrame):
     import tempfile
     from pathlib import Path
