@@ -319,7 +319,7 @@ class CooperationFit(Criterion):
 
     def score(self, block):
         # The same for every funder row: a read-only view of the project column.
-        return np.broadcast_to(block.col(self._column(block)), block.shape)
+        return np.broadcast_to(self._column(block)[:, None], block.shape)
 
 
     @staticmethod

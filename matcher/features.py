@@ -808,14 +808,6 @@ class Block:
         self.day = day
         self.shape = (projects.n, funders.n)
 
-    def col(self, values: np.ndarray) -> np.ndarray:
-        """A per-project array as a column (P x 1)."""
-        return values[:, None]
-
-    def row(self, values: np.ndarray) -> np.ndarray:
-        """A per-funder array as a row (1 x F)."""
-        return values[None, :]
-
     @cached_property
     def places(self) -> PlaceRelations:
         """Place relations: the largest of each place's code rows, folded per project, in
