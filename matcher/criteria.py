@@ -271,9 +271,8 @@ class JustTransitionFit(Criterion):
         known = ~np.isnan(levels)
         scaled = np.where(known, levels, 0.0) / 3.0
         weights = _jt_weights(f)  # J x F
-        kernels.dense_products(scaled, weights, out)
-        den = np.empty(block.shape)
-        kernels.dense_products(known.astype(float), weights, den)
+        np.matmul(scaled, weights, out=out)
+        den = known.astype(float) @ weights
         # The ecological+social rule, where known: coverage x 0.75 + 0.25 x just.
         just = p.jt_just
         scale = np.where(np.isnan(just), 1.0, JT_COVERAGE_SHARE)

@@ -13,7 +13,9 @@ The functions release the GIL (``nogil``), so the threads of ``coopmatch
 batch --jobs N`` run them at the same time; they are compiled on first use,
 then cached on disk (``cache=True``). Floating-point operations are plain
 IEEE (no ``fastmath``) and every sum is taken in a fixed order, so a pair's
-values do not depend on the block it is in or on the number of threads.
+values do not depend on the number of threads (nor, in practice, on the block
+it is in: the one product left to BLAS, the just-transition coverage over a
+dozen criteria, is a short dot product per pair).
 :mod:`matcher.reference` is the per-pair oracle these loops are tested against.
 """
 
@@ -451,21 +453,6 @@ def just_transition_scores(den, has_priorities, generic, scale, shift, out):
             else:
                 value = generic[i]
             row[j] = value * scale[i] + shift[i]
-
-
-@njit(**_JIT)
-def dense_products(a, b, out):
-    """``out = a @ b`` for a small inner dimension (P x J times J x F), each term added in
-    turn (a fixed order, unlike BLAS)."""
-    n_rows, inner = a.shape
-    for i in range(n_rows):
-        row = out[i]
-        row[:] = 0.0
-        for t in range(inner):
-            v = a[i, t]
-            terms = b[t]
-            for j in range(row.shape[0]):
-                row[j] += v * terms[j]
 
 
 @njit(**_JIT)

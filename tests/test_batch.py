@@ -67,7 +67,7 @@ def test_batch_across_many_small_blocks(monkeypatch):
 
 
 def test_batch_values_do_not_depend_on_the_block_size(monkeypatch):
-    """Every sum is taken in a fixed order: blocks of 3 projects give exactly the values of one block."""
+    """Sums are taken per pair in a fixed order: blocks of 3 projects give exactly the values of one block."""
     import matcher.model as model
 
     projects = pd.DataFrame(generate_projects(30, seed=9, messy=0.0))
