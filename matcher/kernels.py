@@ -33,10 +33,19 @@ INELIGIBLE = np.int64(1) << BUCKET_SHIFT
 NO_KEY = np.iinfo(np.int64).max
 TINY = np.finfo(np.float64).tiny
 
-_JIT = {"nogil": True, "cache": True}
 
 
-@njit(**_JIT)
+def _compiled(function):
+    """``njit(nogil=True, cache=True)``; without the disk cache when numba finds no folder
+    to write it in (a read-only install and no writable home): then each process compiles
+    the loops on first use."""
+    try:
+        return njit(nogil=True, cache=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(nogil=True)(function)
+
+
+@_compiled
 def combine(stack, weights, fail_bits, unknown_bits, score, known, verdict, keys, tally):
     """Score, known weight, verdict and ranking key (without position) of every pair.
 
@@ -85,7 +94,7 @@ def combine(stack, weights, fail_bits, unknown_bits, score, known, verdict, keys
     tally[0] += n_rows * n_cols - n_fail - n_unknown
 
 
-@njit(**_JIT)
+@_compiled
 def sector_scores(idx, counts, weights, funds, unset, priority_share, rest_share, out):
     """:class:`matcher.criteria.SectorFit` over a block.
 
@@ -116,7 +125,7 @@ def sector_scores(idx, counts, weights, funds, unset, priority_share, rest_share
             best[j] = best[j] * priority_share + count[j] / share * rest_share + unset[j]
 
 
-@njit(**_JIT)
+@_compiled
 def _decline(decades, span):
     """1 at distance 0, falling linearly to 0 at ``span`` decades (NaN stays NaN)."""
     d = decades * (-1.0 / span) + 1.0
@@ -125,7 +134,7 @@ def _decline(decades, span):
     return min(max(d, 0.0), 1.0)
 
 
-@njit(**_JIT)
+@_compiled
 def scale_scores(log_amount, log_of_budget, log_min, log_max, has_range, log_share, span, out):
     """:class:`matcher.criteria.ScaleFit` over a block: the smaller known of the ticket and
     budget-share components (NaN when both are unknown)."""
@@ -152,7 +161,7 @@ def scale_scores(log_amount, log_of_budget, log_min, log_max, has_range, log_sha
                 out[i, j] = min(ticket, budget)
 
 
-@njit(**_JIT)
+@_compiled
 def top_rows(keys, k, offset, limit):
     """The ``k`` smallest ``key | (offset + column)`` of each row, in order.
 
@@ -189,7 +198,7 @@ def top_rows(keys, k, offset, limit):
     return cols, found
 
 
-@njit(**_JIT)
+@_compiled
 def top_cols(keys, k, offset, limit, threshold):
     """The ``k`` smallest ``key | (offset + row)`` of each column, in order.
 
@@ -227,7 +236,7 @@ def top_cols(keys, k, offset, limit, threshold):
     return rows, found, best
 
 
-@njit(**_JIT)
+@_compiled
 def _max_code_rows(ptr, codes, index, rows, r, out):
     """``out = the largest of rows[index[code]]`` over the codes of place row ``r`` (CSR
     ``ptr``/``codes``); 0 without codes."""
@@ -238,7 +247,7 @@ def _max_code_rows(ptr, codes, index, rows, r, out):
             out[j] = max(out[j], row[j])
 
 
-@njit(**_JIT)
+@_compiled
 def place_relations(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
                     per_in_index, per_in_rows, per_over_index, per_over_rows,
                     exc_in_index, exc_in_rows, exc_over_index, exc_over_rows, has_excluded,
@@ -294,7 +303,7 @@ def place_relations(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
 # (uint16 or uint32, P x F); a pair is never both failed and unknown for a rule.
 
 
-@njit(**_JIT)
+@_compiled
 def choice_bits(p_mask, p_known, f_mask, f_set, fail_on_overlap, warn_partial, bit,
                 fail, unknown, warn):
     """A project choice against a funder set of codes (uint64 masks).
@@ -319,7 +328,7 @@ def choice_bits(p_mask, p_known, f_mask, f_set, fail_on_overlap, warn_partial, b
             w_row[j] |= bit if warn_partial and cond and not failed and (mask & ~f_mask[j]) != 0 else 0
 
 
-@njit(**_JIT)
+@_compiled
 def requirement_bits(p_met, p_unknown, f_required, bit, fail, unknown):
     """Every required bit met: fail when one is known not to be, else unknown when one is unknown."""
     n_rows, n_cols = fail.shape
@@ -334,7 +343,7 @@ def requirement_bits(p_met, p_unknown, f_required, bit, fail, unknown):
             u_row[j] |= bit if not failed and (required & open_) != 0 else 0
 
 
-@njit(**_JIT)
+@_compiled
 def row_bits(f_flag, bit, out):
     """The bit on every pair of the funder rows flagged."""
     n_rows, n_cols = out.shape
@@ -344,7 +353,7 @@ def row_bits(f_flag, bit, out):
             row[j] |= bit if f_flag[j] else 0
 
 
-@njit(**_JIT)
+@_compiled
 def minimum_bits(amount, minimum, bit, fail, unknown):
     """Below the funder's minimum (NaN: none) fails; an unknown amount is unknown."""
     n_rows, n_cols = fail.shape
@@ -358,7 +367,7 @@ def minimum_bits(amount, minimum, bit, fail, unknown):
             u_row[j] |= bit if unknown_amount and m == m else 0
 
 
-@njit(**_JIT)
+@_compiled
 def maximum_bits(amount, maximum, strict, bit, fail, unknown, warn):
     """Above the funder's maximum (NaN: none): a strict one fails (an unknown amount is
     unknown), another warns."""
@@ -375,7 +384,7 @@ def maximum_bits(amount, maximum, strict, bit, fail, unknown, warn):
             u_row[j] |= bit if unknown_amount and strict[j] and m == m else 0
 
 
-@njit(**_JIT)
+@_compiled
 def share_bits(amount, budget, share, bit, warn):
     """Warn when ``amount > budget x share`` (false whenever a value is NaN)."""
     n_rows, n_cols = warn.shape
@@ -387,7 +396,7 @@ def share_bits(amount, budget, share, bit, warn):
             row[j] |= bit if a > b * share[j] else 0
 
 
-@njit(**_JIT)
+@_compiled
 def perimeter_bits(has_perimeter, place_known, all_inside, all_outside, bit, fail, unknown):
     """Places against the perimeter: all outside fails; unknown places, some outside or a
     place wider than the perimeter are unknown; an unstated perimeter is unknown."""
@@ -401,7 +410,7 @@ def perimeter_bits(has_perimeter, place_known, all_inside, all_outside, bit, fai
             u_row[j] |= bit if not has_perimeter[j] or (not failed and not (known and inside[j])) else 0
 
 
-@njit(**_JIT)
+@_compiled
 def exclusion_bits(has_excluded, place_known, all_excluded, any_excluded, bit, fail, unknown):
     """Places against excluded places: all inside one fails; unknown places or some touching
     one are unknown."""
@@ -418,7 +427,7 @@ def exclusion_bits(has_excluded, place_known, all_excluded, any_excluded, bit, f
 # --------------------------------------------------------------------------- more criteria
 
 
-@njit(**_JIT)
+@_compiled
 def legal_form_scores(form, known, f_ok, f_listed, f_excluded, f_set, listed, in_group, open_, out):
     """:class:`matcher.criteria.LegalFormFit`: named by the funder > accepted through a group >
     funder open to any form > not accepted or excluded (0); NaN for an unknown form."""
@@ -436,7 +445,7 @@ def legal_form_scores(form, known, f_ok, f_listed, f_excluded, f_set, listed, in
             row[j] = 0.0 if (code & f_excluded[j]) != 0 else value
 
 
-@njit(**_JIT)
+@_compiled
 def just_transition_scores(den, has_priorities, generic, scale, shift, out):
     """:class:`matcher.criteria.JustTransitionFit` from ``out`` = weighted levels and ``den``
     = weights of the known levels (P x F products): ``num / den`` (NaN when 0 / 0) for funder
@@ -455,7 +464,7 @@ def just_transition_scores(den, has_priorities, generic, scale, shift, out):
             row[j] = value * scale[i] + shift[i]
 
 
-@njit(**_JIT)
+@_compiled
 def text_cosines(indptr, indices, data, dense, out):
     """The cosines of the unit TF-IDF rows of :class:`matcher.criteria.TextSimilarity`: the
     product of the sparse project rows (CSR) by the dense funder rows (terms x F), each
@@ -471,7 +480,7 @@ def text_cosines(indptr, indices, data, dense, out):
                 row[j] += v * terms[j]
 
 
-@njit(**_JIT)
+@_compiled
 def text_cosines_sparse(indptr, indices, data, t_indptr, t_indices, t_data, out):
     """:func:`text_cosines` with the funder rows held sparse, by term (CSR of the terms x F
     transpose), for vocabularies too large to hold dense: the same additions in the same

@@ -163,3 +163,19 @@ def test_amounts_dates_and_percentages_per_language():
 def test_funder_weights_may_come_as_a_mapping_column():
     funders = pd.DataFrame({"funder_id": ["A"], "weights": [{"text": 0.9}]})
     assert weight_matrix(funders, CRITERIA, None)[0, NAMES.index("text")] == 0.9
+
+
+def test_kernels_still_compile_when_no_cache_folder_is_writable():
+    """With no place for numba's disk cache, the loops are compiled in memory instead of failing."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from matcher import kernels; "
+            "cols, found = kernels.top_rows(np.array([[3 << 24, 1 << 24]]), 1, 0, kernels.INELIGIBLE); "
+            "print(cols.tolist(), type(kernels.top_rows._cache).__name__)")
+    # A locator that never applies to a plain file: numba has nowhere to cache.
+    env = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "_IPythonCacheLocator"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[[1]]", "NullCache"]
