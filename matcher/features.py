@@ -69,6 +69,11 @@ def is_missing(value) -> bool:
     """True for None, NaN and pd.NA (never for an empty tuple, which is a value)."""
     if value is None:
         return True
+    kind = type(value)
+    if kind is str or kind is tuple or kind is int or kind is bool:  # the common cells, first
+        return False
+    if kind is float:
+        return value != value
     if isinstance(value, tuple | list | dict | set | frozenset | np.ndarray):
         return False
     try:

@@ -424,6 +424,26 @@ def parse_fields(state: PipelineState) -> None:
         state.set(name, values)
 
 
+def _jt_levels_of(value, vocab) -> tuple:
+    """``(error, levels by criterion id or None when not stated, unknown tokens)`` of one
+    just-transition list cell."""
+    try:
+        pairs = parsers.parse_levels(value)
+    except ParseError as err:
+        return err, None, []
+    if not pairs:
+        return None, None, []
+    found: dict[str, int] = {}
+    unknown = []
+    for token, level in pairs:
+        ids = vocab.resolve(token)
+        if not ids:
+            unknown.append(token)
+        for id_ in ids:
+            found[id_] = max(found.get(id_, 0), 2 if level is None else level)
+    return None, found, unknown
+
+
 def parse_levels(state: PipelineState) -> None:
     """Just-transition levels: one list column and/or one column per criterion.
 
@@ -435,23 +455,21 @@ def parse_levels(state: PipelineState) -> None:
     levels = {c: [pd.NA] * len(state.frame) for c in vocab.ids}
     if "just_transition" in state.frame.columns:
         column = state.columns.get("just_transition", "just_transition")
+        memo: dict[str, tuple] = {}  # the same text parses the same: once per distinct text
         for position, value in enumerate(state.frame["just_transition"].tolist()):
             if is_blank(value):
                 continue
-            try:
-                pairs = parsers.parse_levels(value)
-            except ParseError as err:
-                state.report(position, column, value, err)
+            hit = memo.get(value) if isinstance(value, str) else None
+            if hit is None:
+                hit = _jt_levels_of(value, vocab)
+                if isinstance(value, str):
+                    memo[value] = hit
+            error, found, unknown = hit
+            if error is not None:
+                state.report(position, column, value, error)
                 continue
-            if not pairs:  # "NC", "-", "?": not stated
+            if found is None:  # "NC", "-", "?": not stated
                 continue
-            found, unknown = {}, []
-            for token, level in pairs:
-                ids = vocab.resolve(token)
-                if not ids:
-                    unknown.append(token)
-                for id_ in ids:
-                    found[id_] = max(found.get(id_, 0), 2 if level is None else level)
             if unknown:
                 joined = ", ".join(unknown)
                 state.report(position, column, value,
