@@ -4,7 +4,10 @@ A criterion is an object with a ``name`` (the suffix of the ``score_<name>``
 and ``contribution_<name>`` output columns and the key of its weight), a
 ``label(lang)``, and a vectorised :meth:`Criterion.score` over a
 :class:`~matcher.features.Block` returning a P x F float array with NaN where
-the score is unknown (never 0 for "unknown").
+the score is unknown (never 0 for "unknown"). The built-in criteria implement
+:meth:`Criterion.fill` instead, writing their layer of the block's score stack
+in place with one compiled loop (:mod:`matcher.kernels`); a new criterion may
+implement either.
 
 The set is open: subclass :class:`Criterion`, give it a ``name`` and a
 ``default_weight``, and pass it in ``Matcher(criteria=[...])``. A criterion
