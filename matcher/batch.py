@@ -37,8 +37,6 @@ from matcher.scoring import (
     score_block,
 )
 
-_NO_KEY = kernels.NO_KEY
-
 
 @dataclass
 class BatchResult:
@@ -116,8 +114,8 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
     check_positions(features.n)
     n_criteria = len(matcher.criteria_)
     funder_index = np.arange(ff.n)
-    threshold = np.full(ff.n, _NO_KEY, dtype=np.int64)  # read by workers, only ever lowered
-    running = np.full((k, ff.n), _NO_KEY, dtype=np.int64)
+    threshold = np.full(ff.n, kernels.NO_KEY, dtype=np.int64)  # read by workers, only ever lowered
+    running = np.full((k, ff.n), kernels.NO_KEY, dtype=np.int64)
     counts = np.zeros(3, dtype=np.int64)
 
     def work(bounds):
@@ -126,10 +124,10 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         scored = score_block(matcher.criteria_, matcher.rules_, block, matcher.weights_)
         keys = scored.keys
         # Funder rows of each project (eligible or to check), best first.
-        cols, found = kernels.top_rows(keys, k, 0, kernels.INELIGIBLE)
+        cols, found, best_keys = kernels.top_rows(keys, k, 0, kernels.INELIGIBLE)
+        kept = cols >= 0
         rows = np.repeat(np.arange(hi - lo), found)
-        cols = cols[cols >= 0]
-        by_project = gather(scored, rows, cols, keys[rows, cols] | cols, lo, funder_index)
+        by_project = gather(scored, rows, cols[kept], best_keys[kept], lo, funder_index)
         # Projects of each funder row: the block's k best, if they can still enter.
         best, found, cand = kernels.top_cols(keys, k, lo, kernels.INELIGIBLE, threshold)
         fit = best >= 0
@@ -215,7 +213,7 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
 
 def _columns(details: PairDetails, n_funders: int, k: int) -> np.ndarray:
     """Keys of the pairs as a (k x F) array per funder row (padded with no key)."""
-    out = np.full((k, n_funders), _NO_KEY, dtype=np.int64)
+    out = np.full((k, n_funders), kernels.NO_KEY, dtype=np.int64)
     order = np.lexsort((details.key, details.funder))
     funder, key = details.funder[order], details.key[order]
     starts = np.r_[0, np.flatnonzero(funder[1:] != funder[:-1]) + 1] if len(funder) else np.zeros(0, int)

@@ -825,8 +825,10 @@ class Block:
         shape = self.shape
         all_inside = np.empty(shape, dtype=bool)
         all_outside = np.empty(shape, dtype=bool)
-        all_excluded = np.empty(shape, dtype=bool)
-        any_excluded = np.empty(shape, dtype=bool)
+        # No funder row excludes places (the usual case): nothing to fill.
+        excluded_shape = shape if has_excluded else (shape[0], 0)
+        all_excluded = np.empty(excluded_shape, dtype=bool)
+        any_excluded = np.empty(excluded_shape, dtype=bool)
         score = np.empty(shape)
         inside, own = p.place_inside, p.place_self
         kernels.place_relations(

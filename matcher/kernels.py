@@ -162,40 +162,51 @@ def scale_scores(log_amount, log_of_budget, log_min, log_max, has_range, log_sha
 
 
 @_compiled
+def _insert(best, count, key):
+    """Insert ``key`` into ``best[:count]``, kept sorted, and return the new count. A full
+    buffer (``count == len(best)``) drops its last key for a smaller one and ignores the
+    others."""
+    k = best.shape[0]
+    if count == k:
+        if key >= best[k - 1]:
+            return count
+        pos = k - 1
+    else:
+        pos = count
+        count += 1
+    while pos > 0 and best[pos - 1] > key:
+        best[pos] = best[pos - 1]
+        pos -= 1
+    best[pos] = key
+    return count
+
+
+@_compiled
 def top_rows(keys, k, offset, limit):
     """The ``k`` smallest ``key | (offset + column)`` of each row, in order.
 
     The column's position (``offset + column``, < 2**24) breaks ties; keys
-    not below ``limit`` are left out. Returns ``(cols, found)``: the columns
-    (rows x min(k, columns), padded with -1) and how many each row kept.
+    not below ``limit`` are left out. Returns ``(cols, found, best)``: the
+    columns (rows x min(k, columns), padded with -1), how many each row kept,
+    and their keys (padded with :data:`NO_KEY`).
     """
     n_rows, n_cols = keys.shape
     k = min(k, n_cols)
     cols = np.full((n_rows, k), -1, dtype=np.int64)
+    best = np.full((n_rows, k), NO_KEY, dtype=np.int64)
     found = np.zeros(n_rows, dtype=np.int64)
-    best = np.empty(k, dtype=np.int64)
     mask = (np.int64(1) << POSITION_BITS) - 1
     for i in range(n_rows):
+        row_best = best[i]
         count = 0
         for j in range(n_cols):
             key = keys[i, j] | (offset + j)
-            if key >= limit:
-                continue
-            if count == k:
-                if key >= best[k - 1]:
-                    continue
-                pos = k - 1
-            else:
-                pos = count
-                count += 1
-            while pos > 0 and best[pos - 1] > key:
-                best[pos] = best[pos - 1]
-                pos -= 1
-            best[pos] = key
+            if key < limit:
+                count = _insert(row_best, count, key)
         for r in range(count):
-            cols[i, r] = (best[r] & mask) - offset
+            cols[i, r] = (row_best[r] & mask) - offset
         found[i] = count
-    return cols, found
+    return cols, found, best
 
 
 @_compiled
@@ -208,32 +219,20 @@ def top_cols(keys, k, offset, limit, threshold):
     """
     n_rows, n_cols = keys.shape
     k = min(k, n_rows)
-    rows = np.full((k, n_cols), -1, dtype=np.int64)
-    best = np.full((k, n_cols), NO_KEY, dtype=np.int64)
+    rows = np.full((n_cols, k), -1, dtype=np.int64)  # one contiguous buffer per column
+    best = np.full((n_cols, k), NO_KEY, dtype=np.int64)
     found = np.zeros(n_cols, dtype=np.int64)
     mask = (np.int64(1) << POSITION_BITS) - 1
     for i in range(n_rows):
         position = offset + i
         for j in range(n_cols):
             key = keys[i, j] | position
-            if key >= limit or key >= threshold[j]:
-                continue
-            count = found[j]
-            if count == k:
-                if key >= best[k - 1, j]:
-                    continue
-                pos = k - 1
-            else:
-                pos = count
-                found[j] = count + 1
-            while pos > 0 and best[pos - 1, j] > key:
-                best[pos, j] = best[pos - 1, j]
-                pos -= 1
-            best[pos, j] = key
+            if key < limit and key < threshold[j]:
+                found[j] = _insert(best[j], found[j], key)
     for j in range(n_cols):
         for r in range(found[j]):
-            rows[r, j] = (best[r, j] & mask) - offset
-    return rows, found, best
+            rows[j, r] = (best[j, r] & mask) - offset
+    return rows.T, found, best.T
 
 
 @_compiled
@@ -260,6 +259,8 @@ def place_relations(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
     scores) of its own column (``self_*``): perimeter codes inside the place;
     0 when neither. An excluded place scores 0. A project without places gets
     True, True, True, False and NaN; with several, the mean of its places.
+    Without ``has_excluded``, ``all_excluded`` and ``any_excluded`` may have no
+    columns (P x 0): they are neither read nor written then.
     """
     n_rows, n_cols = score.shape
     inside_val = np.empty(n_cols)

@@ -114,12 +114,13 @@ block_keys = hnp.arrays(np.int64, hnp.array_shapes(min_dims=2, max_dims=2, max_s
 @given(block_keys, st.integers(1, 14), st.integers(0, 1000), st.sampled_from([30, 41]))
 def test_top_rows_kernel_equals_a_full_sort(keys, k, offset, cut):
     limit = cut << kernels.POSITION_BITS
-    cols, found = kernels.top_rows(keys, k, offset, limit)
+    cols, found, best = kernels.top_rows(keys, k, offset, limit)
     for i, row in enumerate(keys):
         full = row | (offset + np.arange(len(row)))
         expected = [j for j in np.argsort(full, kind="stable") if full[j] < limit][:k]
         assert cols[i, :found[i]].tolist() == expected
-        assert (cols[i, found[i]:] == -1).all()
+        assert best[i, :found[i]].tolist() == full[expected].tolist()
+        assert (cols[i, found[i]:] == -1).all() and (best[i, found[i]:] == kernels.NO_KEY).all()
 
 
 @settings(deadline=None)  # the first call compiles the kernel
@@ -172,7 +173,7 @@ def test_kernels_still_compile_when_no_cache_folder_is_writable():
     import sys
 
     code = ("import numpy as np; from matcher import kernels; "
-            "cols, found = kernels.top_rows(np.array([[3 << 24, 1 << 24]]), 1, 0, kernels.INELIGIBLE); "
+            "cols, found, _ = kernels.top_rows(np.array([[3 << 24, 1 << 24]]), 1, 0, kernels.INELIGIBLE); "
             "print(cols.tolist(), type(kernels.top_rows._cache).__name__)")
     # A locator that never applies to a plain file: numba has nowhere to cache.
     env = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "_IPythonCacheLocator"}
