@@ -68,7 +68,7 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     per_pair = reference_seconds_per_pair(projects_file, funders_file, args.reference_sample, args.seed)
     print(f"  per-pair reference: {1 / per_pair:,.0f} pairs/s (sample of {args.reference_sample}, "
-          f"{time.perf_counter() - start:.0f} s); core with --jobs 1 is "
+          f"{time.perf_counter() - start:.0f} s); core with --jobs {args.jobs[0]} is "
           f"{rates[args.jobs[0]] * per_pair:,.0f}x faster")
 
 
