@@ -54,9 +54,7 @@ def test_batch_across_many_small_blocks(monkeypatch):
     """Blocks of 3 projects: the running top K per funder row is merged block after block."""
     import matcher.model as model
 
-    projects = pd.DataFrame(generate_projects(40, seed=5, messy=0.0))
-    funders = pd.DataFrame(generate_funders(12, seed=5, messy=0.0))
-    projects, funders = _normalised(projects, funders)
+    projects, funders = _synthetic(40, 12, seed=5, messy=0.0)
     matcher = Matcher(date="2026-06-01", top=4).fit(funders)
     monkeypatch.setattr(model, "BLOCK_PROJECTS", 3)
     result = run_batch(matcher, projects, top=4, jobs=2)
@@ -70,9 +68,7 @@ def test_batch_values_do_not_depend_on_the_block_size(monkeypatch):
     """Sums are taken per pair in a fixed order: blocks of 3 projects give exactly the values of one block."""
     import matcher.model as model
 
-    projects = pd.DataFrame(generate_projects(30, seed=9, messy=0.0))
-    funders = pd.DataFrame(generate_funders(10, seed=9, messy=0.0))
-    projects, funders = _normalised(projects, funders)
+    projects, funders = _synthetic(30, 10, seed=9, messy=0.0)
     matcher = Matcher(date="2026-06-01").fit(funders)
     whole = run_batch(matcher, projects, top=5, jobs=1)
     monkeypatch.setattr(model, "BLOCK_PROJECTS", 3)
@@ -82,15 +78,16 @@ def test_batch_values_do_not_depend_on_the_block_size(monkeypatch):
     assert small.eligibility_counts == whole.eligibility_counts
 
 
-def _normalised(projects: pd.DataFrame, funders: pd.DataFrame):
+def _synthetic(n_projects: int, n_funders: int, seed: int, messy: float):
+    """Synthetic project and funder rows, written and read back through the pipelines."""
     import tempfile
     from pathlib import Path
 
     from matcher.loading import load
 
     with tempfile.TemporaryDirectory() as folder:
-        p = write_csv(projects.to_dict("records"), PROJECT_COLUMNS, Path(folder) / "p.csv")
-        f = write_csv(funders.to_dict("records"), FUNDER_COLUMNS, Path(folder) / "f.csv")
+        p = write_csv(generate_projects(n_projects, seed=seed, messy=messy), PROJECT_COLUMNS, Path(folder) / "p.csv")
+        f = write_csv(generate_funders(n_funders, seed=seed, messy=messy), FUNDER_COLUMNS, Path(folder) / "f.csv")
         return load("projects", p).frame, load("funders", f).frame
 
 
@@ -208,9 +205,7 @@ def test_streamed_project_rows_equal_the_frame(monkeypatch):
     import matcher.batch as batch_module
     import matcher.model as model
 
-    projects = pd.DataFrame(generate_projects(40, seed=6, messy=0.1))
-    funders = pd.DataFrame(generate_funders(12, seed=6, messy=0.1))
-    projects, funders = _normalised(projects, funders)
+    projects, funders = _synthetic(40, 12, seed=6, messy=0.1)
     matcher = Matcher(date="2026-06-01", top=4).fit(funders)
     monkeypatch.setattr(model, "BLOCK_PROJECTS", 3)
     monkeypatch.setattr(batch_module, "STREAM_ROWS", 3)
