@@ -1,7 +1,7 @@
 """Benchmark ``coopmatch batch`` end to end on synthetic profiles.
 
 For each size ``PROJECTSxFUNDERS`` it generates realistic synthetic files
-(:mod:`matcher.synthetic`, cached under ``--data``), then runs
+(:mod:`matcher.evaluation.synthetic`, cached under ``--data``), then runs
 ``coopmatch batch`` in a fresh subprocess ``--repeat`` times and reports the
 medians of: wall time (read, normalise, fit, match, explain, write), pairs
 per second of the matching core alone (eligibility + criteria + score + top
@@ -9,7 +9,7 @@ K, both ways), and peak RSS of the run. With CSV output, ``funders_for_projects`
 is explained and written while the blocks are scored (streamed); the ``match``
 stage excludes the time the main thread spent on that, which is counted in
 ``explain`` and ``write``. On the first size it also times the
-per-pair reference implementation (:mod:`matcher.reference`) on a random
+per-pair reference implementation (``tests/reference.py``) on a random
 sample of pairs and reports how much faster the core is.
 
 Usage (from the repository root)::
@@ -37,7 +37,6 @@ RUN_DATE = "2026-06-01"
 _CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-import matcher.cli_batch  # registers the command
 from matcher.cli import cli
 try:
     cli.main({args!r}, standalone_mode=False)
@@ -49,7 +48,7 @@ finally:
 
 def generate(folder: Path, projects: int, funders: int, seed: int) -> tuple[Path, Path]:
     sys.path.insert(0, str(ROOT))
-    from matcher.synthetic import write_profiles
+    from matcher.evaluation.synthetic import write_profiles
 
     folder = folder / f"{projects}x{funders}_seed{seed}"
     p, f = folder / "projects.csv", folder / "funders.csv"
@@ -77,13 +76,15 @@ def run_once(projects: Path, funders: Path, top: int, jobs: int, fmt: str) -> di
 
 
 def reference_seconds_per_pair(projects: Path, funders: Path, sample: int, seed: int) -> float:
-    """Time :func:`matcher.reference.evaluate_pair` on a random sample of pairs."""
+    """Time ``tests/reference.py``'s ``evaluate_pair`` on a random sample of pairs."""
     import numpy as np
 
-    from matcher import reference
-    from matcher.features import as_day
-    from matcher.loading import load
-    from matcher.model import Matcher
+    sys.path.insert(0, str(ROOT / "tests"))
+    import reference
+
+    from matcher.engine.features import as_day
+    from matcher.engine.model import Matcher
+    from matcher.io.loading import load
 
     p = load("projects", projects).frame
     f = load("funders", funders).frame

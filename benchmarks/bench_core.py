@@ -5,10 +5,10 @@ main thread explains and writes ranked rows while the workers score blocks,
 and its ``match`` figure is the scoring loop less the main thread's time on
 those rows. This script measures the core with nothing else running: the
 synthetic profiles are read and encoded once, then
-:func:`matcher.batch.run_batch` runs without streaming (its ``match`` stage is
+:func:`matcher.engine.batch.run_batch` runs without streaming (its ``match`` stage is
 the scoring loop alone) ``--repeat`` times for each ``--jobs`` value, and the
 median pairs per second is reported. It also times the per-pair reference
-(:mod:`matcher.reference`) on a sample of pairs of the same profiles.
+(``tests/reference.py``) on a sample of pairs of the same profiles.
 
 Usage (from the repository root)::
 
@@ -43,9 +43,9 @@ def main(argv=None) -> None:
     parser.add_argument("--reference-sample", type=int, default=2000)
     args = parser.parse_args(argv)
 
-    from matcher import batch
-    from matcher.loading import load
-    from matcher.model import Matcher
+    from matcher.engine import batch
+    from matcher.engine.model import Matcher
+    from matcher.io.loading import load
 
     n_projects, n_funders = (int(x) for x in args.size.lower().split("x"))
     projects_file, funders_file = generate(args.data, n_projects, n_funders, args.seed)

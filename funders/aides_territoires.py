@@ -3,9 +3,9 @@
 The national aids catalogue for French territories (aides-territoires.beta.gouv.fr)
 exports aids with the columns ``Nom, Lien, Financeurs, Bénéficiaire, Types
 d'aides, AAP/AMI, Récurrence, Descriptif, Date Clôture``. This module turns
-such a table into canonical funder rows (:data:`matcher.schema.FUNDER_FIELDS`)
+such a table into canonical funder rows (:data:`matcher.normalize.schema.FUNDER_FIELDS`)
 with the funders pipeline's own steps, so the result is the same
-:class:`~matcher.pipeline.Normalized` as :func:`funders.pipeline.normalize_funders`.
+:class:`~matcher.normalize.pipeline.Normalized` as :func:`funders.pipeline.normalize_funders`.
 
 How each canonical field is read
     ``funder_id``
@@ -53,14 +53,14 @@ from urllib.parse import urlparse
 import pandas as pd
 
 from funders.pipeline import STEPS
-from matcher import parsers
-from matcher import pipeline as p
-from matcher.errors import MappingError
-from matcher.headers import HeaderMapping
-from matcher.problems import FILE, ParseError, Problem
-from matcher.territories import Territories
-from matcher.text import fold
-from matcher.vocabularies import get_vocabulary
+from matcher.core.errors import MappingError
+from matcher.core.text import fold
+from matcher.normalize import parsers
+from matcher.normalize import pipeline as p
+from matcher.normalize.headers import HeaderMapping
+from matcher.normalize.problems import FILE, ParseError, Problem
+from matcher.referential.territories import Territories
+from matcher.referential.vocabularies import get_vocabulary
 
 #: Source column roles, each with the folded headers that mean it.
 COLUMN_ROLES: dict[str, tuple[str, ...]] = {
@@ -428,7 +428,7 @@ def _cached_map(values: list, function) -> list:
     for value in values:
         key = value if isinstance(value, str) or value is None else str(value)
         if key not in cache:
-            cache[key] = function(None if p.is_blank(value) else key)
+            cache[key] = function(None if parsers.is_unknown(value) else key)
         out.append(cache[key])
     return out
 
@@ -530,7 +530,7 @@ def _header_mapping(raw, roles: dict[str, str]) -> HeaderMapping:
 
 
 def normalize_aides_territoires(raw) -> p.Normalized:
-    """Normalise a :class:`~matcher.readers.RawTable` read from an Aides-territoires export.
+    """Normalise a :class:`~matcher.io.readers.RawTable` read from an Aides-territoires export.
 
     Every aid becomes one canonical funder row (one call of its first funder).
     Rows without a funder are rejected; every other value that cannot be read

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 
-from matcher import pipeline as p
-from matcher.identifiers import parse_organisation_id
+from matcher.normalize import pipeline as p
+from matcher.normalize.identifiers import parse_organisation_id
 
 
 def check_identifiers(state: p.PipelineState) -> None:
@@ -62,6 +62,6 @@ STEPS = [
 
 def normalize_history(raw, forced: dict[str, str] | None = None,
                       refused_when_zero: bool = False) -> p.Normalized:
-    """Normalise a :class:`~matcher.readers.RawTable` of past grant decisions."""
+    """Normalise a :class:`~matcher.io.readers.RawTable` of past grant decisions."""
     return p.run(raw, "history", STEPS, forced=forced,
                  options={"refused_when_zero": refused_when_zero})

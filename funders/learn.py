@@ -1,8 +1,8 @@
 """Learn funder profiles from grant history: what each funder actually funded.
 
 :func:`learn_funders` turns canonical history rows
-(:data:`matcher.schema.HISTORY_FIELDS`) into canonical funder rows
-(:data:`matcher.schema.FUNDER_FIELDS`), one per funder with at least one
+(:data:`matcher.normalize.schema.HISTORY_FIELDS`) into canonical funder rows
+(:data:`matcher.normalize.schema.FUNDER_FIELDS`), one per funder with at least one
 granted row, marked ``learned=True``. Only granted rows teach anything; a
 funder with no grant in the window is left out.
 
@@ -50,10 +50,10 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 
-from matcher.errors import MappingError
-from matcher.schema import FUNDER_FIELDS
-from matcher.textsim import surface_tokens
-from matcher.vocabularies import get_vocabulary
+from matcher.core.errors import MappingError
+from matcher.core.textsim import surface_tokens
+from matcher.normalize.schema import FUNDER_FIELDS
+from matcher.referential.vocabularies import get_vocabulary
 
 #: Share of the grants (with known sectors) that the kept sectors must cover.
 SECTOR_COVERAGE = 0.9
@@ -278,7 +278,7 @@ def learn_funders(history: pd.DataFrame, until_year: int | None = None, *,
     Returns
     -------
     pandas.DataFrame
-        The :data:`~matcher.schema.FUNDER_FIELDS` columns, in schema order and
+        The :data:`~matcher.normalize.schema.FUNDER_FIELDS` columns, in schema order and
         canonical types, then ``grants_count`` (Int64) and ``years`` (text);
         one row per funder with at least one grant, sorted by ``funder_id``.
 

@@ -15,9 +15,9 @@ import math
 
 import pandas as pd
 
-from matcher import pipeline as p
-from matcher.problems import ERROR, WARNING, Problem
-from matcher.text import fold
+from matcher.core.text import fold
+from matcher.normalize import pipeline as p
+from matcher.normalize.problems import ERROR, WARNING, Problem
 
 #: Keys of a nested call and the flat column they become.
 CALL_KEYS = {
@@ -125,7 +125,7 @@ STEPS = [
 
 
 def normalize_funders(raw, forced: dict[str, str] | None = None) -> p.Normalized:
-    """Normalise a :class:`~matcher.readers.RawTable` of funders (and calls)."""
+    """Normalise a :class:`~matcher.io.readers.RawTable` of funders (and calls)."""
     return p.run(raw, "funders", STEPS, forced=forced, prepare=expand_calls)
 
 

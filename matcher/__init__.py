@@ -1,8 +1,117 @@
 """coopmatch — funding matching for the just ecological transition.
 
-The ``matcher`` package holds what both sides share (vocabularies, territories,
-value parsers, readers, header mapping) and the matching engine itself; the
-``projects`` and ``funders`` packages hold the profile pipelines.
+The front door of the library: everything a notebook or another program needs
+is importable from here, and nothing else is promised (the internals may move).
+
+>>> from matcher import Matcher, read_projects, read_funders, SAMPLE_PROJECTS, SAMPLE_FUNDERS
+>>> projects = read_projects(SAMPLE_PROJECTS)          # frame, rejects, summary
+>>> funders = read_funders(SAMPLE_FUNDERS)
+>>> matcher = Matcher(date="2026-12-01").fit(funders.frame)
+>>> ranked = matcher.rank_funders(projects.frame, top=3)
+
+Layers, bottom to top (each imports only from those below it): ``core`` →
+``referential`` → ``normalize`` → the ``projects`` and ``funders`` packages →
+``io`` → ``engine`` → ``report`` → ``evaluation`` → ``cli``. See ARCHITECTURE.md.
+
+Names are loaded on first use, so ``import matcher`` stays cheap.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from matcher.core.version import VERSION as __version__
+
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    # errors and problems
+    "CoopmatchError": "matcher.core.errors",
+    "InputError": "matcher.core.errors",
+    "MappingError": "matcher.core.errors",
+    "MatchingError": "matcher.core.errors",
+    "VocabularyError": "matcher.core.errors",
+    "Problem": "matcher.normalize.problems",
+    "Normalized": "matcher.normalize.pipeline",
+    "is_missing": "matcher.core.missing",
+    # reading and writing
+    "read_projects": "matcher.io.loading",
+    "read_funders": "matcher.io.loading",
+    "read_history": "matcher.io.loading",
+    "SAMPLE_PROJECTS": "matcher.io.loading",
+    "SAMPLE_FUNDERS": "matcher.io.loading",
+    "SAMPLE_HISTORY": "matcher.io.loading",
+    "write_table": "matcher.io.writers",
+    "learn_funders": "funders.learn",
+    # matching
+    "Matcher": "matcher.engine.model",
+    "Criterion": "matcher.engine.criteria",
+    "default_criteria": "matcher.engine.criteria",
+    "Rule": "matcher.engine.eligibility",
+    "default_rules": "matcher.engine.eligibility",
+    "DEFAULT_WEIGHTS": "matcher.engine.scoring",
+    "Explanation": "matcher.engine.explain",
+    "run_batch": "matcher.engine.batch",
+    "BatchResult": "matcher.engine.batch",
+    # reports
+    "Report": "matcher.report.model",
+    "RunInfo": "matcher.report.model",
+    "portfolio_balance": "matcher.report.model",
+    "render_html": "matcher.report.html",
+    "write_html": "matcher.report.html",
+    "write_xlsx": "matcher.report.xlsx",
+    # evaluation
+    "evaluate": "matcher.evaluation.evaluate",
+    "Evaluation": "matcher.evaluation.evaluate",
+}
+#: Public names whose definition has another name in its module.
+_RENAMED = {"evaluate": "evaluate_history", "write_xlsx": "write_report_workbook"}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'matcher' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), _RENAMED.get(name, name))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time names load on first use
+    from funders.learn import learn_funders
+    from matcher.core.errors import (
+        CoopmatchError,
+        InputError,
+        MappingError,
+        MatchingError,
+        VocabularyError,
+    )
+    from matcher.core.missing import is_missing
+    from matcher.engine.batch import BatchResult, run_batch
+    from matcher.engine.criteria import Criterion, default_criteria
+    from matcher.engine.eligibility import Rule, default_rules
+    from matcher.engine.explain import Explanation
+    from matcher.engine.model import Matcher
+    from matcher.engine.scoring import DEFAULT_WEIGHTS
+    from matcher.evaluation.evaluate import Evaluation
+    from matcher.evaluation.evaluate import evaluate_history as evaluate
+    from matcher.io.loading import (
+        SAMPLE_FUNDERS,
+        SAMPLE_HISTORY,
+        SAMPLE_PROJECTS,
+        read_funders,
+        read_history,
+        read_projects,
+    )
+    from matcher.io.writers import write_table
+    from matcher.normalize.pipeline import Normalized
+    from matcher.normalize.problems import Problem
+    from matcher.report.html import render_html, write_html
+    from matcher.report.model import Report, RunInfo, portfolio_balance
+    from matcher.report.xlsx import write_report_workbook as write_xlsx

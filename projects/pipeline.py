@@ -1,6 +1,6 @@
 """Normalise a project file into canonical project rows.
 
->>> from matcher.readers import read_table
+>>> from matcher.io.readers import read_table
 >>> result = normalize_projects(read_table("projects/examples/projets.csv"))  # doctest: +SKIP
 >>> result.summary["rows_read"] == result.summary["rows_normalised"] + result.summary["rows_rejected"]  # doctest: +SKIP
 True
@@ -8,8 +8,8 @@ True
 
 from __future__ import annotations
 
-from matcher import pipeline as p
-from matcher.identifiers import parse_rna, parse_siren, parse_siret
+from matcher.normalize import pipeline as p
+from matcher.normalize.identifiers import parse_rna, parse_siren, parse_siret
 
 
 def check_identifiers(state: p.PipelineState) -> None:
@@ -37,12 +37,12 @@ STEPS = [
 
 
 def normalize_projects(raw, forced: dict[str, str] | None = None) -> p.Normalized:
-    """Normalise a :class:`~matcher.readers.RawTable` of projects.
+    """Normalise a :class:`~matcher.io.readers.RawTable` of projects.
 
     Parameters
     ----------
     raw:
-        The table as read by :func:`matcher.readers.read_table`.
+        The table as read by :func:`matcher.io.readers.read_table`.
     forced:
         Canonical field -> source column, from ``--map``.
     """

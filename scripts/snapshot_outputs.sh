@@ -26,12 +26,12 @@ printf 'Identifiant,Nom du projet,Forme juridique,Budget total,Montant demandé,
 coopmatch normalize projects "$messy" -o "$out/messy_norm.csv" --rejects "$out/messy_rejects.csv" > /dev/null 2>&1 || true
 syn=${SYNTHETIC:-/tmp/coopmatch_syn_10000x2000}
 if [ ! -f "$syn/projects.csv" ]; then
-  python3 -c "import sys; from matcher.synthetic import write_profiles; write_profiles(sys.argv[1], 10000, 2000, seed=1)" "$syn"
+  python3 -c "import sys; from matcher.evaluation.synthetic import write_profiles; write_profiles(sys.argv[1], 10000, 2000, seed=1)" "$syn"
 fi
 coopmatch batch --projects "$syn/projects.csv" --funders "$syn/funders.csv" --date 2026-06-01 --quiet -o "$out/batch_csv"
 coopmatch batch --projects "$syn/projects.csv" --funders "$syn/funders.csv" --date 2026-06-01 --quiet --format parquet -o "$out/batch_parquet"
 # timings vary run to run: drop them from the summaries before comparing
 for s in "$out"/batch_*/summary.json; do
-  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d.pop('timings',None); json.dump(d,open(sys.argv[1],'w'),indent=1,sort_keys=True)" "$s"
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d.pop('timings_seconds',None); json.dump(d,open(sys.argv[1],'w'),indent=1,sort_keys=True)" "$s"
 done
 echo "snapshot written to $out"

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from matcher.schema import FUNDER_FIELDS, PROJECT_FIELDS
-from matcher.vocabularies import get_vocabulary
+from matcher.normalize.schema import FUNDER_FIELDS, PROJECT_FIELDS
+from matcher.referential.vocabularies import get_vocabulary
 
 JT_CRITERIA = get_vocabulary("jt_criteria").ids
 
@@ -82,7 +82,7 @@ def funder(funder_id: str = "F1", **fields) -> dict:
 
 
 class TinyTerritories:
-    """A territory tree with the API of :class:`matcher.territories.Territories`.
+    """A territory tree with the API of :class:`matcher.referential.territories.Territories`.
 
     EU > FR > reg:84 (Auvergne-Rhône-Alpes) > dep:69 (Rhône) > epci:200046977
     (Métropole de Lyon) > commune:69123 (Lyon), commune:69266 (Villeurbanne);
@@ -143,7 +143,7 @@ DATE = "2026-04-01"
 
 def fit(*funder_rows: dict, **params):
     """A Matcher on the tiny territory tree, dated 2026-04-01, fitted on ``funder_rows``."""
-    from matcher.model import Matcher
+    from matcher.engine.model import Matcher
 
     params.setdefault("date", DATE)
     params.setdefault("territories", TinyTerritories())
@@ -164,9 +164,9 @@ def pair(project_row: dict, funder_row: dict, **params) -> pd.Series:
 
 
 def make_block(project_rows, funder_rows, **params):
-    """A scored-ready :class:`~matcher.features.Block`: projects in the given order,
+    """A scored-ready :class:`~matcher.engine.features.Block`: projects in the given order,
     funder rows sorted by id (as the matcher holds them)."""
-    from matcher.features import Block, as_day
+    from matcher.engine.features import Block, as_day
 
     matcher = fit(*funder_rows, **params)
     features = matcher.space_.encode_projects(projects_frame(*project_rows))

@@ -19,12 +19,12 @@ from funders.aides_territoires import (
     slug,
     strip_html,
 )
-from matcher.errors import MappingError
-from matcher.loading import load
-from matcher.readers import read_table
-from matcher.schema import FUNDER_FIELDS
-from matcher.territories import Territories
-from matcher.writers import write_table
+from matcher.core.errors import MappingError
+from matcher.io.loading import load
+from matcher.io.readers import read_table
+from matcher.io.writers import write_table
+from matcher.normalize.schema import FUNDER_FIELDS
+from matcher.referential.territories import Territories
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 AIDES = DATA / "aides-territoires" / "aides-territoires_periurbain.csv"

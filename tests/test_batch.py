@@ -13,12 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_model_properties import DATE, profile_sets
 
-import matcher.cli_batch  # noqa: F401 - registers the command
-from matcher.batch import run_batch
 from matcher.cli import cli
-from matcher.errors import MatchingError
-from matcher.model import Matcher
-from matcher.synthetic import (
+from matcher.core.errors import MatchingError
+from matcher.engine.batch import run_batch
+from matcher.engine.model import Matcher
+from matcher.evaluation.synthetic import (
     FUNDER_COLUMNS,
     PROJECT_COLUMNS,
     generate_funders,
@@ -52,7 +51,7 @@ def test_batch_equals_rank_funders_and_rank_projects(profiles, top, jobs):
 
 def test_batch_across_many_small_blocks(monkeypatch):
     """Blocks of 3 projects: the running top K per funder row is merged block after block."""
-    import matcher.model as model
+    import matcher.engine.model as model
 
     projects, funders = _synthetic(40, 12, seed=5, messy=0.0)
     matcher = Matcher(date="2026-06-01", top=4).fit(funders)
@@ -66,7 +65,7 @@ def test_batch_across_many_small_blocks(monkeypatch):
 
 def test_batch_values_do_not_depend_on_the_block_size(monkeypatch):
     """Sums are taken per pair in a fixed order: blocks of 3 projects give exactly the values of one block."""
-    import matcher.model as model
+    import matcher.engine.model as model
 
     projects, funders = _synthetic(30, 10, seed=9, messy=0.0)
     matcher = Matcher(date="2026-06-01").fit(funders)
@@ -83,7 +82,7 @@ def _synthetic(n_projects: int, n_funders: int, seed: int, messy: float):
     import tempfile
     from pathlib import Path
 
-    from matcher.loading import load
+    from matcher.io.loading import load
 
     with tempfile.TemporaryDirectory() as folder:
         p = write_csv(generate_projects(n_projects, seed=seed, messy=messy), PROJECT_COLUMNS, Path(folder) / "p.csv")
@@ -181,8 +180,8 @@ def test_bad_inputs_say_error(files, tmp_path):
 
 
 def test_fast_csv_writes_the_bytes_of_write_table(tmp_path):
-    from matcher.batch import write_csv_fast
-    from matcher.writers import write_table
+    from matcher.engine.batch import write_csv_fast
+    from matcher.io.writers import write_table
 
     frame = pd.DataFrame({
         "id": pd.Series(["P1", "=SUM(A1)", None, "a,\"b\"\nc"], dtype=object),
@@ -202,8 +201,8 @@ def test_fast_csv_writes_the_bytes_of_write_table(tmp_path):
 
 def test_streamed_project_rows_equal_the_frame(monkeypatch):
     """With a sink, funders_for_projects comes in consecutive frames that add up to rank_funders."""
-    import matcher.batch as batch_module
-    import matcher.model as model
+    import matcher.engine.batch as batch_module
+    import matcher.engine.model as model
 
     projects, funders = _synthetic(40, 12, seed=6, messy=0.1)
     matcher = Matcher(date="2026-06-01", top=4).fit(funders)
@@ -221,9 +220,9 @@ def test_streamed_project_rows_equal_the_frame(monkeypatch):
 
 def test_streamed_csv_has_the_bytes_of_write_table(files, tmp_path, monkeypatch):
     """The command streams funders_for_projects in small pieces: same bytes as writing the whole frame."""
-    import matcher.batch as batch_module
-    from matcher.loading import load
-    from matcher.writers import write_table
+    import matcher.engine.batch as batch_module
+    from matcher.io.loading import load
+    from matcher.io.writers import write_table
 
     monkeypatch.setattr(batch_module, "STREAM_ROWS", 5)
     assert run(files, tmp_path / "out").exit_code == 0
@@ -237,7 +236,7 @@ def test_streamed_csv_has_the_bytes_of_write_table(files, tmp_path, monkeypatch)
 
 def test_reasons_column_equals_describe_pair(files):
     """The cached, vectorised reasons are the texts of describe_pair joined with ' ; '."""
-    from matcher.loading import load
+    from matcher.io.loading import load
 
     for lang in ("fr", "en"):
         matcher = Matcher(date="2026-06-01", top=5, lang=lang).fit(load("funders", files / "funders.csv").frame)
@@ -256,8 +255,8 @@ def test_fast_csv_float_cells_are_those_of_write_table(values, chunk):
     import tempfile
     from pathlib import Path
 
-    from matcher.batch import write_csv_fast
-    from matcher.writers import write_table
+    from matcher.engine.batch import write_csv_fast
+    from matcher.io.writers import write_table
 
     frame = pd.DataFrame({"x": np.array(values, dtype=np.float64)})
     with tempfile.TemporaryDirectory() as folder:
@@ -268,8 +267,8 @@ def test_fast_csv_float_cells_are_those_of_write_table(values, chunk):
 
 def test_reasons_grouped_by_declared_funder_fields(files, monkeypatch):
     """A rule that declares the funder fields its reasons read is described once per distinct values."""
-    from matcher.eligibility import BudgetShare, TicketMaximum, TicketMinimum
-    from matcher.loading import load
+    from matcher.engine.eligibility import BudgetShare, TicketMaximum, TicketMinimum
+    from matcher.io.loading import load
 
     projects = load("projects", files / "projects.csv").frame
     funders = load("funders", files / "funders.csv").frame

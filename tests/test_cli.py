@@ -129,7 +129,7 @@ def test_normalize_writes_every_format(runner, tmp_path):
 
 
 def test_normalize_output_reads_back_identically(runner, tmp_path):
-    from matcher.loading import SAMPLE_PROJECTS, load
+    from matcher.io.loading import SAMPLE_PROJECTS, load
 
     out = tmp_path / "canon.csv"
     result = runner.invoke(cli, ["normalize", "projects", str(SAMPLE_PROJECTS), "-o", str(out)])
@@ -148,7 +148,7 @@ def test_normalize_unknown_extension(runner, tmp_path):
 
 
 def test_normalize_is_deterministic(runner, tmp_path):
-    from matcher.loading import SAMPLE_FUNDERS
+    from matcher.io.loading import SAMPLE_FUNDERS
 
     outs = []
     for i in range(2):

@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from matcher.cli import DEMO_DATE, cli
-from matcher.loading import SAMPLE_FUNDERS, SAMPLE_PROJECTS
+from matcher.io.loading import SAMPLE_FUNDERS, SAMPLE_PROJECTS
 
 PROJECTS = str(SAMPLE_PROJECTS)
 RANKED_COLUMNS = ["project_id", "funder_id", "call_id", "rank", "score", "eligibility", "reasons",
@@ -136,7 +136,7 @@ def test_table_escapes_markup_in_data(runner, tmp_path):
 
 
 def test_history_adds_the_history_criterion_and_nearest_grants(runner):
-    from matcher.loading import SAMPLE_HISTORY
+    from matcher.io.loading import SAMPLE_HISTORY
 
     result = run(runner, "funders-for", PROJECTS, "--project", "P001", "--date", DEMO_DATE, "--format", "json",
                  "--history", str(SAMPLE_HISTORY))

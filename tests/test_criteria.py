@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from conftest import funder, make_block, project
 
-from matcher.criteria import (
+from matcher.core.textsim import TextModel, analyze, french_stopwords, rescale
+from matcher.engine.criteria import (
     CooperationFit,
     Criterion,
     JustTransitionFit,
@@ -19,7 +20,6 @@ from matcher.criteria import (
     TextSimilarity,
     default_criteria,
 )
-from matcher.textsim import TextModel, analyze, french_stopwords, rescale
 
 LYON, GRENOBLE = "commune:69123", "commune:38185"
 
@@ -186,7 +186,7 @@ def test_a_history_criterion_plugs_in_and_is_left_out_without_history():
     import pandas as pd
     from conftest import TinyTerritories, funders_frame, projects_frame
 
-    from matcher.model import Matcher
+    from matcher.engine.model import Matcher
 
     criteria = [c for c in default_criteria() if not c.requires_history] + [_HistoryCount()]
     funders = funders_frame(funder("F"), funder("G"))
@@ -204,7 +204,7 @@ def test_a_history_criterion_plugs_in_and_is_left_out_without_history():
 
 def test_text_products_are_the_same_with_the_funder_terms_held_sparse(monkeypatch):
     """Beyond DENSE_TEXT_ENTRIES the funder terms stay sparse: the same sums, the same bits."""
-    import matcher.features as features
+    import matcher.engine.features as features
 
     projects = [project("P", name="Centrale solaire citoyenne", summary="panneaux photovoltaïques, habitants"),
                 project("Q", name="Vélo-école de quartier"), project("R"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import funder, make_block, project
 
-from matcher.eligibility import (
+from matcher.engine.eligibility import (
     FAIL,
     PASS,
     UNKNOWN,
@@ -202,7 +202,7 @@ def test_reasons_are_bilingual_with_the_values_and_listed_fails_first():
 
 
 def test_every_rule_has_a_text_for_what_it_can_report():
-    from matcher.explain import messages
+    from matcher.engine.explain import messages
 
     texts = messages()["reasons"]
     for rule in default_rules():
@@ -213,7 +213,7 @@ def test_every_rule_has_a_text_for_what_it_can_report():
 
 def test_a_rule_written_with_masks_only_gets_its_bit():
     """A custom rule may give boolean masks (evaluate); evaluate_rules packs them into its bit."""
-    from matcher.eligibility import Rule
+    from matcher.engine.eligibility import Rule
 
     class _BigAsk(Rule):
         name = "big_ask"

@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-import matcher.cli_history  # noqa: F401 - registers the evaluate command
 from matcher.cli import cli
-from matcher.evaluate import (
+from matcher.evaluation.evaluate import (
     evaluate_history,
     format_table,
     projects_from_history,
@@ -116,7 +115,7 @@ def test_paris_sample_does_not_regress():
     Measured on this sample: hit@1 0.791, hit@3 0.952, MRR 0.873 (full test set:
     0.797, 0.957, 0.878); the guards sit 0.03 below.
     """
-    from matcher.loading import load
+    from matcher.io.loading import load
 
     history = load("history", PARIS, forced=PARIS_MAP, refused_when_zero=True).frame
     evaluation = evaluate_history(history, 2018, sample=2000, seed=0, baselines=False)

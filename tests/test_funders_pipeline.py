@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from matcher.loading import load
+from matcher.io.loading import load
 
 YAML = """
 - funder_id: F1

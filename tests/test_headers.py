@@ -1,4 +1,4 @@
-"""Tests for matcher.headers: exact, synonym, criterion, fuzzy and forced mapping; reports."""
+"""Tests for matcher.normalize.headers: exact, synonym, criterion, fuzzy and forced mapping; reports."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from matcher.errors import InputError, MappingError
-from matcher.headers import (
+from matcher.core.errors import InputError, MappingError
+from matcher.normalize.headers import (
     compact_name,
     ignored_headers,
     load_mapping_file,
@@ -18,8 +18,8 @@ from matcher.headers import (
     parse_map_options,
     synonym_levels,
 )
-from matcher.problems import FILE
-from matcher.schema import SCHEMAS
+from matcher.normalize.problems import FILE
+from matcher.normalize.schema import SCHEMAS
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 JT = {
@@ -207,7 +207,7 @@ def test_criterion_columns_only_for_projects_and_forcible():
 
 
 def test_criterion_columns_from_the_packaged_vocabulary():
-    pytest.importorskip("matcher.vocabularies")
+    pytest.importorskip("matcher.referential.vocabularies")
     result = map_headers(["Atténuation climat", "Insertion", "Nom du projet", "Nature du projet"], "projects")
     assert result.mapping == {"Atténuation climat": "jt_climate_mitigation",
                               "Insertion": "jt_inclusive_employment", "Nom du projet": "name"}
@@ -258,7 +258,7 @@ def test_scdl_example_file_headers_are_all_mapped():
     path = SHARED_DATA / "scdl" / "exemple_valide.csv"
     if not path.exists():
         pytest.skip("shared data not available (../shared/data)")
-    from matcher.readers import read_table
+    from matcher.io.readers import read_table
 
     columns = list(read_table(path).frame.columns)
     result = map_headers(columns, "history")

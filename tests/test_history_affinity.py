@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from conftest import funder, funders_frame, project, projects_frame
 
-from matcher.explain import format_amount
-from matcher.features import Block
-from matcher.history_affinity import LOG_DECADES, log_scale, project_documents
-from matcher.model import Matcher
+from matcher.engine.explain import format_amount
+from matcher.engine.features import Block
+from matcher.engine.history_affinity import LOG_DECADES, log_scale, project_documents
+from matcher.engine.model import Matcher
 
 GARDEN = ["jardin partagé compost quartier", "compost collectif jardin potager", "jardin solidaire légumes compost",
           "potager partagé habitants jardin"]

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from matcher.loading import load
+from matcher.io.loading import load
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

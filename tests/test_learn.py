@@ -15,10 +15,10 @@ from funders.learn import (
     ticket_range,
     typical_terms,
 )
-from matcher.errors import MappingError
-from matcher.loading import load
-from matcher.schema import FUNDER_FIELDS
-from matcher.writers import write_table
+from matcher.core.errors import MappingError
+from matcher.io.loading import load
+from matcher.io.writers import write_table
+from matcher.normalize.schema import FUNDER_FIELDS
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PARIS = [DATA / "paris-subventions" / f"subventions-accordees-et-refusees_{part}.csv.gz"

@@ -7,15 +7,15 @@ import math
 
 import numpy as np
 import pandas as pd
+import reference
 from conftest import TinyTerritories, funders_frame, projects_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matcher import reference
-from matcher.eligibility import evaluate_rules
-from matcher.features import Block, as_day
-from matcher.model import Matcher
-from matcher.scoring import score_block
+from matcher.engine.eligibility import evaluate_rules
+from matcher.engine.features import Block, as_day
+from matcher.engine.model import Matcher
+from matcher.engine.scoring import score_block
 
 DATE = "2026-04-01"
 CODES = ["commune:69123", "commune:69266", "commune:69029", "commune:38185", "commune:75056",
@@ -236,7 +236,7 @@ def real_place_sets(draw):
 
 
 def _check_places_against_reference(projects, funders):
-    from matcher.territories import Territories
+    from matcher.referential.territories import Territories
 
     matcher = Matcher(date=DATE, territories=Territories.default(), top=None).fit(funders)
     features = matcher.space_.encode_projects(projects)

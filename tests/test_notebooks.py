@@ -34,3 +34,17 @@ def test_notebook_runs(path, tmp_path):
     assert not errors
     text = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert ("score × weight = contribution" in text) if path.stem.startswith("01") else "shortlist.xlsx" in text
+    plots = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+             if "image/png" in o.get("data", {})]
+    assert plots, "each notebook shows at least one plot"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_uses_only_public_names(path):
+    """A notebook is a user of the library: it imports from ``matcher`` only, never its internals."""
+    import re
+
+    notebook = nbformat.read(path, as_version=4)
+    source = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    internal = re.findall(r"^\s*(?:from|import) matcher\.[\w.]+", source, flags=re.M)
+    assert not internal

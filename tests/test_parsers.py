@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher import parsers
-from matcher.parsers import (
+from matcher.normalize import parsers
+from matcher.normalize.parsers import (
     parse_amount,
     parse_bool,
     parse_date,
@@ -26,7 +26,7 @@ from matcher.parsers import (
     parse_weighted,
     split_list,
 )
-from matcher.problems import ParseError
+from matcher.normalize.problems import ParseError
 
 NNBSP, NBSP = "\u202f", "\u00a0"
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from matcher.loading import load
+from matcher.io.loading import load
 
 
 def write(tmp_path, text, name="p.csv", encoding="utf-8"):
@@ -144,7 +144,7 @@ def test_encodings(tmp_path, encoding):
 
 
 def test_every_commune_resolves_from_its_insee_code_in_a_file(tmp_path):
-    from matcher.territories import Territories
+    from matcher.referential.territories import Territories
 
     communes = sorted(Territories.default().codes("commune"))
     lines = [f"P{i},{code.split(':')[1]}" for i, code in enumerate(communes)]

@@ -1,4 +1,4 @@
-"""Tests for matcher.readers: formats, encodings, delimiters, row numbers, problems."""
+"""Tests for matcher.io.readers: formats, encodings, delimiters, row numbers, problems."""
 
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from matcher.errors import InputError
-from matcher.problems import ERROR, FILE, WARNING
-from matcher.readers import (
+from matcher.core.errors import InputError
+from matcher.io.readers import (
     _FastPathFailed,
     _parse_csv_fast,
     _parse_csv_slow,
@@ -27,6 +26,7 @@ from matcher.readers import (
     read_profiles,
     read_table,
 )
+from matcher.normalize.problems import ERROR, FILE, WARNING
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from matcher import Report, RunInfo, portfolio_balance, render_html
 from matcher.cli import cli
-from matcher.loading import SAMPLE_FUNDERS, SAMPLE_PROJECTS, load
-from matcher.model import Matcher
-from matcher.report_html import Report, RunInfo, portfolio_balance, render_html
+from matcher.engine.model import Matcher
+from matcher.io.loading import SAMPLE_FUNDERS, SAMPLE_PROJECTS, load
 
 DATE = "2026-12-01"
 FUNDER = "F-FDD-TERRES"

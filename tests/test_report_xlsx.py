@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 from test_report_html import DATE, FUNDER, write_hostile_projects
 
 from matcher.cli import cli
-from matcher.loading import SAMPLE_PROJECTS
-from matcher.report_xlsx import EURO, SHEETS, write_sheets
+from matcher.io.loading import SAMPLE_PROJECTS
+from matcher.report.xlsx import EURO, SHEETS, write_sheets
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

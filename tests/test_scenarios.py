@@ -15,8 +15,8 @@ from conftest import (
     ranked,
 )
 
-from matcher.errors import MatchingError
-from matcher.model import Matcher
+from matcher.core.errors import MatchingError
+from matcher.engine.model import Matcher
 
 LYON, VILLEURBANNE, GRENOBLE = "commune:69123", "commune:69266", "commune:38185"
 METROPOLE, RHONE, AURA = "epci:200046977", "dep:69", "reg:84"
@@ -407,7 +407,7 @@ def test_bad_funder_weights_are_all_reported_together():
 
 
 def test_real_territory_table_handles_twins_and_metropoles():
-    from matcher.territories import Territories
+    from matcher.referential.territories import Territories
 
     table = Territories.default()
     matcher = Matcher(date="2026-04-01", territories=table).fit(funders_frame(

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from matcher import kernels
-from matcher.criteria import default_criteria
-from matcher.errors import MatchingError
-from matcher.explain import format_amount, format_date, format_percent
-from matcher.scoring import (
+from matcher.core.errors import MatchingError
+from matcher.engine import kernels
+from matcher.engine.criteria import default_criteria
+from matcher.engine.explain import format_amount, format_date, format_percent
+from matcher.engine.scoring import (
     DEFAULT_WEIGHTS,
     PairDetails,
     ScoredBlock,
@@ -172,7 +172,7 @@ def test_kernels_still_compile_when_no_cache_folder_is_writable():
     import subprocess
     import sys
 
-    code = ("import numpy as np; from matcher import kernels; "
+    code = ("import numpy as np; from matcher.engine import kernels; "
             "cols, found, _ = kernels.top_rows(np.array([[3 << 24, 1 << 24]]), 1, 0, kernels.INELIGIBLE); "
             "print(cols.tolist(), type(kernels.top_rows._cache).__name__)")
     # A locator that never applies to a plain file: numba has nowhere to cache.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.loading import load
-from matcher.synthetic import generate_funders, generate_projects, write_profiles
+from matcher.evaluation.synthetic import generate_funders, generate_projects, write_profiles
+from matcher.io.loading import load
 
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.territories import (
+from matcher.referential.territories import (
     COLUMNS,
     DATA_PATH,
     LEVEL_RANK,

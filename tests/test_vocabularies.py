@@ -1,4 +1,4 @@
-"""Tests for matcher.vocabularies: data integrity, resolution, legal forms, INSEE codes."""
+"""Tests for matcher.referential.vocabularies: data integrity, resolution, legal forms, INSEE codes."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matcher.errors import VocabularyError
-from matcher.text import fold
-from matcher.vocabularies import (
+from matcher.core.errors import VocabularyError
+from matcher.core.text import fold
+from matcher.referential.vocabularies import (
     VOCABULARY_NAMES,
     Vocabulary,
     VocabularyValue,

@@ -1,0 +1,43 @@
+"""The coopmatch command line: thin wrappers that parse options, call the library, format.
+
+Every command turns a :class:`~matcher.core.errors.CoopmatchError` into
+``Error: <message>`` with exit code 1 (usage mistakes exit 2, as Click does);
+anything else is a bug and keeps its traceback. Each command group lives in its
+own module and is registered here; shared helpers are in :mod:`matcher.cli.common`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from matcher.cli.batch import batch
+from matcher.cli.common import DEMO_DATE, CoopmatchGroup
+from matcher.cli.history import evaluate, learn_funders_command
+from matcher.cli.profiles import normalize, validate
+from matcher.cli.ranking import demo, explain, funders_for, shortlist
+from matcher.core.version import VERSION as __version__
+
+__all__ = ["DEMO_DATE", "cli", "main"]
+
+
+@click.group(cls=CoopmatchGroup, context_settings={"help_option_names": ["-h", "--help"],
+                                                   "max_content_width": 100})
+@click.version_option(__version__, prog_name="coopmatch")
+def cli():
+    """coopmatch — match territorial cooperation projects with the funders that fit them.
+
+    \b
+    Start with:
+      coopmatch demo                          # both views on the built-in sample
+      coopmatch validate projects FILE        # check a file before using it
+      coopmatch normalize funders FILE -o funders.csv
+    """
+
+
+for command in (validate, normalize, learn_funders_command, funders_for, shortlist, explain, demo, batch,
+                evaluate):
+    cli.add_command(command)
+
+
+def main():  # pragma: no cover - console entry point
+    cli(prog_name="coopmatch")

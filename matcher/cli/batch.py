@@ -1,0 +1,190 @@
+"""``coopmatch batch``: every project against every funder row, top K both ways, to a folder.
+
+Registered on the main group in :mod:`matcher.cli`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from matcher.cli.common import lang_option, load_profiles, parse_run_date, parse_weights
+
+BATCH_FORMATS = ("csv", "parquet", "html")
+#: Lines of funders_for_projects shown in the HTML report of a batch (the CSV has them all).
+HTML_MAX_LINES = 2000
+#: Runs expected to take less than this many pairs show no progress bar.
+PROGRESS_MIN_PAIRS = 20_000_000
+
+
+@click.command()
+@click.option("--projects", "projects_path", required=True, type=click.Path(), help="Projects file or folder.")
+@click.option("--funders", "funders_path", required=True, type=click.Path(), help="Funders file or folder.")
+@click.option("--history", "history_path", type=click.Path(), default=None,
+              help="Grant history file (for the history criterion, when there is one).")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Funder rows kept per project, and projects kept per funder row (funder and call).")
+@click.option("--date", "run_date", default=None, metavar="DATE",
+              help="Run date for open calls, dd/mm/yyyy or ISO (default: today).")
+@click.option("--weight", "weights", multiple=True, metavar="CRITERION=W",
+              help="Override a criterion weight for this run (repeatable).")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Threads scoring blocks at the same time (output is the same for any value).")
+@click.option("--format", "fmt", type=click.Choice(BATCH_FORMATS), default="csv", show_default=True,
+              help="Format of the two ranked files; html writes them as CSV plus OUTDIR/report.html.")
+@click.option("--quiet", is_flag=True, help="No progress bar and no closing line.")
+@click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
+              help="Output folder (created if missing).")
+@lang_option
+def batch(projects_path, funders_path, history_path, top, run_date, weights, jobs, fmt, quiet, outdir, lang):
+    """Rank every project against every funder row, top K both ways, into a folder.
+
+    Writes OUTDIR/funders_for_projects.<ext> (the best funder rows of each
+    project), OUTDIR/projects_for_funders.<ext> (the best projects of each
+    funder and call), both with the columns of funders-for, and
+    OUTDIR/summary.json (counts, rejected rows, eligibility counts, timings,
+    parameters). Each file is written atomically.
+
+    \b
+    Examples:
+      coopmatch batch --projects projets.csv --funders financeurs.csv -o resultats
+      coopmatch batch --projects projets.csv --funders financeurs.csv --top 20 --jobs 2 --format parquet -o out
+      coopmatch batch --projects projets.csv --funders financeurs.yaml --format html -o resultats
+    """
+    from matcher.core.version import VERSION as __version__
+    from matcher.engine.batch import CsvWriter, run_batch
+    from matcher.engine.model import Matcher
+    from matcher.io.writers import write_table, write_text
+
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    out = Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise click.ClickException(f"'{outdir}' exists and is not a folder")
+
+    clock = time.perf_counter()
+    projects = load_profiles("projects", projects_path, {})
+    funders = load_profiles("funders", funders_path, {})
+    history = load_profiles("history", history_path, {}) if history_path else None
+    timings["read_normalise"] = time.perf_counter() - clock
+    if projects.frame.empty:
+        raise click.ClickException(f"no usable project in '{projects_path}' "
+                                   f"({projects.summary['rows_rejected']} row(s) rejected)")
+    if funders.frame.empty:
+        raise click.ClickException(f"no usable funder in '{funders_path}' "
+                                   f"({funders.summary['rows_rejected']} row(s) rejected)")
+
+    clock = time.perf_counter()
+    matcher = Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang, top=top)
+    matcher.fit(funders.frame, history=None if history is None else history.frame)
+    timings["fit"] = time.perf_counter() - clock
+
+    n_projects = len(projects.frame)
+    show = not quiet and sys.stderr.isatty() and n_projects * len(matcher.funders_) >= PROGRESS_MIN_PAIRS
+    out.mkdir(parents=True, exist_ok=True)
+    data_fmt = "csv" if fmt == "html" else fmt
+    paths = {name: out / f"{name}.{data_fmt}" for name in ("funders_for_projects", "projects_for_funders")}
+    shown: list = []  # the first lines of funders_for_projects, for the HTML report
+
+    def keep_forranking_report(frame):
+        if fmt == "html" and sum(len(f) for f in shown) < HTML_MAX_LINES:
+            shown.append(frame.head(HTML_MAX_LINES - sum(len(f) for f in shown)))
+
+    with contextlib.ExitStack() as stack:
+        advance = stack.enter_context(_progress(show, n_projects, lang))
+        if data_fmt == "csv":  # funders_for_projects is written as its blocks are scored (flat memory)
+            writer = stack.enter_context(CsvWriter(paths["funders_for_projects"]))
+
+            def sink(frame):
+                writer.write(frame)
+                keep_forranking_report(frame)
+
+            result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance,
+                               on_project_rows=sink)
+        else:
+            result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance)
+    timings.update(result.timings)
+
+    clock = time.perf_counter()
+    if fmt == "html":
+        _write_report(shown, projects, funders, matcher, out / "report.html", lang,
+                      projects_file=projects_path, funders_file=funders_path, top=top, weights=weights)
+        paths["report"] = out / "report.html"
+    if data_fmt == "csv":  # the bytes of write_table, faster on large frames
+        with CsvWriter(paths["projects_for_funders"]) as writer:
+            writer.write(result.projects_for_funders)
+    else:
+        for name, frame in (("funders_for_projects", result.funders_for_projects),
+                            ("projects_for_funders", result.projects_for_funders)):
+            paths[name] = write_table(frame, paths[name], fmt=fmt)
+    timings["write"] = time.perf_counter() - clock + timings.pop("write_streamed", 0.0)
+    timings["total"] = time.perf_counter() - started
+
+    summary = {
+        "coopmatch_version": __version__,
+        "inputs": {
+            "projects": _input_summary(projects, projects_path),
+            "funders": _input_summary(funders, funders_path),
+            **({"history": _input_summary(history, history_path)} if history is not None else {}),
+        },
+        "funder_rows": len(matcher.funders_),
+        "pairs": result.pairs,
+        "eligibility_counts": result.eligibility_counts,
+        "outputs": {name: {"file": path.name, "rows": rows} for (name, path), rows in
+                    zip(list(paths.items())[:2],
+                        (result.funders_for_projects_rows, len(result.projects_for_funders)), strict=True)},
+        "parameters": {"top": top, "date": matcher.run_date_, "weights": dict(parse_weights(weights) or {}),
+                       "jobs": jobs, "format": fmt, "lang": lang, "criteria": list(matcher.criteria_names_)},
+        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+    write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", out / "summary.json")
+    if not quiet:
+        rows = (result.funders_for_projects_rows, len(result.projects_for_funders))
+        click.echo(f"{result.pairs:,} pairs; {rows[0]:,} + {rows[1]:,} rows → {out}/ "
+                   f"({timings['total']:.1f} s)", err=True)
+
+
+def _write_report(shown, projects, funders, matcher, path, lang, **params) -> None:
+    """One HTML report of the run: the first lines of funders_for_projects, explained."""
+    import pandas as pd
+
+    from matcher.cli.common import ranking_report
+    from matcher.report.html import write_html
+
+    ranked = pd.concat(shown, ignore_index=True) if shown else pd.DataFrame(
+        columns=["project_id", "funder_id", "call_id", "rank", "score", "eligibility", "reasons",
+                 "project_name", "funder_name"])
+    write_html(ranking_report(ranked, projects, funders, projects.frame, matcher, "batch", lang, **params), path)
+
+
+def _input_summary(loaded, path) -> dict:
+    s = loaded.summary
+    return {"file": str(path), "rows_read": s["rows_read"], "rows_normalised": s["rows_normalised"],
+            "rows_rejected": s["rows_rejected"], "warnings": s["warnings"], "profiles": len(loaded.frame)}
+
+
+@contextlib.contextmanager
+def _progress(show: bool, total: int, lang: str):
+    """A rich progress bar on stderr when ``show``; yields ``advance(n)``."""
+    if not show:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = (TextColumn("projets" if lang == "fr" else "projects"), BarColumn(), MofNCompleteColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("batch", total=total)
+        yield lambda n: bar.advance(task, n)

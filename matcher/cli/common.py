@@ -1,0 +1,341 @@
+"""Shared helpers of the command line: options, loading, checks, output (public names).
+
+Command modules import from here; nothing here imports a command module.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import click
+
+from matcher.core.errors import CoopmatchError
+
+KINDS = ("projects", "funders", "history")
+LANGS = ("fr", "en")
+DEFAULT_LANG = os.environ.get("COOPMATCH_LANG", "fr") if os.environ.get("COOPMATCH_LANG") in LANGS else "fr"
+
+
+class CoopmatchGroup(click.Group):
+    """A group that reports library errors as ``Error: …`` without a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CoopmatchError as err:
+            raise click.ClickException(str(err)) from None
+
+
+def mapping_options(fn):
+    """``--map field=Column`` (repeatable) and ``--mapping-file FILE``."""
+
+    @click.option("--map", "maps", multiple=True, metavar="FIELD=COLUMN",
+                  help="Force a column onto a canonical field (repeatable), e.g. --map amount_requested='Montant (€)'.")
+    @click.option("--mapping-file", type=click.Path(dir_okay=False), default=None,
+                  help="YAML file of field: Column pairs, read with safe loading.")
+    @functools.wraps(fn)
+    def wrapper(*args, maps, mapping_file, **kwargs):
+        from matcher.normalize.headers import load_mapping_file, parse_map_options
+
+        forced = dict(load_mapping_file(mapping_file)) if mapping_file else {}
+        forced.update(parse_map_options(list(maps)))
+        return fn(*args, forced=forced, **kwargs)
+
+    return wrapper
+
+
+def lang_option(fn):
+    return click.option("--lang", type=click.Choice(LANGS), default=DEFAULT_LANG, show_default=True,
+                        help="Language of reports and explanations (or set COOPMATCH_LANG).")(fn)
+
+
+def number(n: int, lang: str) -> str:
+    text = f"{n:,}"
+    return text.replace(",", "\u202f") if lang == "fr" else text
+
+
+def accounting_line(summary: dict, lang: str) -> str:
+    """One line that accounts for every input row."""
+    n = functools.partial(number, lang=lang)
+    if lang == "fr":
+        line = (f"{n(summary['rows_read'])} lignes lues : {n(summary['rows_normalised'])} normalisées, "
+                f"{n(summary['rows_rejected'])} rejetées ; {n(summary['warnings'])} avertissements")
+        if "funders" in summary:
+            line += f" ({n(summary['funders'])} financeurs, {n(summary['calls'])} appels)"
+    else:
+        line = (f"{n(summary['rows_read'])} rows read: {n(summary['rows_normalised'])} normalised, "
+                f"{n(summary['rows_rejected'])} rejected; {n(summary['warnings'])} warnings")
+        if "funders" in summary:
+            line += f" ({n(summary['funders'])} funders, {n(summary['calls'])} calls)"
+    return line
+
+
+def problem_line(problem, source: str | None, lang: str, show_source: bool) -> str:
+    where = []
+    if show_source and source:
+        where.append(Path(source).name)
+    if problem.row is not None:
+        where.append(f"{'ligne' if lang == 'fr' else 'row'} {problem.row}")
+    if problem.column:
+        where.append(f"{'colonne' if lang == 'fr' else 'column'} '{problem.column}'")
+    severity = {"error": ("REJET", "REJECTED"), "warning": ("avert.", "warning"),
+                "file": ("fichier", "file")}[problem.severity][0 if lang == "fr" else 1]
+    return f"[{severity}] {', '.join(where) or '-'}: {problem.reason(lang)}"
+
+
+def load_profiles(kind: str, path: str, forced: dict, **options):
+    from matcher.io.loading import load
+
+    return load(kind, path, forced=forced or None, **options)
+
+
+def write_rejects(result, path: str) -> None:
+    from matcher.io.writers import write_table
+
+    write_table(result.rejects, path)
+
+
+DEMO_DATE = "2026-12-01"
+OUTPUT_FORMATS = ("table", "csv", "json", "xlsx", "html")
+
+
+def parse_weights(values) -> dict[str, float] | None:
+    weights = {}
+    for item in values:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            weights[name.strip()] = float(number.replace(",", "."))
+        except ValueError:
+            raise click.ClickException(f"--weight expects criterion=number, got '{item}'") from None
+    return weights or None
+
+
+def parse_run_date(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from matcher.normalize.parsers import parse_date
+    from matcher.normalize.problems import ParseError
+
+    try:
+        parsed = parse_date(value)
+    except ParseError as err:
+        raise click.ClickException(f"--date: {err.reason_en}") from None
+    if parsed is None:
+        raise click.ClickException(f"--date: unreadable date: '{value}'")
+    return parsed
+
+
+def ranking_options(fn):
+    """Options shared by funders-for, shortlist and batch-like commands."""
+    options = [
+        click.option("--funders", "funders_path", type=click.Path(), default=None,
+                     help="Funders file or folder (default: the built-in sample)."),
+        click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
+                     help="Lines kept per project (funders-for) or per funder/call (shortlist)."),
+        click.option("--date", "run_date", default=None, metavar="DATE",
+                     help="Run date for open calls, dd/mm/yyyy or ISO (default: today)."),
+        click.option("--weight", "weights", multiple=True, metavar="CRITERION=W",
+                     help="Override a criterion weight for this run (repeatable), e.g. --weight territory=0.3."),
+        click.option("--history", "history_path", type=click.Path(), default=None,
+                     help="Past grant decisions (canonical, SCDL or 360Giving headers): adds the history criterion."),
+        click.option("--include-ineligible", is_flag=True,
+                     help="Also list ineligible pairs, after the others."),
+        click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table",
+                     show_default=True, help="Output format."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                     help="Write to this file instead of the terminal (required for xlsx)."),
+        lang_option,
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def notice_rejects(result, what: str, lang: str) -> None:
+    s = result.summary
+    if s["rows_rejected"] or s["warnings"]:
+        if lang == "fr":
+            text = (f"{what} : {s['rows_rejected']} ligne(s) rejetée(s), {s['warnings']} avertissement(s) "
+                    f"— détail avec « coopmatch validate »")
+        else:
+            text = (f"{what}: {s['rows_rejected']} row(s) rejected, {s['warnings']} warning(s) "
+                    f"— details with 'coopmatch validate'")
+        click.echo(text, err=True)
+
+
+def load_inputs(projects_path, funders_path, lang):
+    """The canonical projects and funders frames (rejects noticed on stderr)."""
+    projects, funders = load_normalized(projects_path, funders_path, lang)
+    return projects.frame, funders.frame
+
+
+def fit_matcher(funders, weights, run_date, lang, top, history_path=None):
+    """Fit the matcher; with a history file the ``history`` criterion joins the others."""
+    from matcher.engine.model import Matcher
+
+    history = None
+    if history_path:
+        loaded = load_profiles("history", history_path, {})
+        notice_rejects(loaded, "history" if lang == "en" else "historique", lang)
+        history = loaded.frame
+    return Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang,
+                   top=top).fit(funders, history=history)
+
+
+def check_id(value: str, known, what: str) -> None:
+    from rapidfuzz import process
+
+    known = [k for k in known if k is not None]
+    if value in known:
+        return
+    close = [m[0] for m in process.extract(value, sorted(set(known)), limit=3, score_cutoff=60)]
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise click.ClickException(f"unknown {what} '{value}'{hint}")
+
+
+def check_call(call_id: str | None, funders, funder_id: str) -> None:
+    """A given call id must be one of that funder's calls."""
+    if call_id is not None:
+        check_id(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
+                  f"call id for funder {funder_id}")
+
+
+def load_normalized(projects_path, funders_path, lang):
+    """Read and normalise projects and funders, keeping the whole results (rejects, summaries)."""
+    from matcher.io.loading import SAMPLE_FUNDERS
+
+    projects = load_profiles("projects", projects_path, {})
+    notice_rejects(projects, "projects" if lang == "en" else "projets", lang)
+    funders = load_profiles("funders", funders_path or SAMPLE_FUNDERS, {})
+    notice_rejects(funders, "funders" if lang == "en" else "financeurs", lang)
+    return projects, funders
+
+
+def ranking_report(ranked, projects_in, funders_in, projects, matcher, command, lang, **params):
+    """The :class:`~matcher.report.model.Report` of a ranking run (for --format html and xlsx)."""
+    from matcher import Report
+
+    return Report.from_ranking(ranked, matcher, projects_in, funders_in, command, shown_projects=projects,
+                               weights=parse_weights(params.pop("weights", ())), **params)
+
+
+def emit(ranked, fmt, output, lang, title, view, report=None):
+    from matcher.io.writers import write_table
+
+    if fmt == "table":
+        if output:
+            raise click.ClickException("--format table prints to the terminal; use csv, json, xlsx or html with -o")
+        print_table(ranked, lang, title, view)
+        return
+    if fmt == "xlsx" and not output:
+        raise click.ClickException("--format xlsx needs -o FILE.xlsx")
+    if fmt in ("html", "xlsx"):
+        if report is None:
+            raise click.ClickException(f"--format {fmt} is not available for this command")
+        from matcher.report.html import render_html, write_html
+        from matcher.report.xlsx import write_report_workbook
+
+        if not output:
+            click.echo(render_html(report), nl=False)
+            return
+        (write_html if fmt == "html" else write_report_workbook)(report, output)
+        click.echo(f"{len(ranked)} {'lignes' if lang == 'fr' else 'rows'} → {output}", err=True)
+        return
+    if output:
+        write_table(ranked, output, fmt=fmt, money_columns=())
+        click.echo(f"{len(ranked)} {'lignes' if lang == 'fr' else 'rows'} → {output}", err=True)
+    elif fmt == "csv":
+        import io
+
+        from matcher.io.writers import _csv_field, cell_text, neutralise
+
+        buffer = io.StringIO()
+        buffer.write(",".join(ranked.columns) + "\n")
+        for row in ranked.itertuples(index=False, name=None):
+            buffer.write(",".join(_csv_field(neutralise(cell_text(v))) for v in row) + "\n")
+        click.echo(buffer.getvalue(), nl=False)
+    else:
+        import json
+
+        from matcher.io.writers import records
+
+        click.echo(json.dumps(records(ranked), ensure_ascii=False, indent=2))
+
+
+def strengths(row: dict, labels: dict[str, str], lang: str, count: int = 2) -> str:
+    """The criteria that contribute most to a line's score, e.g. ``secteurs 0,21``."""
+    from matcher.engine.explain import format_number
+
+    parts = [(value, name) for name, value in ((n, row.get(f"contribution_{n}")) for n in labels)
+             if isinstance(value, float) and value == value and value > 0]
+    best = sorted(parts, key=lambda p: (-p[0], p[1]))[:count]
+    if not best:
+        return ""
+    head = "Points forts : " if lang == "fr" else "Strengths: "
+    return head + ", ".join(f"{labels[name]} {format_number(value, lang)}" for value, name in best)
+
+
+def criterion_labels(ranked, lang) -> dict[str, str]:
+    from matcher.engine.criteria import default_criteria
+
+    known = {c.name: c.label(lang) for c in default_criteria()}
+    names = [col[len("contribution_"):] for col in ranked.columns if col.startswith("contribution_")]
+    return {n: known.get(n, n) for n in names}
+
+
+def print_table(ranked, lang, title, view):
+    import shutil
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from matcher.engine.explain import format_number, template
+
+    console = Console(width=max(100, shutil.get_terminal_size((140, 24)).columns), highlight=False,
+                      soft_wrap=False)
+    fr = lang == "fr"
+    if not len(ranked):
+        console.print(f"[bold]{escape(title)}[/bold]")
+        console.print("Aucune ligne à afficher." if fr else "Nothing to show.")
+        return
+    table = Table(title=escape(title), show_lines=True, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("Score", justify="right")
+    table.add_column("Verdict" if not fr else "Éligibilité")
+    table.add_column("Financeur / appel" if fr and view == "project" else
+                     "Funder / call" if view == "project" else "Projet" if fr else "Project")
+    table.add_column("Raisons, points forts" if fr else "Reasons, strengths", ratio=1)
+    styles = {"eligible": "green", "to_check": "yellow", "ineligible": "red"}
+    labels = criterion_labels(ranked, lang)
+    for row in ranked.to_dict("records"):
+        verdict = template("verdicts", row["eligibility"])[lang]
+        if view == "project":
+            who = escape(str(row["funder_name"] or row["funder_id"]))
+            if isinstance(row["call_id"], str):
+                who += f"\n[dim]{escape(str(row['call_title'] or row['call_id']))}[/dim]"
+        else:
+            who = escape(f"{row['project_id']} — {row['project_name'] or ''}")
+        notes = [escape(r) for r in (row["reasons"] or "").split(" ; ") if r]
+        strong = strengths(row, labels, lang)
+        if strong:
+            notes.append(f"[dim]{escape(strong)}[/dim]")
+        table.add_row(str(row["rank"]), format_number(row["score"], lang),
+                      f"[{styles[row['eligibility']]}]{verdict}[/]", who, "\n".join(notes) or "—")
+    console.print(table)
+
+
+def print_groups(ranked, by, title, view, lang, empty: tuple[str, str]) -> None:
+    """One terminal table per group of ``ranked`` (per project, or per funder and call)."""
+    for key, group in ranked.groupby(by, sort=True):
+        print_table(group, lang, title(key, group), view)
+    if ranked.empty:
+        click.echo(empty[0] if lang == "fr" else empty[1])
+
+
+MONEY_COLUMNS = ("amount_requested", "total_budget", "secured_funding", "ticket_min", "ticket_max",
+                  "call_envelope", "amount_awarded")

@@ -1,0 +1,497 @@
+"""Compiled loops of the matching core (numba).
+
+Everything here works on one block of pairs (P projects x F funder rows) and
+does in one pass what numpy would do in several: each built-in criterion
+fills its P x F layer of the block's score stack, each built-in rule writes
+its bit into the block's fail / unknown / warning words, then
+:func:`combine` makes the weighted mean of the known criteria, the verdicts
+and the ranking keys, and :func:`top_rows` / :func:`top_cols` select the top
+K both ways without sorting. The loops are written without data-dependent
+branches where it matters, so that they vectorise.
+
+The functions release the GIL (``nogil``), so the threads of ``coopmatch
+batch --jobs N`` run them at the same time; they are compiled on first use,
+then cached on disk (``cache=True``). Floating-point operations are plain
+IEEE (no ``fastmath``) and every sum is taken in a fixed order, so a pair's
+values do not depend on the number of threads (nor, in practice, on the block
+it is in: the one product left to BLAS, the just-transition coverage over a
+dozen criteria, is a short dot product per pair).
+:mod:`matcher.reference` is the per-pair oracle these loops are tested against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Scores closer than this rank as ties (then broken by position).
+QUANTA = 1e9
+#: Bits of a ranking key: ``ineligible (1) | 1e9 - round(score x 1e9) (31) | position (24)``.
+POSITION_BITS = 24
+BUCKET_SHIFT = 55
+INELIGIBLE = np.int64(1) << BUCKET_SHIFT
+NO_KEY = np.iinfo(np.int64).max
+TINY = np.finfo(np.float64).tiny
+
+
+
+def _compiled(function):
+    """``njit(nogil=True, cache=True)``; without the disk cache when numba finds no folder
+    to write it in (a read-only install and no writable home): then each process compiles
+    the loops on first use."""
+    try:
+        return njit(nogil=True, cache=True)(function)
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return njit(nogil=True)(function)
+
+
+@_compiled
+def combine(stack, weights, fail_bits, unknown_bits, score, known, verdict, keys, tally):
+    """Score, known weight, verdict and ranking key (without position) of every pair.
+
+    ``stack`` holds the criterion scores (C x P x F, NaN = unknown),
+    ``weights`` the effective weights of the funder rows (C x F). The score
+    is ``sum(w_c x s_c) / sum(w_c)`` over the known criteria, added in
+    criterion order; 0 when none is known. ``tally`` counts the verdicts
+    (eligible, to check, ineligible).
+    """
+    # Written without data-dependent branches so that the loops vectorise.
+    n_criteria, n_rows, n_cols = stack.shape
+    n_fail = 0
+    n_unknown = 0
+    for i in range(n_rows):
+        num = score[i]
+        den = known[i]
+        for j in range(n_cols):
+            num[j] = 0.0
+            den[j] = 0.0
+        for c in range(n_criteria):
+            values = stack[c, i]
+            w = weights[c]
+            for j in range(n_cols):
+                s = values[j]
+                num[j] += (s if s > 0.0 else 0.0) * w[j]  # NaN -> 0
+                den[j] += w[j] if s == s else 0.0
+        fails = fail_bits[i]
+        unknowns = unknown_bits[i]
+        verdicts = verdict[i]
+        row_keys = keys[i]
+        for j in range(n_cols):
+            d = den[j]
+            value = num[j] / (d if d > TINY else TINY)
+            num[j] = value
+            clipped = value if value < 1.0 else 1.0
+            clipped = clipped if clipped > 0.0 else 0.0
+            quantum = np.rint(clipped * QUANTA)
+            failed = fails[j] != 0
+            unsure = unknowns[j] != 0
+            row_keys[j] = (np.int64(QUANTA - quantum) << POSITION_BITS) | (INELIGIBLE if failed else np.int64(0))
+            verdicts[j] = 2 if failed else (1 if unsure else 0)
+            n_fail += failed
+            n_unknown += unsure and not failed
+    tally[2] += n_fail
+    tally[1] += n_unknown
+    tally[0] += n_rows * n_cols - n_fail - n_unknown
+
+
+@_compiled
+def sector_scores(idx, counts, weights, funds, unset, priority_share, rest_share, out):
+    """:class:`matcher.engine.criteria.SectorFit` over a block.
+
+    ``idx``: the project's sector rows (P x K, padded with the all-zero last
+    row); ``counts``: its number of sectors (NaN unknown); ``weights`` and
+    ``funds``: per sector x funder row, the funder's weight and 1.0 where it
+    funds the sector; ``unset``: 0 or NaN (funder row without sectors).
+    """
+    n_rows, width = idx.shape
+    n_cols = out.shape[1]
+    count = np.empty(n_cols)
+    for i in range(n_rows):
+        best = out[i]
+        n = counts[i]
+        if n != n:
+            best[:] = np.nan
+            continue
+        best[:] = 0.0
+        count[:] = 0.0
+        for k in range(width):
+            w = weights[idx[i, k]]
+            f = funds[idx[i, k]]
+            for j in range(n_cols):
+                best[j] = max(best[j], w[j])
+                count[j] += f[j]
+        share = max(n, 1.0)
+        for j in range(n_cols):
+            best[j] = best[j] * priority_share + count[j] / share * rest_share + unset[j]
+
+
+@_compiled
+def _decline(decades, span):
+    """1 at distance 0, falling linearly to 0 at ``span`` decades (NaN stays NaN)."""
+    d = decades * (-1.0 / span) + 1.0
+    if d != d:
+        return d
+    return min(max(d, 0.0), 1.0)
+
+
+@_compiled
+def scale_scores(log_amount, log_of_budget, log_min, log_max, has_range, log_share, span, out):
+    """:class:`matcher.engine.criteria.ScaleFit` over a block: the smaller known of the ticket and
+    budget-share components (NaN when both are unknown)."""
+    n_rows, n_cols = out.shape
+    nan = np.nan
+    for i in range(n_rows):
+        la = log_amount[i]
+        lb = log_of_budget[i]
+        for j in range(n_cols):
+            if la != la or not has_range[j]:
+                ticket = nan
+            else:
+                ticket = _decline(max(log_min[j] - la, 0.0) + max(la - log_max[j], 0.0), span)
+            share = log_share[j]
+            if lb != lb or share != share:
+                budget = nan
+            else:
+                budget = _decline(max(lb - share, 0.0), span)
+            if ticket != ticket:
+                out[i, j] = budget
+            elif budget != budget:
+                out[i, j] = ticket
+            else:
+                out[i, j] = min(ticket, budget)
+
+
+@_compiled
+def _insert(best, count, key):
+    """Insert ``key`` into ``best[:count]``, kept sorted, and return the new count. A full
+    buffer (``count == len(best)``) drops its last key for a smaller one and ignores the
+    others."""
+    k = best.shape[0]
+    if count == k:
+        if key >= best[k - 1]:
+            return count
+        pos = k - 1
+    else:
+        pos = count
+        count += 1
+    while pos > 0 and best[pos - 1] > key:
+        best[pos] = best[pos - 1]
+        pos -= 1
+    best[pos] = key
+    return count
+
+
+@_compiled
+def top_rows(keys, k, offset, limit):
+    """The ``k`` smallest ``key | (offset + column)`` of each row, in order.
+
+    The column's position (``offset + column``, < 2**24) breaks ties; keys
+    not below ``limit`` are left out. Returns ``(cols, found, best)``: the
+    columns (rows x min(k, columns), padded with -1), how many each row kept,
+    and their keys (padded with :data:`NO_KEY`).
+    """
+    n_rows, n_cols = keys.shape
+    k = min(k, n_cols)
+    cols = np.full((n_rows, k), -1, dtype=np.int64)
+    best = np.full((n_rows, k), NO_KEY, dtype=np.int64)
+    found = np.zeros(n_rows, dtype=np.int64)
+    mask = (np.int64(1) << POSITION_BITS) - 1
+    for i in range(n_rows):
+        row_best = best[i]
+        count = 0
+        for j in range(n_cols):
+            key = keys[i, j] | (offset + j)
+            if key < limit:
+                count = _insert(row_best, count, key)
+        for r in range(count):
+            cols[i, r] = (row_best[r] & mask) - offset
+        found[i] = count
+    return cols, found, best
+
+
+@_compiled
+def top_cols(keys, k, offset, limit, threshold):
+    """The ``k`` smallest ``key | (offset + row)`` of each column, in order.
+
+    A key is kept only when it is below ``limit`` and below the column's
+    ``threshold``. Returns ``(rows, found, best)``: the rows (min(k, rows) x
+    columns, padded with -1), how many each column kept, and their keys.
+    """
+    n_rows, n_cols = keys.shape
+    k = min(k, n_rows)
+    rows = np.full((n_cols, k), -1, dtype=np.int64)  # one contiguous buffer per column
+    best = np.full((n_cols, k), NO_KEY, dtype=np.int64)
+    found = np.zeros(n_cols, dtype=np.int64)
+    mask = (np.int64(1) << POSITION_BITS) - 1
+    for i in range(n_rows):
+        position = offset + i
+        for j in range(n_cols):
+            key = keys[i, j] | position
+            if key < limit and key < threshold[j]:
+                found[j] = _insert(best[j], found[j], key)
+    for j in range(n_cols):
+        for r in range(found[j]):
+            rows[j, r] = (best[j, r] & mask) - offset
+    return rows.T, found, best.T
+
+
+@_compiled
+def _max_code_rows(ptr, codes, index, rows, r, out):
+    """``out = the largest of rows[index[code]]`` over the codes of place row ``r`` (CSR
+    ``ptr``/``codes``); 0 without codes."""
+    out[:] = 0.0
+    for k in range(ptr[r], ptr[r + 1]):
+        row = rows[index[codes[k]]]
+        for j in range(out.shape[0]):
+            out[j] = max(out[j], row[j])
+
+
+@_compiled
+def place_relations(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
+                    per_in_index, per_in_rows, per_over_index, per_over_rows,
+                    exc_in_index, exc_in_rows, exc_over_index, exc_over_rows, has_excluded,
+                    all_inside, all_outside, all_excluded, any_excluded, score):
+    """:class:`matcher.engine.features.PlaceRelations` of a block, place rows folded per project.
+
+    A place inside the perimeter scores the largest of the funder code rows
+    (territory scores, :class:`matcher.engine.features.DenseColumns`) of the codes
+    containing it (``in_*``); otherwise, the largest of the rows (partial
+    scores) of its own column (``self_*``): perimeter codes inside the place;
+    0 when neither. An excluded place scores 0. A project without places gets
+    True, True, True, False and NaN; with several, the mean of its places.
+    Without ``has_excluded``, ``all_excluded`` and ``any_excluded`` may have no
+    columns (P x 0): they are neither read nor written then.
+    """
+    n_rows, n_cols = score.shape
+    inside_val = np.empty(n_cols)
+    over_val = np.empty(n_cols)
+    exc_val = np.empty(n_cols)
+    touch_val = np.empty(n_cols)
+    values = np.empty(n_cols)
+    for i in range(n_rows):
+        first, last = place_ptr[i], place_ptr[i + 1]
+        ins, outs, excl, touch, sc = all_inside[i], all_outside[i], all_excluded[i], any_excluded[i], score[i]
+        ins[:] = True
+        outs[:] = True
+        excl[:] = True
+        touch[:] = False
+        sc[:] = 0.0 if last > first else np.nan
+        for r in range(first, last):
+            _max_code_rows(in_ptr, in_codes, per_in_index, per_in_rows, r, inside_val)
+            _max_code_rows(self_ptr, self_codes, per_over_index, per_over_rows, r, over_val)
+            for j in range(n_cols):  # branch-free, so that it vectorises
+                inside = inside_val[j] > 0.0
+                ins[j] &= inside
+                outs[j] &= not inside and over_val[j] == 0.0
+                values[j] = inside_val[j] if inside else over_val[j]
+            if has_excluded:
+                _max_code_rows(in_ptr, in_codes, exc_in_index, exc_in_rows, r, exc_val)
+                _max_code_rows(self_ptr, self_codes, exc_over_index, exc_over_rows, r, touch_val)
+                for j in range(n_cols):
+                    excluded = exc_val[j] > 0.0
+                    values[j] = 0.0 if excluded else values[j]
+                    excl[j] &= excluded
+                    touch[j] |= excluded or touch_val[j] > 0.0
+            for j in range(n_cols):
+                sc[j] += values[j]
+        if last - first > 1:
+            for j in range(n_cols):
+                sc[j] /= last - first
+
+
+# --------------------------------------------------------------------------- eligibility bits
+# Each writes one rule's bit into the block's fail / unknown / warning words
+# (uint16 or uint32, P x F); a pair is never both failed and unknown for a rule.
+
+
+@_compiled
+def choice_bits(p_mask, p_known, f_mask, f_set, fail_on_overlap, warn_partial, bit,
+                fail, unknown, warn):
+    """A project choice against a funder set of codes (uint64 masks).
+
+    Where the funder row sets the condition: unknown when the project's value
+    is; fail when the masks overlap (``fail_on_overlap``, an exclusion list) or
+    do not (an accepted list); with ``warn_partial``, a project value only
+    partly in the accepted set warns. (Branch-free, like the loops below, so
+    that they vectorise.)
+    """
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        mask = p_mask[i]
+        known = p_known[i]
+        f_row, u_row, w_row = fail[i], unknown[i], warn[i]
+        for j in range(n_cols):
+            cond = f_set[j] and known
+            overlap = (mask & f_mask[j]) != 0
+            failed = cond and overlap == fail_on_overlap
+            f_row[j] |= bit if failed else 0
+            u_row[j] |= bit if f_set[j] and not known else 0
+            w_row[j] |= bit if warn_partial and cond and not failed and (mask & ~f_mask[j]) != 0 else 0
+
+
+@_compiled
+def requirement_bits(p_met, p_unknown, f_required, bit, fail, unknown):
+    """Every required bit met: fail when one is known not to be, else unknown when one is unknown."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        missing = ~(p_met[i] | p_unknown[i])
+        open_ = p_unknown[i]
+        f_row, u_row = fail[i], unknown[i]
+        for j in range(n_cols):
+            required = f_required[j]
+            failed = (required & missing) != 0
+            f_row[j] |= bit if failed else 0
+            u_row[j] |= bit if not failed and (required & open_) != 0 else 0
+
+
+@_compiled
+def row_bits(f_flag, bit, out):
+    """The bit on every pair of the funder rows flagged."""
+    n_rows, n_cols = out.shape
+    for i in range(n_rows):
+        row = out[i]
+        for j in range(n_cols):
+            row[j] |= bit if f_flag[j] else 0
+
+
+@_compiled
+def minimum_bits(amount, minimum, bit, fail, unknown):
+    """Below the funder's minimum (NaN: none) fails; an unknown amount is unknown."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        a = amount[i]
+        unknown_amount = a != a
+        f_row, u_row = fail[i], unknown[i]
+        for j in range(n_cols):
+            m = minimum[j]
+            f_row[j] |= bit if a < m else 0  # false when either is NaN
+            u_row[j] |= bit if unknown_amount and m == m else 0
+
+
+@_compiled
+def maximum_bits(amount, maximum, strict, bit, fail, unknown, warn):
+    """Above the funder's maximum (NaN: none): a strict one fails (an unknown amount is
+    unknown), another warns."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        a = amount[i]
+        unknown_amount = a != a
+        f_row, u_row, w_row = fail[i], unknown[i], warn[i]
+        for j in range(n_cols):
+            m = maximum[j]
+            over = a > m  # false when either is NaN
+            f_row[j] |= bit if over and strict[j] else 0
+            w_row[j] |= bit if over and not strict[j] else 0
+            u_row[j] |= bit if unknown_amount and strict[j] and m == m else 0
+
+
+@_compiled
+def share_bits(amount, budget, share, bit, warn):
+    """Warn when ``amount > budget x share`` (false whenever a value is NaN)."""
+    n_rows, n_cols = warn.shape
+    for i in range(n_rows):
+        a = amount[i]
+        b = budget[i]
+        row = warn[i]
+        for j in range(n_cols):
+            row[j] |= bit if a > b * share[j] else 0
+
+
+@_compiled
+def perimeter_bits(has_perimeter, place_known, all_inside, all_outside, bit, fail, unknown):
+    """Places against the perimeter: all outside fails; unknown places, some outside or a
+    place wider than the perimeter are unknown; an unstated perimeter is unknown."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        known = place_known[i]
+        f_row, u_row, inside, outside = fail[i], unknown[i], all_inside[i], all_outside[i]
+        for j in range(n_cols):
+            failed = has_perimeter[j] and known and outside[j]
+            f_row[j] |= bit if failed else 0
+            u_row[j] |= bit if not has_perimeter[j] or (not failed and not (known and inside[j])) else 0
+
+
+@_compiled
+def exclusion_bits(has_excluded, place_known, all_excluded, any_excluded, bit, fail, unknown):
+    """Places against excluded places: all inside one fails; unknown places or some touching
+    one are unknown."""
+    n_rows, n_cols = fail.shape
+    for i in range(n_rows):
+        known = place_known[i]
+        f_row, u_row, every, some = fail[i], unknown[i], all_excluded[i], any_excluded[i]
+        for j in range(n_cols):
+            failed = has_excluded[j] and known and every[j]
+            f_row[j] |= bit if failed else 0
+            u_row[j] |= bit if has_excluded[j] and not failed and (not known or some[j]) else 0
+
+
+# --------------------------------------------------------------------------- more criteria
+
+
+@_compiled
+def legal_form_scores(form, known, f_ok, f_listed, f_excluded, f_set, listed, in_group, open_, out):
+    """:class:`matcher.engine.criteria.LegalFormFit`: named by the funder > accepted through a group >
+    funder open to any form > not accepted or excluded (0); NaN for an unknown form."""
+    n_rows, n_cols = out.shape
+    for i in range(n_rows):
+        row = out[i]
+        if not known[i]:
+            row[:] = np.nan
+            continue
+        code = form[i]
+        for j in range(n_cols):
+            value = 0.0 if f_set[j] else open_
+            value = in_group if (code & f_ok[j]) != 0 else value
+            value = listed if (code & f_listed[j]) != 0 else value
+            row[j] = 0.0 if (code & f_excluded[j]) != 0 else value
+
+
+@_compiled
+def just_transition_scores(den, has_priorities, generic, scale, shift, out):
+    """:class:`matcher.engine.criteria.JustTransitionFit` from ``out`` = weighted levels and ``den``
+    = weights of the known levels (P x F products): ``num / den`` (NaN when 0 / 0) for funder
+    rows with priorities, the project's generic coverage otherwise; then ``x scale + shift``."""
+    n_rows, n_cols = out.shape
+    nan = np.nan
+    for i in range(n_rows):
+        row = out[i]
+        weights = den[i]
+        for j in range(n_cols):
+            if has_priorities[j]:
+                d = weights[j]
+                value = row[j] / d if d != 0.0 else nan  # no known level weighted (then num is 0 too)
+            else:
+                value = generic[i]
+            row[j] = value * scale[i] + shift[i]
+
+
+@_compiled
+def text_cosines(indptr, indices, data, dense, out):
+    """The cosines of the unit TF-IDF rows of :class:`matcher.engine.criteria.TextSimilarity`: the
+    product of the sparse project rows (CSR) by the dense funder rows (terms x F), each
+    project term added in turn."""
+    n_rows, n_cols = out.shape
+    for i in range(n_rows):
+        row = out[i]
+        row[:] = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            v = data[k]
+            terms = dense[indices[k]]
+            for j in range(n_cols):
+                row[j] += v * terms[j]
+
+
+@_compiled
+def text_cosines_sparse(indptr, indices, data, t_indptr, t_indices, t_data, out):
+    """:func:`text_cosines` with the funder rows held sparse, by term (CSR of the terms x F
+    transpose), for vocabularies too large to hold dense: the same additions in the same
+    order, without the zeros (x + 0.0 is x), so the same values."""
+    n_rows, n_cols = out.shape
+    for i in range(n_rows):
+        row = out[i]
+        row[:] = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            v = data[k]
+            t = indices[k]
+            for m in range(t_indptr[t], t_indptr[t + 1]):
+                row[t_indices[m]] += v * t_data[m]

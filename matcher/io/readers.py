@@ -1,0 +1,1036 @@
+"""Read profile files into raw tables: CSV, XLSX, JSON, JSON Lines, YAML, gzipped or not.
+
+A :class:`RawTable` keeps every cell as it was read (strings for CSV, native
+values for the other formats, ``None`` for an empty cell), the source row
+number of every record, and a :class:`~matcher.normalize.problems.Problem` for every
+record that could not be kept. Nothing is interpreted here: header mapping
+(:mod:`matcher.normalize.headers`) and value parsing (the pipelines) come later.
+
+Decisions worth knowing:
+
+- CSV row numbers are physical line numbers (the header is usually line 1);
+  a record with a quoted multi-line cell is numbered by its first line.
+  JSON, JSON Lines and YAML rows are 1-based record numbers.
+- Blank lines (and lines holding only delimiters, quotes and spaces) are
+  skipped silently and not counted as records.
+- A row with too many fields is rejected (``error``) unless the extra fields
+  are all empty (trailing delimiters, a frequent spreadsheet artefact): those
+  are dropped silently. A row with too few fields is padded and gets a
+  ``warning``.
+- Header names are stripped. A blank header becomes ``column_<n>`` with a
+  ``file`` problem, unless its whole column is empty (then it is dropped). A
+  repeated header is kept and renamed ``name.2``, ``name.3``... with a
+  ``file`` problem: no data is lost, and the header mapping reports the copy.
+- Only empty strings become ``None``; whitespace-only cells are kept as read
+  (the normalisers strip values).
+
+CSV speed: a string scan finds where each record starts and which are blank,
+pyarrow's multi-threaded reader parses the cells, and the csv module reads the
+few ragged rows. Files the scan cannot vouch for (a quote inside an unquoted
+cell, a lone carriage return, an unbalanced quote) are read entirely with the
+csv module: slower, never wrong.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import gc
+import gzip
+import io
+import json
+import re
+import zlib
+from collections import deque
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice, repeat
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from matcher.core.errors import InputError
+from matcher.normalize.problems import ERROR, FILE, WARNING, Problem
+from matcher.normalize.schema import SCHEMAS
+
+#: File extension (lower case) -> format. Any of them may end in ``.gz``.
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+}
+_EXTENSION_HINTS = {
+    ".xls": "save it as .xlsx",
+    ".xlsm": "save it as .xlsx",
+    ".ods": "save it as .xlsx or .csv",
+}
+#: Candidate CSV delimiters, in order of preference when everything else is equal.
+DELIMITERS = (",", ";", "\t", "|")
+#: Keys under which a JSON/YAML object holds its list of records.
+CONTAINER_KEYS = ("grants", "projects", "funders", "history", "data", "records", "items")
+#: Nested values under these keys are never flattened (a funder's calls), nor
+#: are canonical fields (``just_transition``, ``sectors``...).
+KEEP_NESTED = frozenset({"calls"}) | frozenset(name for fields in SCHEMAS.values() for name in fields)
+
+_SAMPLE_CHARS = 65_536
+_SAMPLE_RECORDS = 20
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_BLANK_CHARS = " \t\r\x0b\x0c\""
+_QUOTED = re.compile(r'"[^"]*"')
+
+
+@dataclass
+class RawTable:
+    """A file as read, before any interpretation.
+
+    Attributes
+    ----------
+    frame:
+        One row per kept record; every column has dtype ``object``. CSV cells
+        are ``str``; XLSX, JSON and YAML cells keep their native type (``str``,
+        ``int``, ``float``, ``bool``, ``list``, ``dict``, ``datetime``/``date``).
+        Empty cells are ``None``.
+    rows:
+        Source row number of each frame row (see the module docstring).
+    problems:
+        Rows that could not be kept (``error``), rows kept with a defect
+        (``warning``), and header defects (``file``).
+    records_read:
+        ``len(frame)`` plus the rejected records: every record is accounted for.
+    source, format, encoding, delimiter:
+        Where the table came from and how it was read (``encoding`` and
+        ``delimiter`` are ``None`` where they do not apply).
+    sources:
+        Source file of each frame row (all equal for one file; differs when
+        :func:`read_profiles` reads a folder).
+    problem_sources:
+        Source file of each problem, parallel to ``problems``.
+    """
+
+    frame: pd.DataFrame
+    rows: list[int]
+    problems: list[Problem]
+    records_read: int
+    source: str
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    sources: list[str] = field(default_factory=list)
+    problem_sources: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def read_table(
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> RawTable:
+    """Read one profile file, choosing the reader by extension.
+
+    Parameters
+    ----------
+    path:
+        ``.csv``/``.tsv``/``.txt``, ``.xlsx``, ``.json``, ``.jsonl``/``.ndjson``,
+        ``.yaml``/``.yml``, each optionally followed by ``.gz``.
+    sheet:
+        XLSX only: sheet name or 0-based index (default: the first sheet).
+    encoding, delimiter:
+        Override detection for text formats (``delimiter``: CSV only).
+
+    Raises
+    ------
+    InputError
+        The file is missing, a folder, empty, binary, of an unknown type, or
+        not valid in its format.
+    """
+    path = Path(path)
+    fmt, compressed = format_of(path)
+    data = _read_bytes(path, compressed)
+    source = str(path)
+    if fmt == "xlsx":
+        table = _read_xlsx(data, path, sheet)
+    else:
+        text, used_encoding = decode_text(data, path, encoding)
+        if not text.strip():
+            raise InputError(f"{path}: the file is empty")
+        if fmt == "csv":
+            table = _read_csv(text, path, delimiter)
+        elif fmt == "json":
+            table = _read_json(text, path)
+        elif fmt == "jsonl":
+            table = _read_jsonl(text, path)
+        else:
+            table = _read_yaml(text, path)
+        table.encoding = used_encoding
+    table.source = source
+    table.format = fmt
+    table.sources = [source] * len(table.frame)
+    table.problem_sources = [source] * len(table.problems)
+    return table
+
+
+def read_profiles(path_or_dir: str | Path, **options) -> RawTable:
+    """Read a file, or every supported file of a folder (in name order) as one table.
+
+    Rows keep their own file (``sources``) and row numbers (``rows``); columns
+    are the union of the files' columns, ``None`` where a file lacks one.
+    Hidden files are ignored; other unsupported files get a ``file`` problem.
+    ``options`` are passed to :func:`read_table`.
+    """
+    path = Path(path_or_dir)
+    if not path.is_dir():
+        return read_table(path, **options)
+    tables: list[RawTable] = []
+    skipped: list[Path] = []
+    for child in sorted(path.iterdir(), key=lambda p: p.name):
+        if child.name.startswith(".") or not child.is_file():
+            continue
+        try:
+            format_of(child)
+        except InputError:
+            skipped.append(child)
+            continue
+        tables.append(read_table(child, **options))
+    if not tables:
+        raise InputError(f"{path}: no supported file in this folder (expected {_supported_text()})")
+    table = concat_tables(tables, source=str(path))
+    for child in skipped:
+        table.problems.append(
+            Problem(None, None, child.name,
+                    f"file '{child.name}' skipped: unsupported type",
+                    f"fichier « {child.name} » ignoré : type non pris en charge", FILE)
+        )
+        table.problem_sources.append(str(child))
+    return table
+
+
+def concat_tables(tables: list[RawTable], source: str) -> RawTable:
+    """Stack tables read from several files, keeping each row's own source and number."""
+    frames = [t.frame for t in tables]
+    frame = pd.concat(frames, ignore_index=True, sort=False) if frames else pd.DataFrame()
+    frame = _nan_to_none(frame.astype(object))
+
+    def common(values: Iterable[str | None], mixed: str | None) -> str | None:
+        distinct = set(values)
+        return distinct.pop() if len(distinct) == 1 else mixed
+
+    return RawTable(
+        frame=frame,
+        rows=[r for t in tables for r in t.rows],
+        problems=[p for t in tables for p in t.problems],
+        records_read=sum(t.records_read for t in tables),
+        source=source,
+        format=common((t.format for t in tables), "mixed"),
+        encoding=common((t.encoding for t in tables), None),
+        delimiter=common((t.delimiter for t in tables), None),
+        sources=[s for t in tables for s in (t.sources or [t.source] * len(t.frame))],
+        problem_sources=[s for t in tables for s in (t.problem_sources or [t.source] * len(t.problems))],
+    )
+
+
+def format_of(path: Path) -> tuple[str, bool]:
+    """Return ``(format, gzipped)`` for ``path`` from its extension, case-insensitively."""
+    name = path.name.lower()
+    compressed = name.endswith(".gz")
+    suffix = Path(name.removesuffix(".gz")).suffix
+    if suffix not in FORMATS:
+        shown = suffix or "(none)"
+        hint = _EXTENSION_HINTS.get(suffix)
+        message = f"{path}: unsupported file type '{shown}'; expected {_supported_text()}"
+        raise InputError(f"{message} ({hint})" if hint else message)
+    return FORMATS[suffix], compressed
+
+
+def _supported_text() -> str:
+    return ", ".join(FORMATS) + ", optionally gzipped (.gz)"
+
+
+def _read_bytes(path: Path, compressed: bool) -> bytes:
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if compressed and data:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"{path}: not a valid gzip file ({exc})") from exc
+    if not data:
+        raise InputError(f"{path}: the file is empty")
+    return data
+
+
+# --------------------------------------------------------------------------- text decoding
+
+
+def decode_text(data: bytes, path: Path | str = "<data>", encoding: str | None = None) -> tuple[str, str]:
+    """Decode ``data``: UTF-8 with or without BOM, UTF-16 with BOM, else cp1252, else Latin-1.
+
+    Returns ``(text, encoding)``. Raises :class:`InputError` for binary data
+    (NUL bytes, many control characters) or when a forced ``encoding`` fails.
+    """
+    if encoding:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputError(f"{path}: cannot decode the file as {encoding} ({exc})") from exc
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not a text table (binary file?)") from exc
+    used = "utf-8"
+    if data.startswith(codecs.BOM_UTF8):
+        data, used = data[len(codecs.BOM_UTF8):], "utf-8-sig"
+    if b"\x00" in data:
+        raise InputError(_binary_message(path, data))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text, used = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:
+            text, used = data.decode("latin-1"), "latin-1"
+    sample = text[:_SAMPLE_CHARS]
+    if len(_CONTROL.findall(sample)) > max(8, len(sample) // 100):
+        raise InputError(_binary_message(path, data))
+    return text, used
+
+
+def _binary_message(path: Path | str, data: bytes) -> str:
+    if data.startswith(b"PK\x03\x04"):
+        return f"{path}: not a text table (binary file? it looks like a ZIP or XLSX archive)"
+    return f"{path}: not a text table (binary file?)"
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def detect_delimiter(text: str, preferred: str | None = None) -> str:
+    """Pick the delimiter among ``, ; tab |`` from the header and the first records.
+
+    For each candidate, count its occurrences outside quotes in the header
+    and in up to 20 following records; the winner is the most consistent
+    (share of records with the header's count), then ``preferred``, then the
+    most frequent. Falls back to ``preferred`` or ``,`` for a one-column file.
+    """
+    lines = text[:_SAMPLE_CHARS].split("\n")
+    if len(text) > _SAMPLE_CHARS:
+        lines.pop()  # probably cut in the middle
+    records = [r for r in _join_quoted(lines) if r.strip(_BLANK_CHARS + "".join(DELIMITERS))]
+    records = records[: _SAMPLE_RECORDS + 1]
+    best: tuple | None = None
+    for rank, candidate in enumerate(DELIMITERS):
+        in_header = _count_outside_quotes(records[0], candidate) if records else 0
+        if not in_header:
+            continue
+        counts = [_count_outside_quotes(r, candidate) for r in records[1:]]
+        consistency = sum(c == in_header for c in counts) / len(counts) if counts else 1.0
+        key = (consistency, candidate == preferred, in_header, -rank)
+        if best is None or key > best[0]:
+            best = (key, candidate)
+    return best[1] if best else (preferred or ",")
+
+
+def _join_quoted(lines: list[str]) -> Iterator[str]:
+    """Join physical lines into records, a quoted cell may span several lines."""
+    pending: list[str] = []
+    open_quote = False
+    for line in lines:
+        pending.append(line)
+        if line.count('"') % 2:
+            open_quote = not open_quote
+        if not open_quote:
+            yield "\n".join(pending)
+            pending = []
+    if pending:
+        yield "\n".join(pending)
+
+
+def _count_outside_quotes(record: str, delimiter: str) -> int:
+    if '"' not in record:
+        return record.count(delimiter)
+    return sum(part.count(delimiter) for part in record.split('"')[::2])
+
+
+@dataclass
+class _ParsedCsv:
+    header: list[str]
+    frame: pd.DataFrame  # positional columns 0..width-1, object dtype, None for empty
+    rows: list[int]
+    problems: list[Problem]
+    rejected: int
+
+
+class _FastPathFailed(Exception):
+    """The quick scan and pyarrow disagree: read the file again with the csv module."""
+
+
+def _read_csv(text: str, path: Path, delimiter: str | None) -> RawTable:
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")  # old Mac line endings
+    if delimiter is None:
+        preferred = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else None
+        delimiter = detect_delimiter(text, preferred)
+    try:
+        parsed = _parse_csv_fast(text, delimiter)
+    except _FastPathFailed:
+        parsed = _parse_csv_slow(text, delimiter, path)
+    frame, problems = _finish_columns(parsed.header, parsed.frame)
+    return RawTable(
+        frame=frame,
+        rows=parsed.rows,
+        problems=problems + parsed.problems,
+        records_read=len(frame) + parsed.rejected,
+        source=str(path),
+        format="csv",
+        delimiter=delimiter,
+    )
+
+
+def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:
+    """Parse with pyarrow's multi-threaded reader; locate records with a string scan.
+
+    The scan splits lines and pairs quotes to find where each record starts
+    (for row numbers) and which records are blank. pyarrow parses every record
+    of the header's width; when it meets others (ragged rows), the scan counts
+    the fields of every record and those rows are read with the csv module,
+    then padded, trimmed or rejected. Any disagreement between the scan and
+    pyarrow raises :class:`_FastPathFailed`.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError as exc:  # pragma: no cover - pyarrow is a dependency
+        raise _FastPathFailed from exc
+
+    if "\r" in text and text.count("\r") != text.count("\r\n"):
+        raise _FastPathFailed  # a lone carriage return also ends a line for csv and pyarrow
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    n_lines = len(lines)
+    quoted = '"' in text
+    starts = _record_starts(lines) if quoted else np.arange(n_lines)
+    ends = np.append(starts[1:], n_lines)  # exclusive
+    multi = np.flatnonzero(ends - starts > 1).tolist()
+
+    strip_chars = _BLANK_CHARS + delimiter
+    blank = np.zeros(n_lines, dtype=bool)
+    unsure: list[int] = []  # lines that may hold only non-ASCII spaces
+    for i, rest in enumerate(map(str.strip, lines, repeat(strip_chars))):
+        if not rest:
+            blank[i] = True
+        elif rest[0].isspace():
+            unsure.append(i)
+    blank = blank[starts]
+    record_of_line = np.full(n_lines, -1)
+    record_of_line[starts] = np.arange(len(starts))
+    for k in set(multi) | {int(record_of_line[i]) for i in unsure if record_of_line[i] >= 0}:
+        rest = _record_text(lines, starts, ends, k).strip(strip_chars)
+        blank[k] = not rest or (rest[0].isspace() and _blank_fields(_csv_fields(
+            _record_text(lines, starts, ends, k), delimiter)))
+    # pyarrow skips empty lines itself; every other record is a row or an invalid row.
+    empty = np.zeros(len(starts), dtype=bool)
+    empty[[k for k in np.flatnonzero(blank).tolist() if lines[starts[k]] in ("", "\r") and ends[k] - starts[k] == 1]] = True
+
+    def fields_of(k: int) -> list[str]:
+        return _csv_fields(_record_text(lines, starts, ends, k), delimiter)
+
+    for k in np.flatnonzero(blank).tolist():  # a lone quote character is not blank
+        if '"' in lines[starts[k]] and not _blank_fields(fields_of(k)):
+            raise _FastPathFailed
+    non_blank = np.flatnonzero(~blank)
+    if not len(non_blank):
+        raise _FastPathFailed  # the slow path reports the missing header
+    first, last = int(non_blank[0]), int(non_blank[-1])
+    header = fields_of(first)
+    width = len(header)
+
+    names = [f"c{i}" for i in range(width)]
+    invalid: list[int] = []
+
+    def on_invalid(row) -> str:
+        invalid.append(row.actual_columns)
+        return "skip"
+
+    body = "\n".join(lines[int(starts[first]): int(ends[last])]).encode("utf-8")
+    if quoted and not _quotes_are_regular(body, delimiter):
+        raise _FastPathFailed  # quotes inside unquoted cells: pairing them would be a guess
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(body),
+            read_options=pa_csv.ReadOptions(column_names=names),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                newlines_in_values=bool(multi), ignore_empty_lines=True,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowException as exc:
+        raise _FastPathFailed from exc
+
+    problems: list[Problem] = []
+    patches: dict[int, list[str]] = {}
+    in_range = np.arange(first, last + 1)
+    if invalid:
+        counts = _field_counts(text, lines, starts, delimiter)
+        ragged = in_range[(counts[in_range] != width) & ~blank[in_range]]
+        for k in ragged.tolist():
+            fields = fields_of(k)
+            if len(fields) != counts[k]:
+                raise _FastPathFailed
+            fitted = _fit_fields(fields, width, int(starts[k]) + 1, delimiter, problems)
+            if fitted is not None:
+                patches[k] = [v or None for v in fitted]
+        placed = in_range[(counts[in_range] == width) & ~empty[in_range]]
+    else:
+        placed = in_range[~empty[in_range]]
+    if table.num_rows != len(placed) or not len(placed) or placed[0] != first:
+        raise _FastPathFailed
+    columns = [_arrow_to_objects(table.column(i)) for i in range(width)]
+    if [column[0] for column in columns] != [v or None for v in header]:
+        raise _FastPathFailed
+
+    keep = ~blank[placed]
+    keep[0] = False  # the header
+    kept = np.flatnonzero(keep)
+    record_ids = placed[kept]
+    if len(kept) != len(placed) - 1:
+        columns = [column[kept] for column in columns]
+    else:
+        columns = [column[1:] for column in columns]
+    if patches:
+        order = np.argsort(np.concatenate([record_ids, list(patches)]), kind="stable")
+        record_ids = np.concatenate([record_ids, list(patches)])[order]
+        columns = [
+            np.concatenate([column, _object_array([p[i] for p in patches.values()])])[order]
+            for i, column in enumerate(columns)
+        ]
+    frame = pd.DataFrame(dict(enumerate(columns)), dtype=object, copy=False)
+    problems.sort(key=lambda p: p.row)
+    rejected = sum(1 for p in problems if p.severity == ERROR)
+    return _ParsedCsv(header, frame, (starts[record_ids] + 1).tolist(), problems, rejected)
+
+
+def _field_counts(text: str, lines: list[str], starts: np.ndarray, delimiter: str) -> np.ndarray:
+    """Number of fields of each record, counting delimiters outside quotes."""
+    if '"' in text:
+        lines = _QUOTED.sub("", text).split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        if len(lines) != len(starts):
+            raise _FastPathFailed
+    else:
+        lines = [lines[i] for i in starts.tolist()] if len(starts) != len(lines) else lines
+    return np.array(list(map(str.count, lines, repeat(delimiter))), dtype=np.int64) + 1
+
+
+def _arrow_to_objects(column) -> np.ndarray:
+    """An arrow string column as an object array with ``None`` for nulls.
+
+    Repeated values (legal forms, sectors, places) become one shared ``str``
+    object each, which is twice as fast to build and lighter to hold.
+    """
+    column = column.combine_chunks()
+    encoded = column.dictionary_encode()
+    if len(encoded.dictionary) * 2 > len(column):
+        return column.to_numpy(zero_copy_only=False)
+    lookup = np.empty(len(encoded.dictionary) + 1, dtype=object)
+    lookup[:-1] = encoded.dictionary.to_numpy(zero_copy_only=False)
+    return lookup[encoded.indices.fill_null(len(encoded.dictionary)).to_numpy()]
+
+
+def _quotes_are_regular(data: bytes, delimiter: str, chunk: int = 1 << 22) -> bool:
+    """True when every quote of ``data`` is where well-formed CSV puts it.
+
+    Pairing quotes line by line (as the scan does) agrees with a real CSV
+    parser exactly when every opening quote (1st, 3rd, 5th... of the data)
+    starts a cell or doubles a quote, and every closing quote ends a cell or
+    is doubled. ``5" screen`` or ``"ab"c`` break this; the caller then falls
+    back to the csv module. Vectorised over the bytes, chunk by chunk.
+    """
+    array = np.frombuffer(data, dtype=np.uint8)
+    size = len(array)
+    seen = 0
+    for start in range(0, size, chunk):
+        quotes = np.flatnonzero(array[start: start + chunk] == 34) + start
+        if not len(quotes):
+            continue
+        opening = (np.arange(len(quotes)) + seen) % 2 == 0
+        seen += len(quotes)
+        opens, closes = quotes[opening], quotes[~opening]
+        before = array[np.maximum(opens - 1, 0)]
+        if not ((opens == 0) | _is_boundary(before, delimiter)).all():
+            return False
+        after = array[np.minimum(closes + 1, size - 1)]
+        if not ((closes == size - 1) | _is_boundary(after, delimiter)).all():
+            return False
+    return True
+
+
+def _is_boundary(chars: np.ndarray, delimiter: str) -> np.ndarray:
+    """Bytes that may touch a quote: the delimiter, a line end, another quote."""
+    return (chars == ord(delimiter)) | (chars == 10) | (chars == 13) | (chars == 34)
+
+
+def _record_starts(lines: list[str]) -> np.ndarray:
+    """Index of the first line of each record, pairing quotes across lines."""
+    odd = [i for i, line in enumerate(lines) if line.count('"') % 2]
+    if len(odd) % 2:
+        raise _FastPathFailed  # an unbalanced quote runs to the end of the file
+    continuation = np.zeros(len(lines), dtype=bool)
+    for opening, closing in zip(odd[::2], odd[1::2], strict=True):
+        continuation[opening + 1: closing + 1] = True
+    return np.flatnonzero(~continuation)
+
+
+def _record_text(lines: list[str], starts: np.ndarray, ends: np.ndarray, k: int) -> str:
+    return "\n".join(lines[int(starts[k]): int(ends[k])])
+
+
+def _csv_fields(record: str, delimiter: str) -> list[str]:
+    rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter, strict=False))
+    if len(rows) != 1:
+        raise _FastPathFailed
+    return rows[0]
+
+
+def _parse_csv_slow(text: str, delimiter: str, path: Path) -> _ParsedCsv:
+    """Parse with the csv module, record by record: slower, exact on any quoting."""
+    # A long quoted cell must not abort the read; the limit is process-wide.
+    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    rows: list[int] = []
+    problems: list[Problem] = []
+    last = last_start = 0
+    try:
+        with _gc_paused():
+            for fields in reader:
+                start, last = last + 1, reader.line_num
+                last_start = start
+                first_cell = fields[0] if fields else ""
+                if (not first_cell or first_cell.isspace()) and _blank_fields(fields):
+                    continue
+                if header is None:
+                    header = fields
+                    continue
+                if len(fields) != len(header):
+                    fields = _fit_fields(fields, len(header), start, delimiter, problems)
+                    if fields is None:
+                        continue
+                records.append(fields)
+                rows.append(start)
+    except csv.Error as exc:
+        raise InputError(f"{path}: cannot read as CSV near line {reader.line_num} ({exc})") from exc
+    if header is None:
+        raise InputError(f"{path}: no header line")
+    if text.count('"') % 2 and _ends_inside_quotes(text, last_start, delimiter):
+        problems.append(
+            Problem(last_start, None, None,
+                    "unbalanced quote: this record runs to the end of the file",
+                    "guillemet non fermé : cet enregistrement court jusqu'à la fin du fichier", WARNING)
+        )
+    rejected = sum(1 for p in problems if p.severity == ERROR)
+    return _ParsedCsv(header, _frame_from_rows(records, len(header)), rows, problems, rejected)
+
+
+def _ends_inside_quotes(text: str, line: int, delimiter: str) -> bool:
+    """True when the record starting on ``line`` opens a quote that never closes."""
+    source = io.StringIO(text, newline="")
+    deque(islice(source, line - 1), maxlen=0)  # skip the lines before the record
+    try:
+        for _ in csv.reader(source, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
+def _blank_fields(fields: list[str]) -> bool:
+    return all(not f or f.isspace() for f in fields)
+
+
+def _fit_fields(fields: list[str], width: int, line: int, delimiter: str,
+                problems: list[Problem]) -> list[str] | None:
+    """Pad a short row (warning), trim empty extras, or reject a long row (error)."""
+    n = len(fields)
+    if n < width:
+        problems.append(
+            Problem(line, None, None,
+                    f"row has {_fields_en(n)} but the header has {width}; the missing cells are left empty",
+                    f"la ligne a {_fields_fr(n)} mais l'en-tête en a {width} ; les cellules manquantes restent vides",
+                    WARNING)
+        )
+        return fields + [""] * (width - n)
+    if _blank_fields(fields[width:]):
+        return fields[:width]
+    problems.append(
+        Problem(line, None, delimiter.join(fields)[:200],
+                f"row has {_fields_en(n)} but the header has {width}; row not read",
+                f"la ligne a {_fields_fr(n)} mais l'en-tête en a {width} ; ligne non lue", ERROR)
+    )
+    return None
+
+
+def _fields_en(n: int) -> str:
+    return f"{n} field" if n == 1 else f"{n} fields"
+
+
+def _fields_fr(n: int) -> str:
+    return f"{n} champ" if n == 1 else f"{n} champs"
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector while building millions of small lists.
+
+    The lists hold only strings and cannot form cycles; without the pause the
+    collector rescans them again and again, doubling the read time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _frame_from_rows(records: list[list[str]], width: int) -> pd.DataFrame:
+    if not records:
+        return pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
+    with _gc_paused():
+        values = np.empty((len(records), width), dtype=object)
+        values[:] = records
+    values[values == ""] = None
+    return pd.DataFrame(values, dtype=object, copy=False)
+
+
+def _nan_to_none(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object columns with ``None`` for every missing cell (pandas fills NaN)."""
+    data = {}
+    for position in range(frame.shape[1]):
+        values = frame.iloc[:, position].to_numpy(dtype=object, copy=True)
+        missing = pd.isna(values)
+        if missing.any():
+            values[missing] = None
+        data[position] = values
+    result = pd.DataFrame(data, dtype=object, copy=False, index=frame.index)
+    result.columns = frame.columns
+    return result
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def _finish_columns(header: list, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """Name the positional columns of ``frame`` after ``header``, fixing blank and repeated names.
+
+    Columns without a header name and without data are dropped silently.
+    """
+    names: list[str] = []
+    keep: list[int] = []
+    problems: list[Problem] = []
+    for position, raw in enumerate(header):
+        name = _header_text(raw)
+        if not name:
+            if frame.iloc[:, position].isna().all():
+                continue
+            name = f"column_{position + 1}"
+            problems.append(
+                Problem(None, name, None,
+                        f"column {position + 1} has no header; it is named '{name}'",
+                        f"la colonne {position + 1} n'a pas d'en-tête ; elle est nommée « {name} »", FILE)
+            )
+        names.append(name)
+        keep.append(position)
+    unique = _unique_names(names, problems)
+    frame = frame.iloc[:, keep].copy() if len(keep) != frame.shape[1] else frame
+    frame.columns = unique
+    return frame, problems
+
+
+def _header_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, dt.datetime | dt.date):
+        value = value.isoformat()
+    return str(value).strip()
+
+
+def _unique_names(names: list[str], problems: list[Problem]) -> list[str]:
+    taken = set(names)
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        if seen[name] == 1:
+            out.append(name)
+            continue
+        n = seen[name]
+        while f"{name}.{n}" in taken:
+            n += 1
+        renamed = f"{name}.{n}"
+        taken.add(renamed)
+        out.append(renamed)
+        problems.append(
+            Problem(None, renamed, name,
+                    f"column name '{name}' is repeated; this copy is named '{renamed}'",
+                    f"le nom de colonne « {name} » est répété ; cette copie est nommée « {renamed} »", FILE)
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- XLSX
+
+
+def _read_xlsx(data: bytes, path: Path, sheet: str | int | None) -> RawTable:
+    import openpyxl
+
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types (zip, XML, KeyError...)
+        raise InputError(f"{path}: cannot open as XLSX ({type(exc).__name__}: {exc})") from exc
+    try:
+        worksheet = _pick_sheet(workbook, sheet, path)
+        worksheet.reset_dimensions()  # trust the cells, not a possibly wrong <dimension>
+        header: list | None = None
+        records: list[list] = []
+        rows: list[int] = []
+        for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            cells = [None if v == "" else v for v in values]
+            if all(v is None or (isinstance(v, str) and v.isspace()) for v in cells):
+                continue
+            if header is None:
+                header = cells
+                continue
+            records.append(cells)
+            rows.append(number)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{path}: cannot read the XLSX sheet ({type(exc).__name__}: {exc})") from exc
+    finally:
+        workbook.close()
+    if header is None:
+        raise InputError(f"{path}: the sheet is empty")
+    width = max([len(header)] + [len(r) for r in records])
+    header = header + [None] * (width - len(header))
+    data_rows = [r + [None] * (width - len(r)) for r in records]
+    frame = pd.DataFrame(
+        {i: _object_array([r[i] for r in data_rows]) for i in range(width)}, dtype=object
+    )
+    frame, problems = _finish_columns(header, frame)
+    return RawTable(frame, rows, problems, len(frame), str(path), "xlsx")
+
+
+def _pick_sheet(workbook, sheet: str | int | None, path: Path):
+    names = workbook.sheetnames
+    if sheet is None:
+        return workbook.worksheets[0]
+    if isinstance(sheet, int) and 0 <= sheet < len(names):
+        return workbook.worksheets[sheet]
+    if isinstance(sheet, str) and sheet in names:
+        return workbook[sheet]
+    raise InputError(f"{path}: no sheet {sheet!r}; sheets are: {', '.join(names)}")
+
+
+def _object_array(values: list) -> np.ndarray:
+    """A 1-D object array, even when the values are themselves lists."""
+    array = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        array[i] = value
+    return array
+
+
+# --------------------------------------------------------------------------- JSON, JSON Lines, YAML
+
+
+def _read_json(text: str, path: Path) -> RawTable:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from exc
+    return _table_from_records(_records_of(document, path), path, "json", flatten=True)
+
+
+def _read_jsonl(text: str, path: Path) -> RawTable:
+    records: list = []
+    first_error: str | None = None
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            first_error = first_error or f"line {line_number}: {exc.msg}"
+            records.append(_BadRecord(f"{exc.msg} (line {line_number})", line[:200]))
+    if records and all(isinstance(r, _BadRecord) for r in records):
+        raise InputError(f"{path}: invalid JSON Lines ({first_error})")
+    return _table_from_records(records, path, "jsonl", flatten=True)
+
+
+@dataclass(frozen=True)
+class _BadRecord:
+    reason: str
+    text: str
+
+
+def _read_yaml(text: str, path: Path) -> RawTable:
+    try:
+        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise InputError(f"{path}: invalid YAML{where}: {problem}") from exc
+    records: list = []
+    for document in documents:
+        records.extend(_records_of(document, path))
+    return _table_from_records(records, path, "yaml", flatten=False)
+
+
+def _records_of(document, path: Path) -> list:
+    """The records of a parsed JSON/YAML document: a list, a container object, or one object."""
+    if isinstance(document, list):
+        return document
+    if isinstance(document, dict):
+        containers = [k for k in CONTAINER_KEYS if isinstance(document.get(k), list)]
+        if len(containers) > 1:
+            raise InputError(
+                f"{path}: several lists of records ({', '.join(containers)}); give one per file"
+            )
+        if containers:
+            return document[containers[0]]
+        return [document]
+    raise InputError(f"{path}: not a table: expected a list of records or an object, got {type(document).__name__}")
+
+
+def _table_from_records(records: list, path: Path, fmt: str, flatten: bool) -> RawTable:
+    problems: list[Problem] = []
+    kept: list[dict] = []
+    rows: list[int] = []
+    for number, record in enumerate(records, start=1):
+        if isinstance(record, _BadRecord):
+            problems.append(Problem(number, None, record.text,
+                                    f"invalid JSON: {record.reason}; record not read",
+                                    f"JSON invalide : {record.reason} ; enregistrement non lu", ERROR))
+            continue
+        if not isinstance(record, dict):
+            problems.append(Problem(number, None, repr(record)[:200],
+                                    f"record is a {type(record).__name__}, not an object; record not read",
+                                    f"l'enregistrement est un {type(record).__name__}, pas un objet ; non lu",
+                                    ERROR))
+            continue
+        kept.append({str(k): v for k, v in record.items()})
+        rows.append(number)
+    if flatten and _needs_flattening(kept):
+        kept = flatten_records(kept)
+    columns = list(dict.fromkeys(key for record in kept for key in record))
+    header = columns
+    frame = pd.DataFrame(
+        {i: _object_array([_empty_to_none(r.get(c)) for r in kept]) for i, c in enumerate(columns)},
+        dtype=object,
+    )
+    if not columns:
+        frame = pd.DataFrame(index=range(len(kept)), dtype=object)
+    frame, header_problems = _finish_columns(header, frame)
+    return RawTable(frame, rows, header_problems + problems, len(kept) + len(problems), str(path), fmt)
+
+
+def _empty_to_none(value):
+    return None if value == "" else value
+
+
+# --------------------------------------------------------------------------- flattening
+
+
+def _is_single_object_list(value) -> bool:
+    return isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict)
+
+
+def _needs_flattening(records: list[dict]) -> bool:
+    """True for 360Giving-like records: a non-canonical key holding a one-element list of objects."""
+    return any(
+        _is_single_object_list(value) and key not in KEEP_NESTED
+        for record in records
+        for key, value in record.items()
+    )
+
+
+def flatten_record(record: dict, keep: Collection[str] = KEEP_NESTED, prefix: str = "") -> dict:
+    """Flatten nested objects into ``parent:child`` keys, as 360Giving flattens its CSV.
+
+    Nested dicts and one-element lists of dicts are flattened; lists of several
+    items, lists of plain values, and values whose key (or full ``a:b`` path)
+    is in ``keep`` stay as they are.
+
+    >>> flatten_record({"title": "T", "recipientOrganization": [{"id": "GB-1", "name": "X"}]})
+    {'title': 'T', 'recipientOrganization:id': 'GB-1', 'recipientOrganization:name': 'X'}
+    """
+    out: dict = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if key in keep or name in keep:
+            out[name] = value
+            continue
+        if _is_single_object_list(value):
+            value = value[0]
+        if isinstance(value, dict) and value:
+            out.update(flatten_record(value, keep, prefix=f"{name}:"))
+        else:
+            out[name] = value
+    return out
+
+
+def flatten_records(records: list[dict], keep: Collection[str] = KEEP_NESTED) -> list[dict]:
+    """Flatten every record the same way, so that all of them get the same columns.
+
+    A path that holds a list of several objects in *any* record is kept as a
+    list in every record (instead of being flattened where it happens to hold one).
+    """
+    several: set[str] = set()
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, dict):
+            for key, child in value.items():
+                walk(child, f"{path}:{key}" if path else str(key))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            if len(value) > 1:
+                several.add(path)
+            for child in value:
+                walk(child, path)
+
+    for record in records:
+        walk(record, "")
+    keep_all = frozenset(keep) | several
+    return [flatten_record(record, keep_all) for record in records]
