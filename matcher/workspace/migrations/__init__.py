@@ -1,0 +1,1 @@
+"""Alembic migrations of the workspace schema, shipped in the package (run by :mod:`matcher.workspace.store`)."""
