@@ -15,6 +15,7 @@ from matcher.cli.common import DEMO_DATE, CoopmatchGroup
 from matcher.cli.history import evaluate, learn_funders_command
 from matcher.cli.profiles import normalize, validate
 from matcher.cli.ranking import demo, explain, funders_for, shortlist
+from matcher.cli.workspace import workspace
 from matcher.core.version import VERSION as __version__
 
 __all__ = ["DEMO_DATE", "cli", "main"]
@@ -31,11 +32,12 @@ def cli():
       coopmatch demo                          # both views on the built-in sample
       coopmatch validate projects FILE        # check a file before using it
       coopmatch normalize funders FILE -o funders.csv
+      coopmatch workspace init appel.coopmatch   # keep profiles, runs and decisions
     """
 
 
 for command in (validate, normalize, learn_funders_command, funders_for, shortlist, explain, demo, batch,
-                evaluate):
+                evaluate, workspace):
     cli.add_command(command)
 
 

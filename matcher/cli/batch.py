@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from matcher.cli.common import lang_option, load_profiles, parse_run_date, parse_weights
+from matcher.cli.workspace_runs import open_for_ranking, require_inputs, workspace_option
 
 BATCH_FORMATS = ("csv", "parquet", "html")
 #: Lines of funders_for_projects shown in the HTML report of a batch (the CSV has them all).
@@ -23,8 +24,9 @@ PROGRESS_MIN_PAIRS = 20_000_000
 
 
 @click.command()
-@click.option("--projects", "projects_path", required=True, type=click.Path(), help="Projects file or folder.")
-@click.option("--funders", "funders_path", required=True, type=click.Path(), help="Funders file or folder.")
+@click.option("--projects", "projects_path", default=None, type=click.Path(), help="Projects file or folder.")
+@click.option("--funders", "funders_path", default=None, type=click.Path(), help="Funders file or folder.")
+@workspace_option
 @click.option("--history", "history_path", type=click.Path(), default=None,
               help="Grant history file (for the history criterion, when there is one).")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
@@ -41,7 +43,8 @@ PROGRESS_MIN_PAIRS = 20_000_000
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Output folder (created if missing).")
 @lang_option
-def batch(projects_path, funders_path, history_path, top, run_date, weights, jobs, fmt, quiet, outdir, lang):
+def batch(projects_path, funders_path, workspace_path, history_path, top, run_date, weights, jobs, fmt, quiet,
+          outdir, lang):
     """Rank every project against every funder row, top K both ways, into a folder.
 
     Writes OUTDIR/funders_for_projects.<ext> (the best funder rows of each
@@ -55,6 +58,7 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
       coopmatch batch --projects projets.csv --funders financeurs.csv -o resultats
       coopmatch batch --projects projets.csv --funders financeurs.csv --top 20 --jobs 2 --format parquet -o out
       coopmatch batch --projects projets.csv --funders financeurs.yaml --format html -o resultats
+      coopmatch batch --workspace appel.coopmatch -o resultats
     """
     from matcher.core.version import VERSION as __version__
     from matcher.engine.batch import CsvWriter, run_batch
@@ -68,9 +72,18 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
         raise click.ClickException(f"'{outdir}' exists and is not a folder")
 
     clock = time.perf_counter()
-    projects = load_profiles("projects", projects_path, {})
-    funders = load_profiles("funders", funders_path, {})
-    history = load_profiles("history", history_path, {}) if history_path else None
+    require_inputs(workspace_path, **{"--projects": projects_path, "--funders": funders_path})
+    ws = open_for_ranking(workspace_path, lang, **{"--projects": projects_path, "--funders": funders_path})
+    if ws:
+        projects, funders = ws.inputs
+        projects_path = funders_path = f"workspace {workspace_path}"
+        history_frame = ws.history(history_path)
+    else:
+        projects = load_profiles("projects", projects_path, {})
+        funders = load_profiles("funders", funders_path, {})
+    history = load_profiles("history", history_path, {}) if history_path and not ws else None
+    if not ws:
+        history_frame = None if history is None else history.frame
     timings["read_normalise"] = time.perf_counter() - clock
     if projects.frame.empty:
         raise click.ClickException(f"no usable project in '{projects_path}' "
@@ -81,7 +94,7 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
 
     clock = time.perf_counter()
     matcher = Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang, top=top)
-    matcher.fit(funders.frame, history=None if history is None else history.frame)
+    matcher.fit(funders.frame, history=history_frame)
     timings["fit"] = time.perf_counter() - clock
 
     n_projects = len(projects.frame)
@@ -90,6 +103,8 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
     data_fmt = "csv" if fmt == "html" else fmt
     paths = {name: out / f"{name}.{data_fmt}" for name in ("funders_for_projects", "projects_for_funders")}
     shown: list = []  # the first lines of funders_for_projects, for the HTML report
+    kept: list = []  # with a workspace: every line of funders_for_projects, for the run record
+    asked = top + (ws.extra if ws else 0)
 
     def keep_forranking_report(frame):
         if fmt == "html" and sum(len(f) for f in shown) < HTML_MAX_LINES:
@@ -101,14 +116,23 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
             writer = stack.enter_context(CsvWriter(paths["funders_for_projects"]))
 
             def sink(frame):
+                if ws:
+                    frame = ws.hide(frame, ["project_id"], top)
+                    kept.append(frame)
                 writer.write(frame)
                 keep_forranking_report(frame)
 
-            result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance,
+            result = run_batch(matcher, projects.frame, top=asked, jobs=jobs, progress=advance,
                                on_project_rows=sink)
         else:
-            result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance)
+            result = run_batch(matcher, projects.frame, top=asked, jobs=jobs, progress=advance)
     timings.update(result.timings)
+    if ws:
+        if data_fmt != "csv":
+            result.funders_for_projects = ws.hide(result.funders_for_projects, ["project_id"], top)
+            kept = [result.funders_for_projects]
+        result.funders_for_projects_rows = sum(len(f) for f in kept)
+        result.projects_for_funders = ws.hide(result.projects_for_funders, ["funder_id", "call_id"], top)
 
     clock = time.perf_counter()
     if fmt == "html":
@@ -142,6 +166,14 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
                        "jobs": jobs, "format": fmt, "lang": lang, "criteria": list(matcher.criteria_names_)},
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
     }
+    if ws:
+        import pandas as pd
+
+        summary["workspace"] = {"path": workspace_path, "dismissed_hidden": ws.hidden,
+                                "run": ws.record("batch", "*", matcher, {"top": top, "weights": list(weights),
+                                                                         "history": bool(history_path)},
+                                                 by_project=pd.concat(kept, ignore_index=True) if kept else None,
+                                                 by_funder=result.projects_for_funders)}
     write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", out / "summary.json")
     if not quiet:
         rows = (result.funders_for_projects_rows, len(result.projects_for_funders))

@@ -173,12 +173,11 @@ def load_inputs(projects_path, funders_path, lang):
     return projects.frame, funders.frame
 
 
-def fit_matcher(funders, weights, run_date, lang, top, history_path=None):
-    """Fit the matcher; with a history file the ``history`` criterion joins the others."""
+def fit_matcher(funders, weights, run_date, lang, top, history_path=None, history=None):
+    """Fit the matcher; with a history file (or frame) the ``history`` criterion joins the others."""
     from matcher.engine.model import Matcher
 
-    history = None
-    if history_path:
+    if history_path and history is None:
         loaded = load_profiles("history", history_path, {})
         notice_rejects(loaded, "history" if lang == "en" else "historique", lang)
         history = loaded.frame

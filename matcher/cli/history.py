@@ -76,14 +76,16 @@ def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_
 
 
 @click.command("learn-funders")
-@click.argument("history", type=click.Path())
+@click.argument("history", type=click.Path(), required=False)
+@click.option("--workspace", "workspace_path", default=None, metavar="WS",
+              help="Learn from a workspace: its imported history and its granted and refused decisions.")
 @mapping_options
 @click.option("--until-year", type=int, default=None, help="Learn only from decisions of this year or before.")
 @click.option("--refused-when-zero", is_flag=True, help="An awarded amount of 0 means refused.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Funder profiles: .csv .json .jsonl .xlsx (readable by every ranking command).")
 @lang_option
-def learn_funders_command(history, forced, until_year, refused_when_zero, output, lang):
+def learn_funders_command(history, workspace_path, forced, until_year, refused_when_zero, output, lang):
     """Learn one funder profile per funder from its past grant decisions.
 
     Sector priorities come from what was granted, the ticket range from the
@@ -95,15 +97,33 @@ def learn_funders_command(history, forced, until_year, refused_when_zero, output
       coopmatch learn-funders historique.csv -o financeurs_appris.csv
       coopmatch learn-funders paris.csv.gz --map funder_id=direction --map purpose="objet du dossier" \\
           --map amount_awarded="montant vote" --map year=anneeBudg --until-year 2017 -o paris.json
+      coopmatch learn-funders --workspace appel.coopmatch -o financeurs_appris.csv
     """
     from funders.learn import learn_funders
     from matcher.io.writers import format_for, write_table
 
     if format_for(output) == "parquet":
         raise click.ClickException("learn-funders writes .csv, .json, .jsonl or .xlsx (parquet cannot be read back)")
-    result = load_profiles("history", history, forced, **({"refused_when_zero": True} if refused_when_zero else {}))
-    click.echo(accounting_line(result.summary, lang), err=True)
-    learned = learn_funders(result.frame, until_year=until_year)
+    if (history is None) == (workspace_path is None):
+        raise click.UsageError("give a HISTORY file or --workspace WS (one of them)")
+    if workspace_path is not None:
+        from matcher.cli.workspace import open_workspace
+
+        if forced or refused_when_zero:
+            raise click.UsageError("--map and --refused-when-zero apply when the history is imported, not here")
+        with open_workspace(workspace_path) as ws:
+            frame = ws.history()
+        if frame.empty:
+            raise click.ClickException(f"workspace {workspace_path} has no grant history and no granted or "
+                                       "refused decision yet")
+        click.echo((f"{len(frame)} décisions de l'espace de travail" if lang == "fr"
+                    else f"{len(frame)} decisions from the workspace"), err=True)
+    else:
+        result = load_profiles("history", history, forced,
+                               **({"refused_when_zero": True} if refused_when_zero else {}))
+        click.echo(accounting_line(result.summary, lang), err=True)
+        frame = result.frame
+    learned = learn_funders(frame, until_year=until_year)
     write_table(learned, output, money_columns=MONEY_COLUMNS)
     click.echo((f"{len(learned)} profils appris → {output}" if lang == "fr"
                 else f"{len(learned)} learned profiles → {output}"), err=True)

@@ -18,14 +18,16 @@ from matcher.cli.common import (
     ranking_options,
     ranking_report,
 )
+from matcher.cli.workspace_runs import open_for_ranking, require_inputs, workspace_option
 
 
 @click.command("funders-for")
-@click.argument("projects_path", metavar="PROJECTS", type=click.Path())
+@click.argument("projects_path", metavar="PROJECTS", type=click.Path(), required=False)
 @click.option("--project", "project_id", default=None, help="Only this project id.")
 @ranking_options
+@workspace_option
 def funders_for(projects_path, project_id, funders_path, top, run_date, weights, history_path,
-                include_ineligible, fmt, output, lang):
+                include_ineligible, fmt, output, lang, workspace_path):
     """Rank the funders (and calls) that fit each project, best first — the project lead's view.
 
     Eligibility is checked rule by rule (legal form, place, instruments,
@@ -38,14 +40,22 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
       coopmatch funders-for projets.csv --project P001
       coopmatch funders-for projets.csv --funders financeurs.yaml --top 5 --format csv -o fits.csv
       coopmatch funders-for projets.csv --weight territory=0.4 --date 01/03/2027 --lang en
+      coopmatch funders-for --workspace appel.coopmatch --project P001
     """
-    projects_in, funders_in = load_normalized(projects_path, funders_path, lang)
+    require_inputs(workspace_path, PROJECTS=projects_path)
+    ws = open_for_ranking(workspace_path, lang, PROJECTS=projects_path, **{"--funders": funders_path})
+    projects_in, funders_in = ws.inputs if ws else load_normalized(projects_path, funders_path, lang)
     projects, funders = projects_in.frame, funders_in.frame
     if project_id is not None:
         check_id(project_id, projects["project_id"].tolist(), "project id")
         projects = projects[projects["project_id"] == project_id]
-    matcher = fit_matcher(funders, weights, run_date, lang, top, history_path)
-    ranked = matcher.rank_funders(projects, top=top, include_ineligible=include_ineligible)
+    matcher = fit_matcher(funders, weights, run_date, lang, top, history_path,
+                          history=ws.history(history_path) if ws else None)
+    ranked = matcher.rank_funders(projects, top=top + (ws.extra if ws else 0), include_ineligible=include_ineligible)
+    if ws:
+        ranked = ws.hide(ranked, ["project_id"], top)
+        ws.record("funders-for", project_id or "*", matcher, {"top": top, "weights": list(weights),
+                  "include_ineligible": include_ineligible, "history": bool(history_path)}, by_project=ranked)
     if fmt == "table":
         def title(pid, group):
             name = group["project_name"].iloc[0]
@@ -64,24 +74,34 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
 @click.command()
 @click.option("--funder", "funder_id", required=True, help="The funder id.")
 @click.option("--call", "call_id", default=None, help="One call of that funder (default: each of its calls).")
-@click.option("--projects", "projects_path", required=True, type=click.Path(), help="Projects file.")
+@click.option("--projects", "projects_path", default=None, type=click.Path(), help="Projects file.")
 @ranking_options
+@workspace_option
 def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, weights, history_path,
-              include_ineligible, fmt, output, lang):
+              include_ineligible, fmt, output, lang, workspace_path):
     """Shortlist the projects that best fit a funder or one of its calls — the fund's view.
 
     \b
     Examples:
       coopmatch shortlist --funder F-FDD-TERRES --projects projets.csv
       coopmatch shortlist --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --top 20 --format xlsx -o shortlist.xlsx
+      coopmatch shortlist --workspace appel.coopmatch --funder F-REG-ARA
     """
-    projects_in, funders_in = load_normalized(projects_path, funders_path, lang)
+    require_inputs(workspace_path, **{"--projects": projects_path})
+    ws = open_for_ranking(workspace_path, lang, **{"--projects": projects_path, "--funders": funders_path})
+    projects_in, funders_in = ws.inputs if ws else load_normalized(projects_path, funders_path, lang)
     projects, funders = projects_in.frame, funders_in.frame
     check_id(funder_id, funders["funder_id"].tolist(), "funder id")
     check_call(call_id, funders, funder_id)
-    matcher = fit_matcher(funders, weights, run_date, lang, top, history_path)
-    ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=top,
+    matcher = fit_matcher(funders, weights, run_date, lang, top, history_path,
+                          history=ws.history(history_path) if ws else None)
+    ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=top + (ws.extra if ws else 0),
                                    include_ineligible=include_ineligible)
+    if ws:
+        ranked = ws.hide(ranked, ["funder_id", "call_id"], top)
+        ws.record("shortlist", funder_id + (f"/{call_id}" if call_id else ""), matcher,
+                  {"top": top, "weights": list(weights), "include_ineligible": include_ineligible,
+                   "history": bool(history_path)}, by_funder=ranked)
     if fmt == "table":
         def title(key, group):
             cid = key[1]
@@ -103,17 +123,18 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
 @click.option("--project", "project_id", required=True, help="The project id.")
 @click.option("--funder", "funder_id", required=True, help="The funder id.")
 @click.option("--call", "call_id", default=None, help="One call (default: the call that fits best).")
-@click.option("--projects", "projects_path", required=True, type=click.Path(), help="Projects file.")
+@click.option("--projects", "projects_path", default=None, type=click.Path(), help="Projects file.")
 @click.option("--funders", "funders_path", type=click.Path(), default=None,
               help="Funders file or folder (default: the built-in sample).")
+@workspace_option
 @click.option("--date", "run_date", default=None, metavar="DATE", help="Run date (default: today).")
 @click.option("--weight", "weights", multiple=True, metavar="CRITERION=W", help="Override a weight.")
 @click.option("--history", "history_path", type=click.Path(), default=None,
               help="Past grant decisions: adds the history criterion and the nearest past grants.")
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 @lang_option
-def explain(project_id, funder_id, call_id, projects_path, funders_path, run_date, weights, history_path,
-            as_json, lang):
+def explain(project_id, funder_id, call_id, projects_path, funders_path, workspace_path, run_date, weights,
+            history_path, as_json, lang):
     """Explain one project–funder pair: every rule, every criterion, score × weight = contribution.
 
     \b
@@ -121,12 +142,20 @@ def explain(project_id, funder_id, call_id, projects_path, funders_path, run_dat
       coopmatch explain --project P001 --funder F-FDD-TERRES --projects projets.csv
       coopmatch explain --project P001 --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --lang en
     """
-    projects, funders = load_inputs(projects_path, funders_path, lang)
+    require_inputs(workspace_path, **{"--projects": projects_path})
+    ws = open_for_ranking(workspace_path, lang, **{"--projects": projects_path, "--funders": funders_path})
+    projects, funders = ((ws.projects.frame, ws.funders.frame) if ws
+                         else load_inputs(projects_path, funders_path, lang))
     check_id(project_id, projects["project_id"].tolist(), "project id")
     check_id(funder_id, funders["funder_id"].tolist(), "funder id")
     check_call(call_id, funders, funder_id)
-    matcher = fit_matcher(funders, weights, run_date, lang, None, history_path)
+    matcher = fit_matcher(funders, weights, run_date, lang, None, history_path,
+                          history=ws.history(history_path) if ws else None)
     explanation = matcher.explain(projects, project_id, funder_id, call_id)
+    if ws:
+        ws.record("explain", f"{project_id}|{funder_id}" + (f"/{call_id}" if call_id else ""), matcher,
+                  {"weights": list(weights), "history": bool(history_path)},
+                  by_project=explanation_pair(explanation))
     nearest = nearest_grants(matcher, projects, project_id, funder_id, lang)
     if as_json:
         import json
@@ -140,6 +169,17 @@ def explain(project_id, funder_id, call_id, projects_path, funders_path, run_dat
         click.echo(explanation.to_text(lang))
         for line in nearest:
             click.echo(f"  {line}")
+
+
+def explanation_pair(explanation):
+    """The explained pair as a one-line ranking (for the run record of a workspace)."""
+    import pandas as pd
+
+    row = {"project_id": explanation.project_id, "funder_id": explanation.funder_id,
+           "call_id": explanation.call_id, "rank": 1, "score": explanation.score,
+           "eligibility": explanation.verdict}
+    row.update({f"contribution_{k}": v for k, v in explanation.contributions.items()})
+    return pd.DataFrame([row])
 
 
 def nearest_grants(matcher, projects, project_id, funder_id, lang) -> list[str]:

@@ -168,8 +168,8 @@ class Workspace:
         """Normalise ``path`` as ``kind`` (the pipelines of ``normalize``) and upsert it by id, in one transaction.
 
         Projects are keyed by ``project_id``; funders by ``funder_id`` (a funder and
-        all its calls are one profile); history rows by their content (the n-th
-        identical row of a file is the n-th copy). A changed profile gets a new
+        all its calls are one profile); history rows by file name and content (the
+        n-th identical row of a file is the n-th copy). A changed profile gets a new
         version, the earlier one is kept. Re-importing a file already imported
         with the same options does nothing and says so (``already``).
         """
@@ -189,7 +189,7 @@ class Workspace:
         if earlier is not None:
             return ImportResult(kind, path.name, sha, None, already=earlier)
         normalized = load(kind, path, forced=mapping or None, refused_when_zero=refused_when_zero, source=source)
-        keyed = _keyed_rows(kind, normalized.frame)
+        keyed = _keyed_rows(kind, normalized.frame, path.name)
         summary = normalized.summary
         table = Profile.__table__
         with store.writing(self.engine) as conn:
@@ -506,7 +506,7 @@ class Workspace:
         """
         pairs = self.dismissed()
         if not pairs or ranked.empty:
-            return (ranked if top is None else _cut(ranked, by, top)), 0
+            return ranked, 0
         whole = {(p, f) for p, f, c in pairs if c == ""}
         calls = ranked["call_id"].map(lambda c: c if isinstance(c, str) else "")
         hide = [(p, f) in whole or (p, f, c) in pairs
@@ -694,8 +694,12 @@ def _pair_rows(run_id: int, direction: str, frame: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def _keyed_rows(kind: str, frame: pd.DataFrame) -> list[tuple[str, str]]:
-    """(key, JSON) per profile: project id; funder id (its calls as a JSON list); history content."""
+def _keyed_rows(kind: str, frame: pd.DataFrame, source: str) -> list[tuple[str, str]]:
+    """(key, JSON) per profile: project id; funder id (its calls as a JSON list); history: file and content.
+
+    History rows have no id: a row is the n-th copy of its content in its file
+    (two files may hold identical rows that are distinct applications).
+    """
     texts = codec.encode_rows(frame)
     if kind == "projects":
         return list(zip(frame["project_id"].tolist(), texts, strict=True))
@@ -708,6 +712,6 @@ def _keyed_rows(kind: str, frame: pd.DataFrame) -> list[tuple[str, str]]:
     keyed = []
     for text in texts:
         dig = codec.digest(text)
-        keyed.append((f"{dig}:{seen[dig]}", text))
+        keyed.append((f"{source}:{dig}:{seen[dig]}", text))
         seen[dig] += 1
     return keyed
