@@ -247,7 +247,7 @@ def diff_command(ws, runs, days, fmt, output, lang):
         result = diff_runs(w, *(runs or (None, None)), days=days)
     if fmt is None:
         fmt = "table" if output is None else output.rsplit(".", 1)[-1].lower()
-        if fmt not in ("csv", "json", "html"):
+        if output is not None and fmt not in ("csv", "json", "html"):
             raise click.UsageError(f"cannot tell the format of '{output}': give --format csv, json or html")
     fr = lang == "fr"
     head = (f"{result.run_a['command']} {result.run_a['target']} : exécution {result.run_a['id']} "

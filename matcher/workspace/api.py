@@ -410,18 +410,18 @@ class Workspace:
             if pid is None:
                 bad.append(problem("decision.missing", row, "project_id", None, ERROR, field="project_id"))
             elif pid not in projects:
-                bad.append(problem("decision.project_unknown", row, "project_id", pid, ERROR, value=pid))
+                bad.append(problem("decision.project_unknown", row, "project_id", pid, ERROR, given=pid))
             if fid is None:
                 bad.append(problem("decision.missing", row, "funder_id", None, ERROR, field="funder_id"))
             elif fid not in funders:
-                bad.append(problem("decision.funder_unknown", row, "funder_id", fid, ERROR, value=fid))
+                bad.append(problem("decision.funder_unknown", row, "funder_id", fid, ERROR, given=fid))
             elif cid and cid not in funders[fid]:
-                bad.append(problem("decision.call_unknown", row, "call_id", cid, ERROR, value=cid, funder=fid))
+                bad.append(problem("decision.call_unknown", row, "call_id", cid, ERROR, given=cid, funder=fid))
             status = status.lower() if status else None
             if status is None:
                 bad.append(problem("decision.missing", row, "status", None, ERROR, field="status"))
             elif status not in STATUSES:
-                bad.append(problem("decision.status_unknown", row, "status", status, ERROR, value=status,
+                bad.append(problem("decision.status_unknown", row, "status", status, ERROR, given=status,
                                    statuses=", ".join(STATUSES)))
             amount = date = None
             try:

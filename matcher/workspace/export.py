@@ -180,7 +180,8 @@ def giving360(ws, values: dict[str, str] | None = None, funder_id: str | None = 
             "description": get("summary") or title,
             "currency": values.get("currency", "EUR"),
             "amountAwarded": float(s["amount_granted"]) if s["amount_granted"] == s["amount_granted"] else None,
-            "awardDate": s["date"],
+            # a full date-time: the schema's oneOf (date pattern | date-time) then matches exactly one branch
+            "awardDate": f"{s['date']}T00:00:00+00:00" if s["date"] else None,
             "recipientOrganization": [{"id": f"{prefix}-org-{s['project_id']}",
                                        "name": get("carrier_name") or title}],
             "fundingOrganization": [{"id": values.get("fundingOrganization.id", f"{prefix}-{s['funder_id']}"),
