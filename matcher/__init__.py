@@ -63,6 +63,11 @@ _EXPORTS = {
     # evaluation
     "evaluate": "matcher.evaluation.evaluate",
     "Evaluation": "matcher.evaluation.evaluate",
+    # workspaces (a call's profiles, runs, decisions and outcomes in one database)
+    "Workspace": "matcher.workspace.api",
+    "WorkspaceError": "matcher.workspace.store",
+    "DecisionError": "matcher.workspace.api",
+    "STATUSES": "matcher.workspace.decisions",
 }
 #: Public names whose definition has another name in its module.
 _RENAMED = {"evaluate": "evaluate_history", "write_xlsx": "write_report_workbook"}
@@ -115,3 +120,6 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     from matcher.report.html import render_html, write_html
     from matcher.report.model import Report, RunInfo, portfolio_balance
     from matcher.report.xlsx import write_report_workbook as write_xlsx
+    from matcher.workspace.api import DecisionError, Workspace
+    from matcher.workspace.decisions import STATUSES
+    from matcher.workspace.store import WorkspaceError

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from workspace_support import target  # noqa: F401 (the workspace fixture: SQLite, and PostgreSQL when available)
 
 from matcher.normalize.schema import FUNDER_FIELDS, PROJECT_FIELDS
 from matcher.referential.vocabularies import get_vocabulary

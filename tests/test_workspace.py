@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from workspace_support import PG_SKIP, PG_URL, target  # noqa: F401 (fixture)
+from workspace_support import PG_SKIP, PG_URL
 
 import matcher as m
 from matcher.cli import cli
@@ -420,3 +420,32 @@ def test_postgres_is_really_used(target):
         pytest.skip("PostgreSQL only")
     with target.init() as ws:
         assert ws.engine.dialect.name == "postgresql"
+
+
+PARIS = SHARED / "paris-subventions"
+PARIS_MAP = ["--map", "funder_id=direction", "--map", "purpose=objet du dossier", "--map", "year=anneeBudg",
+             "--map", "amount_awarded=montant vote", "--map", "recipient_name=beneficiaire",
+             "--map", "recipient_id=siret", "--map", "sectors=secteur activite"]
+
+
+@pytest.mark.realdata
+def test_paris_history_learned_from_a_workspace_equals_the_files(tmp_path):
+    if not PARIS.is_dir():
+        pytest.skip("../shared/data/paris-subventions is absent")
+    ws = str(tmp_path / "paris.coopmatch")
+    run("workspace", "init", ws)
+    for path in sorted(PARIS.iterdir()):
+        run("workspace", "import", ws, "history", path, "--refused-when-zero", *PARIS_MAP)
+    from_ws, from_files = tmp_path / "ws.csv", tmp_path / "files.csv"
+    run("learn-funders", "--workspace", ws, "-o", from_ws)
+    run("learn-funders", PARIS, "--refused-when-zero", *PARIS_MAP, "-o", from_files)
+    assert from_ws.read_bytes() == from_files.read_bytes()
+    history = pd.concat([m.read_history(p, mapping=dict(a.split("=", 1) for a in PARIS_MAP[1::2]),
+                                        refused_when_zero=True).frame for p in sorted(PARIS.iterdir())],
+                        ignore_index=True)
+    with Workspace.open(ws) as w:
+        stored = w.history()
+    pd.testing.assert_frame_equal(stored, history)
+    learned = m.learn_funders(history)
+    pd.testing.assert_frame_equal(m.learn_funders(stored), learned)
+    assert len(learned) == pd.read_csv(from_ws)["funder_id"].nunique() > 20

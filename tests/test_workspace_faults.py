@@ -10,9 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-from workspace_support import target  # noqa: F401 (fixture)
-
 import matcher as m
 from matcher.evaluation.synthetic import write_profiles
 from matcher.workspace import Workspace

@@ -135,8 +135,8 @@ def render_html(diff: RunDiff, lang: str = "fr") -> str:
              "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}</style></head><body>",
              f"<h1>{e(title)}</h1>",
-             "<p>" + e((f"Exécution {a['id']} ({a['run_date']}) → exécution {b['id']} ({b['run_date']})" if fr
-                        else f"Run {a['id']} ({a['run_date']}) → run {b['id']} ({b['run_date']})")) + "</p>"]
+             "<p>" + e(f"Exécution {a['id']} ({a['run_date']}) → exécution {b['id']} ({b['run_date']})" if fr
+                        else f"Run {a['id']} ({a['run_date']}) → run {b['id']} ({b['run_date']})") + "</p>"]
     labels = ["direction", "project_id", "funder_id", "call_id", "call_title", "rank_before", "rank_after",
               "call_closes", "days_left"]
     for section in SECTIONS:

@@ -97,7 +97,7 @@ def scdl(ws, values: dict[str, str] | None = None, funder_id: str | None = None)
     rows = []
     for s in granted.to_dict("records"):
         p = projects.loc[s["project_id"]] if s["project_id"] in projects.index else None
-        get = (lambda name, p=p: None if p is None else _text(p[name]))
+        get = (lambda name, p=p: None if p is None else _text(p[name]))  # noqa: E731
         share = None
         budget = None if p is None else p["total_budget"]
         if s["amount_granted"] == s["amount_granted"] and budget == budget and budget:
@@ -172,7 +172,7 @@ def giving360(ws, values: dict[str, str] | None = None, funder_id: str | None = 
     grants, to_fill = [], {}
     for s in sorted(granted.to_dict("records"), key=lambda r: (r["funder_id"], r["call_id"], r["project_id"])):
         p = projects.loc[s["project_id"]] if s["project_id"] in projects.index else None
-        get = (lambda name, p=p: None if p is None else _text(p[name]))
+        get = (lambda name, p=p: None if p is None else _text(p[name]))  # noqa: E731
         title = get("name") or s["project_id"]
         grant = {
             "id": "-".join([prefix, *[x for x in (s["funder_id"], s["call_id"], s["project_id"]) if x]]),

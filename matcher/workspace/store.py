@@ -42,7 +42,7 @@ class WorkspaceError(CoopmatchError):
 
 def now() -> str:
     """The current time, UTC, to the second (ISO 8601)."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def resolve(ws: str | os.PathLike) -> tuple[str, Path | None]:
@@ -162,7 +162,7 @@ def backup(engine, url: str, path: Path | None, revision: str) -> Path:
     PostgreSQL: every table as JSON (gzipped) in ``COOPMATCH_BACKUP_DIR`` or the
     current folder.
     """
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     if path is not None:
         target = path.with_name(f"{path.name}.v{revision}-{stamp}.bak")
         source = sqlite3.connect(path)
