@@ -599,10 +599,15 @@ class Workspace:
                 command=command, target=target, params=json.dumps(params, sort_keys=True, default=str),
                 inputs=json.dumps(inputs, sort_keys=True), run_date=run_date, created_at=store.now(),
                 pairs=pairs, hidden_dismissed=hidden_dismissed)).inserted_primary_key[0]
-            for direction, frame in frames:
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            columns = ["run_id", "direction", "project_id", "funder_id", "call_id", "rank", "score",
+                       "eligibility", "contributions"]
+            sql = (f"INSERT INTO run_pairs ({', '.join(columns)}) "
+                   f"VALUES ({', '.join([mark] * len(columns))})")
+            for direction, frame in frames:  # plain executemany: runs of batch hold 100,000s of pairs
                 rows = _pair_rows(run_id, direction, frame)
                 for start in range(0, len(rows), CHUNK * 4):
-                    conn.execute(RunPair.__table__.insert(), rows[start:start + CHUNK * 4])
+                    conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows[start:start + CHUNK * 4]])
         return int(run_id)
 
     def runs(self) -> pd.DataFrame:
@@ -678,20 +683,22 @@ def _cut(frame: pd.DataFrame, by: list[str], top: int | None) -> pd.DataFrame:
 
 
 def _pair_rows(run_id: int, direction: str, frame: pd.DataFrame) -> list[dict]:
+    import numpy as np
+
     contribution_columns = [c for c in frame.columns if c.startswith("contribution_")]
-    names = [c[len("contribution_"):] for c in contribution_columns]
-    contributions = (frame[contribution_columns].to_numpy(dtype=float) if contribution_columns else None)
-    rows = []
-    for i, (pid, fid, cid, rank, score, verdict) in enumerate(zip(
-            frame["project_id"], frame["funder_id"], frame["call_id"], frame["rank"], frame["score"],
-            frame["eligibility"], strict=True)):
-        values = ({n: round(float(v), 6) for n, v in zip(names, contributions[i], strict=True) if v == v}
-                  if contributions is not None else {})
-        rows.append({"run_id": run_id, "direction": direction, "project_id": pid, "funder_id": fid,
-                     "call_id": cid if isinstance(cid, str) else "", "rank": int(rank), "score": float(score),
-                     "eligibility": verdict,
-                     "contributions": json.dumps(values, sort_keys=True, separators=(",", ":"))})
-    return rows
+    names = [json.dumps(c[len("contribution_"):]) for c in contribution_columns]
+    if contribution_columns:
+        matrix = np.round(frame[contribution_columns].to_numpy(dtype=float), 6).tolist()
+        texts = ["{" + ",".join(f"{n}:{v!r}" for n, v in sorted(zip(names, row, strict=True)) if v == v) + "}"
+                 for row in matrix]
+    else:
+        texts = ["{}"] * len(frame)
+    calls = [c if isinstance(c, str) else "" for c in frame["call_id"].tolist()]
+    return [{"run_id": run_id, "direction": direction, "project_id": pid, "funder_id": fid, "call_id": cid,
+             "rank": int(rank), "score": float(score), "eligibility": verdict, "contributions": text}
+            for pid, fid, cid, rank, score, verdict, text in zip(
+                frame["project_id"].tolist(), frame["funder_id"].tolist(), calls, frame["rank"].tolist(),
+                frame["score"].tolist(), frame["eligibility"].tolist(), texts, strict=True)]
 
 
 def _keyed_rows(kind: str, frame: pd.DataFrame, source: str) -> list[tuple[str, str]]:
