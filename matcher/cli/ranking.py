@@ -85,7 +85,7 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
     Examples:
       coopmatch shortlist --funder F-FDD-TERRES --projects projets.csv
       coopmatch shortlist --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --top 20 --format xlsx -o shortlist.xlsx
-      coopmatch shortlist --workspace appel.coopmatch --funder F-REG-ARA
+      coopmatch shortlist --workspace appel.coopmatch --funder F-FDD-TERRES
     """
     require_inputs(workspace_path, **{"--projects": projects_path})
     ws = open_for_ranking(workspace_path, lang, **{"--projects": projects_path, "--funders": funders_path})

@@ -31,10 +31,10 @@ def workspace():
     """Keep a call's profiles, runs, decisions and outcomes in one database (SQLite file or PostgreSQL).
 
     \b
-    Start with:
+    Examples:
       coopmatch workspace init appel.coopmatch
       coopmatch workspace import appel.coopmatch projects projets.csv
-      coopmatch shortlist --workspace appel.coopmatch --funder F-REG-ARA
+      coopmatch shortlist --workspace appel.coopmatch --funder F-FDD-TERRES
       coopmatch workspace decide appel.coopmatch --file decisions.csv
     """
 
@@ -213,7 +213,12 @@ def decisions_command(ws, project_id, funder_id, call_id, fmt, output, lang):
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write to this file.")
 @lang_option
 def runs_command(ws, fmt, output, lang):
-    """List the runs recorded in the workspace (command, target, date, pairs, dismissed pairs hidden)."""
+    """List the runs recorded in the workspace (command, target, date, pairs, dismissed pairs hidden).
+
+    \b
+    Example:
+      coopmatch workspace runs appel.coopmatch --format csv -o runs.csv
+    """
     with open_workspace(ws) as w:
         frame = w.runs()
     if fmt == "table":
@@ -337,7 +342,12 @@ def export_command(ws, standard, output, values, funder_id, lang):
 @click.argument("ws")
 @lang_option
 def info_command(ws, lang):
-    """Schema version, profile counts, decisions, runs, and the imports of a workspace."""
+    """Schema version, profile counts, decisions, runs, and the imports of a workspace.
+
+    \b
+    Example:
+      coopmatch workspace info appel.coopmatch
+    """
     with open_workspace(ws) as w:
         counts = w.counts()
         imports = w.imports()
