@@ -7,6 +7,11 @@ Checks every module of ``matcher``, ``projects`` and ``funders``:
 - ``obj._name`` where ``_name`` is defined in no class or function of this module
   (a private method or attribute of another module's class).
 
+Also: the library's own layers (``core`` up to ``evaluation``, and the ``projects`` and
+``funders`` packages) import from the module that defines a name, never from the ``matcher``
+front door, whose lazy names would hide an upward import from ``lint-imports``; the features on
+top (``cli``, ``planning``, ``workspace``, ``web``) use the front door.
+
 Dunder names (``__version__``, ``__init__``) are public. Prints ``path:line: what``
 for each use and exits 1 if there is any, 0 otherwise. Run from the repository root::
 
@@ -21,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("matcher", "projects", "funders")
+#: Top features: they may import the ``matcher`` front door.
+FRONT_DOOR_USERS = ("matcher/cli/", "matcher/planning/", "matcher/workspace/", "matcher/web/")
 
 
 def _private(name: str) -> bool:
@@ -48,7 +55,10 @@ def check(path: Path) -> list[str]:
     modules: set[str] = set()  # local names bound to project modules
     found = []
     where = path.relative_to(ROOT)
+    uses_front_door = str(where).startswith(FRONT_DOOR_USERS) or str(where) == "matcher/__init__.py"
     for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "matcher" and not uses_front_door:
+            found.append(f"{where}:{node.lineno}: imports from the matcher front door (import the defining module)")
         if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in PACKAGES:
             for alias in node.names:
                 if _private(alias.name):

@@ -57,3 +57,12 @@ def test_the_readme_python_example_runs(tmp_path):
     assert lines[0] == "36 rows read, 0 rejected"
     assert (tmp_path / "shortlist.html").stat().st_size > 10_000
     assert "P0" in done.stdout
+
+
+def test_the_type_stub_lists_every_public_name():
+    """``matcher/__init__.pyi`` (for editors and type checkers) names what ``__all__`` names."""
+    import ast
+
+    tree = ast.parse((ROOT / "matcher" / "__init__.pyi").read_text(encoding="utf-8"))
+    names = {a.asname or a.name for n in tree.body if isinstance(n, ast.ImportFrom) for a in n.names}
+    assert names == set(matcher.__all__) - {"__version__"}
