@@ -562,6 +562,19 @@ def _guess_from_values(no_match: list[str], kind: str, tables: _Tables, profiles
         result.problems[at] = found
 
 
+def is_known_header(text: str, kind: str | None = None) -> bool:
+    """True when ``text`` names a field, a synonym or a known ignored column of ``kind``
+    (of any kind when None), as written or once cleaned."""
+    kinds = (kind,) if kind in SCHEMAS else tuple(SCHEMAS)
+    key = compact_name(text)
+    cleaned = clean_header(text).text.replace(" ", "")
+    for name in kinds:
+        exact = _cached_tables(name, ()).exact
+        if key in exact or cleaned in exact:
+            return True
+    return False
+
+
 # --------------------------------------------------------------------------- places split over columns
 
 
@@ -891,8 +904,12 @@ def parse_map_options(options: Iterable[str]) -> dict[str, str]:
     return forced
 
 
-def load_mapping_file(path: str | Path) -> dict[str, str]:
-    """Read a YAML mapping file ``{field: Column}`` (safe loading only)."""
+def load_mapping_file(path: str | Path) -> dict[str, str | list[str]]:
+    """Read a YAML mapping file ``{field: Column}`` (safe loading only).
+
+    ``territory`` may list several columns: the parts of a place split over
+    columns (``territory: [Code postal, Commune]``), as ``--save-mapping`` writes.
+    """
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -910,8 +927,12 @@ def load_mapping_file(path: str | Path) -> dict[str, str]:
         return {}
     if not isinstance(data, dict):
         raise MappingError(f"{path}: a mapping file holds 'field: Column' lines")
-    forced: dict[str, str] = {}
+    forced: dict[str, str | list[str]] = {}
     for name, column in data.items():
+        if str(name).strip() == "territory" and isinstance(column, list) and column and all(
+                isinstance(c, str | int) and not isinstance(c, bool) and str(c).strip() for c in column):
+            forced["territory"] = [str(c).strip() for c in column]  # the parts of a split place
+            continue
         if not isinstance(column, str | int | float) or isinstance(column, bool) or str(column).strip() == "":
             raise MappingError(f"{path}: the column for {name} must be a column name, got {column!r}")
         forced[str(name).strip()] = str(column).strip()
