@@ -6,7 +6,7 @@ rows ("Export du 12/11/2026 – Appel à projets…"); those rows are left out a
 reported as title rows (they count as rows read, and as rejected, so that rows
 read = normalised + rejected still holds). The header is moved down only when
 the rows above it are clearly titles: at most a third as many filled cells as
-the table is wide, and a header below that looks like one (text cells, as wide
+the table is wide (two in a table of five columns or more), and a header below that looks like one (text cells, as wide
 as the data, naming known columns when a kind is given). Otherwise the first
 row is the header, as always.
 
@@ -112,9 +112,15 @@ def find_header(grid: Sequence[Sequence], kind: str | None = None) -> int:
             return i
         if i == 0 and widths[0] >= 2 and widths[0] >= 0.5 * width:
             return 0
-        if width < 2 or widths[i] > max(1, width // 3):
+        if width < 2 or widths[i] > _title_width(width):
             return 0  # neither a header nor a title: the first row is the header, as always
     return 0
+
+
+def _title_width(width: int) -> int:
+    """The most filled cells a title row may have in a table ``width`` cells wide
+    ("Extrait le | 12/11/2026" above a table of five columns or more)."""
+    return max(1 if width < 5 else 2, width // 3)
 
 
 def _header_like(cells: Sequence, width_here: int, data_width: int) -> bool:

@@ -500,6 +500,9 @@ def _words_candidate(column: str, cleaned: CleanHeader, tables: _Tables, kind: s
     best_score, best, shape = adjusted[0]
     if best_score < WORDS_THRESHOLD:
         return None
+    guesses = column_values.value_guesses(kind, seen) if seen is not None else []
+    if guesses and best.field not in {name for name, _, _ in guesses}:
+        return None  # the values say more than a vague header ("Code géo" of INSEE codes)
     runner = tuple((s.field, round(total, 1)) for total, s, _ in adjusted[1:3] if total > 0)
     if runner and best_score - runner[0][1] < WORDS_MARGIN:
         close = sorted({best.field} | {f for f, sc in runner if best_score - sc < WORDS_MARGIN})
@@ -599,8 +602,9 @@ def _combine_place_parts(candidates: dict[str, _Candidate], forced_columns: dict
                          columns: list[str], result: HeaderMapping) -> dict[str, str]:
     """Combine the columns that each name one part of a place into the ``territory`` field.
 
-    Only columns matched by name or synonym take part, each naming a different
-    part, and only when no column names the place as a whole ("Territoire").
+    Every column matched to ``territory`` must name a different part (by its
+    words, ``place_parts`` in ``headers.yaml``): no combination when one names
+    the place as a whole ("Territoire") or two name the same part.
     The most precise part stays the ``territory`` candidate; the others leave
     the contest (they are read with it, see :mod:`matcher.normalize.split_places`).
     """
@@ -608,8 +612,6 @@ def _combine_place_parts(candidates: dict[str, _Candidate], forced_columns: dict
         return {}
     contenders = [c for c in columns if c in candidates and candidates[c].field == "territory"]
     if len(contenders) < 2:
-        return {}
-    if any(candidates[c].method not in ("exact", "synonym") for c in contenders):
         return {}
     roles = {c: place_role(c) for c in contenders}
     if None in roles.values() or len(set(roles.values())) != len(roles):
@@ -727,6 +729,9 @@ def _choice_texts(column: str, name: str, method: str | None, candidate: _Candid
                   result: HeaderMapping) -> tuple[str, str]:
     if method in _METHOD_TEXTS:
         en, fr = _METHOD_TEXTS[method]
+        if candidate is not None and method == "exact":
+            extra_en, extra_fr = _cleaned_texts(candidate.cleaned)
+            en, fr = en + extra_en, fr + extra_fr
     elif candidate is None:
         en, fr = method or "?", method or "?"
     elif method == "synonym" and candidate.synonym is None:

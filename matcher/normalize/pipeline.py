@@ -115,7 +115,8 @@ class PipelineState:
         row = int(self.rows[position]) if position is not None else None
         source = self.sources[position] if position is not None else (self.sources[0] if self.sources else None)
         shown = None if value is None else _short(value)
-        self.problems.append(Problem(row, column, shown, reason_en, reason_fr, severity))
+        code = err.code if isinstance(err, ParseError) else "unspecified"
+        self.problems.append(Problem(row, column, shown, reason_en, reason_fr, severity, code))
         self.problem_sources.append(source)
 
     def reject(self, position: int, column: str | None, value, reason: tuple[str, str]) -> None:
