@@ -45,7 +45,7 @@ _EXPORTS = {
     "learn_funders": "funders.learn",
     # matching
     "Matcher": "matcher.engine.model",
-    "Criterion": "matcher.engine.criteria",
+    "Criterion": "matcher.engine.criterion",
     "default_criteria": "matcher.engine.criteria",
     "Rule": "matcher.engine.eligibility",
     "default_rules": "matcher.engine.eligibility",
@@ -67,7 +67,45 @@ _EXPORTS = {
 #: Public names whose definition has another name in its module.
 _RENAMED = {"evaluate": "evaluate_history", "write_xlsx": "write_report_workbook"}
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "__version__",
+    "BatchResult",
+    "CoopmatchError",
+    "Criterion",
+    "DEFAULT_WEIGHTS",
+    "Evaluation",
+    "Explanation",
+    "InputError",
+    "MappingError",
+    "Matcher",
+    "MatchingError",
+    "Normalized",
+    "Problem",
+    "Report",
+    "Rule",
+    "RunInfo",
+    "SAMPLE_FUNDERS",
+    "SAMPLE_HISTORY",
+    "SAMPLE_PROJECTS",
+    "VocabularyError",
+    "default_criteria",
+    "default_rules",
+    "evaluate",
+    "is_missing",
+    "learn_funders",
+    "portfolio_balance",
+    "read_funders",
+    "read_history",
+    "read_projects",
+    "render_html",
+    "run_batch",
+    "write_html",
+    "write_table",
+    "write_xlsx",
+]
+
+
+assert sorted(__all__[1:]) == sorted(_EXPORTS)  # one list of public names
 
 
 def __getattr__(name: str):
@@ -94,7 +132,8 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time names load on fi
     )
     from matcher.core.missing import is_missing
     from matcher.engine.batch import BatchResult, run_batch
-    from matcher.engine.criteria import Criterion, default_criteria
+    from matcher.engine.criteria import default_criteria
+    from matcher.engine.criterion import Criterion
     from matcher.engine.eligibility import Rule, default_rules
     from matcher.engine.explain import Explanation
     from matcher.engine.model import Matcher

@@ -21,7 +21,8 @@ from click.testing import CliRunner
 from matcher.cli import cli
 from matcher.io.loading import load
 
-SAINT_DENIS, CREST, LYON, BOURG, PARIS = "commune:93066", "commune:26108", "commune:69123", "commune:01053", "commune:75056"
+SAINT_DENIS, CREST, LYON = "commune:93066", "commune:26108", "commune:69123"
+BOURG, PARIS = "commune:01053", "commune:75056"
 SIRETS = ["44306184100039", "41816609600069", "78467169500087"]
 
 
@@ -316,7 +317,8 @@ def test_12_csv_sep_line_and_trailing_delimiter_rows(tmp_path):
     result = load("projects", csv_file(tmp_path / "sep.csv", text))
     accounted(result, read=2, normalised=2)
     assert rows_of(result, "project_id", "name", "stage", "start_date") == [
-        ("K1", "Épicerie solidaire", "emergence", "2026-03-01"), ("K2", "Garage solidaire", "development", "2026-09-15")]
+        ("K1", "Épicerie solidaire", "emergence", "2026-03-01"),
+        ("K2", "Garage solidaire", "development", "2026-09-15")]
     (blank,) = [p for p in result.problems if p.code == "row.trailing_blank"]
     assert blank.row == 5
 

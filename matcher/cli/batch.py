@@ -91,7 +91,7 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
     paths = {name: out / f"{name}.{data_fmt}" for name in ("funders_for_projects", "projects_for_funders")}
     shown: list = []  # the first lines of funders_for_projects, for the HTML report
 
-    def keep_forranking_report(frame):
+    def keep_for_report(frame):
         if fmt == "html" and sum(len(f) for f in shown) < HTML_MAX_LINES:
             shown.append(frame.head(HTML_MAX_LINES - sum(len(f) for f in shown)))
 
@@ -102,7 +102,7 @@ def batch(projects_path, funders_path, history_path, top, run_date, weights, job
 
             def sink(frame):
                 writer.write(frame)
-                keep_forranking_report(frame)
+                keep_for_report(frame)
 
             result = run_batch(matcher, projects.frame, top=top, jobs=jobs, progress=advance,
                                on_project_rows=sink)

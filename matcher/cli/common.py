@@ -191,14 +191,11 @@ def fit_matcher(funders, weights, run_date, lang, top, history_path=None):
 
 
 def check_id(value: str, known, what: str) -> None:
-    from rapidfuzz import process
+    """Refuse an id that is not among ``known``, suggesting the close ones."""
+    from matcher.core.suggest import unknown_message
 
-    known = [k for k in known if k is not None]
-    if value in known:
-        return
-    close = [m[0] for m in process.extract(value, sorted(set(known)), limit=3, score_cutoff=60)]
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise click.ClickException(f"unknown {what} '{value}'{hint}")
+    if value not in {k for k in known if k is not None}:
+        raise click.ClickException(unknown_message(what, value, known))
 
 
 def check_call(call_id: str | None, funders, funder_id: str) -> None:
@@ -255,12 +252,12 @@ def emit(ranked, fmt, output, lang, title, view, report=None):
     elif fmt == "csv":
         import io
 
-        from matcher.io.writers import _csv_field, cell_text, neutralise
+        from matcher.io.writers import cell_text, csv_field, neutralise
 
         buffer = io.StringIO()
         buffer.write(",".join(ranked.columns) + "\n")
         for row in ranked.itertuples(index=False, name=None):
-            buffer.write(",".join(_csv_field(neutralise(cell_text(v))) for v in row) + "\n")
+            buffer.write(",".join(csv_field(neutralise(cell_text(v))) for v in row) + "\n")
         click.echo(buffer.getvalue(), nl=False)
     else:
         import json

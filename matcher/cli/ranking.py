@@ -73,7 +73,8 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
     \b
     Examples:
       coopmatch shortlist --funder F-FDD-TERRES --projects projets.csv
-      coopmatch shortlist --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --top 20 --format xlsx -o shortlist.xlsx
+      coopmatch shortlist --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --top 20 \
+          --format xlsx -o shortlist.xlsx
     """
     projects_in, funders_in = load_normalized(projects_path, funders_path, lang)
     projects, funders = projects_in.frame, funders_in.frame

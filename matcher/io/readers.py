@@ -55,7 +55,7 @@ import yaml
 
 from matcher.core.errors import InputError
 from matcher.io import layout
-from matcher.normalize.problems import ERROR, FILE, WARNING, Problem
+from matcher.normalize.problems import ERROR, FILE, WARNING, Problem, problem
 from matcher.normalize.schema import SCHEMAS
 
 #: File extension (lower case) -> format. Any of them may end in ``.gz``.
@@ -218,9 +218,7 @@ def read_profiles(path_or_dir: str | Path, **options) -> RawTable:
     table = concat_tables(tables, source=str(path))
     for child in skipped:
         table.problems.append(
-            Problem(None, None, child.name,
-                    f"file '{child.name}' skipped: unsupported type",
-                    f"fichier « {child.name} » ignoré : type non pris en charge", FILE)
+            problem("file.unsupported_type", None, None, child.name, FILE, name=child.name)
         )
         table.problem_sources.append(str(child))
     return table
@@ -461,7 +459,8 @@ def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:
             _record_text(lines, starts, ends, k), delimiter)))
     # pyarrow skips empty lines itself; every other record is a row or an invalid row.
     empty = np.zeros(len(starts), dtype=bool)
-    empty[[k for k in np.flatnonzero(blank).tolist() if lines[starts[k]] in ("", "\r") and ends[k] - starts[k] == 1]] = True
+    bare = [k for k in np.flatnonzero(blank).tolist() if lines[starts[k]] in ("", "\r") and ends[k] - starts[k] == 1]
+    empty[bare] = True
 
     def fields_of(k: int) -> list[str]:
         return _csv_fields(_record_text(lines, starts, ends, k), delimiter)
@@ -483,7 +482,7 @@ def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:
         invalid.append(row.actual_columns)
         return "skip"
 
-    body = "\n".join(lines[int(starts[first]): int(ends[last])]).encode("utf-8")
+    body = "\n".join(lines[int(starts[first]) : int(ends[last])]).encode("utf-8")
     if quoted and not _quotes_are_regular(body, delimiter):
         raise _FastPathFailed  # quotes inside unquoted cells: pairing them would be a guess
     try:
@@ -491,13 +490,19 @@ def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:
             io.BytesIO(body),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
-                newlines_in_values=bool(multi), ignore_empty_lines=True,
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=bool(multi),
+                ignore_empty_lines=True,
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
-                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
             ),
         )
     except pa.ArrowException as exc:
@@ -587,7 +592,7 @@ def _quotes_are_regular(data: bytes, delimiter: str, chunk: int = 1 << 22) -> bo
     size = len(array)
     seen = 0
     for start in range(0, size, chunk):
-        quotes = np.flatnonzero(array[start: start + chunk] == 34) + start
+        quotes = np.flatnonzero(array[start : start + chunk] == 34) + start
         if not len(quotes):
             continue
         opening = (np.arange(len(quotes)) + seen) % 2 == 0
@@ -614,12 +619,12 @@ def _record_starts(lines: list[str]) -> np.ndarray:
         raise _FastPathFailed  # an unbalanced quote runs to the end of the file
     continuation = np.zeros(len(lines), dtype=bool)
     for opening, closing in zip(odd[::2], odd[1::2], strict=True):
-        continuation[opening + 1: closing + 1] = True
+        continuation[opening + 1 : closing + 1] = True
     return np.flatnonzero(~continuation)
 
 
 def _record_text(lines: list[str], starts: np.ndarray, ends: np.ndarray, k: int) -> str:
-    return "\n".join(lines[int(starts[k]): int(ends[k])])
+    return "\n".join(lines[int(starts[k]) : int(ends[k])])
 
 
 def _csv_fields(record: str, delimiter: str) -> list[str]:
@@ -661,11 +666,7 @@ def _parse_csv_slow(text: str, delimiter: str, path: Path) -> _ParsedCsv:
     if header is None:
         raise InputError(f"{path}: no header line")
     if text.count('"') % 2 and _ends_inside_quotes(text, last_start, delimiter):
-        problems.append(
-            Problem(last_start, None, None,
-                    "unbalanced quote: this record runs to the end of the file",
-                    "guillemet non fermé : cet enregistrement court jusqu'à la fin du fichier", WARNING)
-        )
+        problems.append(problem("csv.unbalanced_quote", last_start, None, None, WARNING))
     rejected = sum(1 for p in problems if p.severity == ERROR)
     return _ParsedCsv(header, _frame_from_rows(records, len(header)), rows, problems, rejected)
 
@@ -686,24 +687,36 @@ def _blank_fields(fields: list[str]) -> bool:
     return all(not f or f.isspace() for f in fields)
 
 
-def _fit_fields(fields: list[str], width: int, line: int, delimiter: str,
-                problems: list[Problem]) -> list[str] | None:
+def _fit_fields(fields: list[str], width: int, line: int, delimiter: str, problems: list[Problem]) -> list[str] | None:
     """Pad a short row (warning), trim empty extras, or reject a long row (error)."""
     n = len(fields)
     if n < width:
         problems.append(
-            Problem(line, None, None,
-                    f"row has {_fields_en(n)} but the header has {width}; the missing cells are left empty",
-                    f"la ligne a {_fields_fr(n)} mais l'en-tête en a {width} ; les cellules manquantes restent vides",
-                    WARNING)
+            problem(
+                "csv.short_row",
+                line,
+                None,
+                None,
+                WARNING,
+                fields_en=_fields_en(n),
+                width=width,
+                fields_fr=_fields_fr(n),
+            )
         )
         return fields + [""] * (width - n)
     if _blank_fields(fields[width:]):
         return fields[:width]
     problems.append(
-        Problem(line, None, delimiter.join(fields)[:200],
-                f"row has {_fields_en(n)} but the header has {width}; row not read",
-                f"la ligne a {_fields_fr(n)} mais l'en-tête en a {width} ; ligne non lue", ERROR)
+        problem(
+            "csv.long_row",
+            line,
+            None,
+            delimiter.join(fields)[:200],
+            ERROR,
+            fields_en=_fields_en(n),
+            width=width,
+            fields_fr=_fields_fr(n),
+        )
     )
     return None
 
@@ -773,11 +786,7 @@ def _finish_columns(header: list, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
             if frame.iloc[:, position].isna().all():
                 continue
             name = f"column_{position + 1}"
-            problems.append(
-                Problem(None, name, None,
-                        f"column {position + 1} has no header; it is named '{name}'",
-                        f"la colonne {position + 1} n'a pas d'en-tête ; elle est nommée « {name} »", FILE)
-            )
+            problems.append(problem("header.blank", None, name, None, FILE, number=position + 1, name=name))
         names.append(name)
         keep.append(position)
     unique = _unique_names(names, problems)
@@ -811,11 +820,7 @@ def _unique_names(names: list[str], problems: list[Problem]) -> list[str]:
         renamed = f"{name}.{n}"
         taken.add(renamed)
         out.append(renamed)
-        problems.append(
-            Problem(None, renamed, name,
-                    f"column name '{name}' is repeated; this copy is named '{renamed}'",
-                    f"le nom de colonne « {name} » est répété ; cette copie est nommée « {renamed} »", FILE)
-        )
+        problems.append(problem("header.repeated", None, renamed, name, FILE, name=name, renamed=renamed))
     return out
 
 
@@ -866,9 +871,7 @@ def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | Non
     width = max([len(header)] + [len(r) for r in records])
     header = header + [None] * (width - len(header))
     data_rows = [r + [None] * (width - len(r)) for r in records]
-    frame = pd.DataFrame(
-        {i: _object_array([r[i] for r in data_rows]) for i in range(width)}, dtype=object
-    )
+    frame = pd.DataFrame({i: _object_array([r[i] for r in data_rows]) for i in range(width)}, dtype=object)
     frame, problems = _finish_columns(header, frame)
     titles = sum(1 for p in layout_problems if p.code == "row.title")
     return RawTable(frame, rows, sheet_notes + layout_problems + problems, len(frame) + titles,
@@ -952,9 +955,7 @@ def _read_json(text: str, path: Path) -> RawTable:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
+        raise InputError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
     return _table_from_records(_records_of(document, path), path, "json", flatten=True)
 
 
@@ -1001,9 +1002,7 @@ def _records_of(document, path: Path) -> list:
     if isinstance(document, dict):
         containers = [k for k in CONTAINER_KEYS if isinstance(document.get(k), list)]
         if len(containers) > 1:
-            raise InputError(
-                f"{path}: several lists of records ({', '.join(containers)}); give one per file"
-            )
+            raise InputError(f"{path}: several lists of records ({', '.join(containers)}); give one per file")
         if containers:
             return document[containers[0]]
         return [document]
@@ -1016,15 +1015,12 @@ def _table_from_records(records: list, path: Path, fmt: str, flatten: bool) -> R
     rows: list[int] = []
     for number, record in enumerate(records, start=1):
         if isinstance(record, _BadRecord):
-            problems.append(Problem(number, None, record.text,
-                                    f"invalid JSON: {record.reason}; record not read",
-                                    f"JSON invalide : {record.reason} ; enregistrement non lu", ERROR))
+            problems.append(problem("json.invalid_record", number, None, record.text, ERROR, reason=record.reason))
             continue
         if not isinstance(record, dict):
-            problems.append(Problem(number, None, repr(record)[:200],
-                                    f"record is a {type(record).__name__}, not an object; record not read",
-                                    f"l'enregistrement est un {type(record).__name__}, pas un objet ; non lu",
-                                    ERROR))
+            problems.append(
+                problem("json.not_an_object", number, None, repr(record)[:200], ERROR, kind=type(record).__name__)
+            )
             continue
         kept.append({str(k): v for k, v in record.items()})
         rows.append(number)
@@ -1056,9 +1052,7 @@ def _is_single_object_list(value) -> bool:
 def _needs_flattening(records: list[dict]) -> bool:
     """True for 360Giving-like records: a non-canonical key holding a one-element list of objects."""
     return any(
-        _is_single_object_list(value) and key not in KEEP_NESTED
-        for record in records
-        for key, value in record.items()
+        _is_single_object_list(value) and key not in KEEP_NESTED for record in records for key, value in record.items()
     )
 
 

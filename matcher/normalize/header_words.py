@@ -29,7 +29,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
+import yaml
 from rapidfuzz import fuzz
 
 from matcher.core.text import fold
@@ -57,9 +59,14 @@ class CleanHeader:
         return bool(self.units or self.marks or self.expanded)
 
 
-def _data() -> dict:
-    from matcher.normalize.headers import headers_data
+@lru_cache(maxsize=1)
+def headers_data() -> dict:
+    """The parsed ``matcher/data/headers.yaml`` (synonyms, units, abbreviations, place parts)."""
+    text = resources.files("matcher").joinpath("data/headers.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
 
+
+def _data() -> dict:
     return headers_data()
 
 

@@ -49,16 +49,16 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import yaml
 from rapidfuzz import fuzz, process
 
 from matcher.core.errors import InputError, MappingError
+from matcher.core.suggest import unknown_message
 from matcher.core.text import fold
 from matcher.normalize import columns as column_values
-from matcher.normalize.header_words import CleanHeader, WordIndex, clean_header
+from matcher.normalize.header_words import CleanHeader, WordIndex, clean_header, headers_data
 from matcher.normalize.problems import FILE, Problem, problem
 from matcher.normalize.schema import SCHEMAS
 
@@ -177,13 +177,6 @@ def compact_name(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- synonyms data
-
-
-@lru_cache(maxsize=1)
-def headers_data() -> dict:
-    """The parsed ``matcher/data/headers.yaml`` (synonyms, units, abbreviations, place parts)."""
-    text = resources.files("matcher").joinpath("data/headers.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
 
 
 _headers_data = headers_data
@@ -398,21 +391,12 @@ def map_headers(
         found = _match(column, tables, resolve, fuzzy_threshold, kind, profiles)
         if isinstance(found, tuple):
             result.ambiguous.append((column, found))
-            result.problems.append(_problem(
-                column, ", ".join(found),
-                f"column '{column}' matches several fields equally ({', '.join(found)}); "
-                f"it is not used (choose one with --map FIELD='{column}')",
-                f"la colonne « {column} » correspond à plusieurs champs ({', '.join(found)}) ; "
-                f"elle n'est pas utilisée (choisissez avec --map CHAMP='{column}')",
-            ))
+            fields = ", ".join(found)
+            result.problems.append(_problem("header.ambiguous", column, fields, column=column, fields=fields))
         elif found is None:
             no_match.append(column)
             result.unmapped.append(column)
-            result.problems.append(_problem(
-                column, None,
-                f"column '{column}' matches no {kind} field; it is ignored",
-                f"la colonne « {column} » ne correspond à aucun champ ; elle est ignorée",
-            ))
+            result.problems.append(_problem("header.unmapped", column, None, column=column, kind=kind))
         elif found.field is None:
             result.ignored.append(column)
         else:
@@ -778,8 +762,9 @@ def _matched_words(candidate: _Candidate) -> list[str]:
     return [w for w in words_of(candidate.cleaned.text) if w in synonym] or list(words_of(candidate.cleaned.text))
 
 
-def _resolve_conflicts(candidates: dict[str, _Candidate], forced_columns: dict[str, str],
-                       chosen: dict[str, str], result: HeaderMapping) -> None:
+def _resolve_conflicts(
+    candidates: dict[str, _Candidate], forced_columns: dict[str, str], chosen: dict[str, str], result: HeaderMapping
+) -> None:
     """Give each field to its best column; report losers and ties."""
     by_field: dict[str, list[str]] = {}
     for column, candidate in candidates.items():
@@ -802,12 +787,7 @@ def _resolve_conflicts(candidates: dict[str, _Candidate], forced_columns: dict[s
             result.method[owner] = candidates[owner].method
             if candidates[owner].method == "fuzzy":
                 score = round(candidates[owner].score)
-                result.problems.append(_problem(
-                    owner, name,
-                    f"column '{owner}' read as field {name} (approximate name match, score {score})",
-                    f"la colonne « {owner} » est lue comme le champ {name} "
-                    f"(correspondance approchée du nom, score {score})",
-                ))
+                result.problems.append(_problem("header.fuzzy", owner, name, owner=owner, name=name, score=score))
             elif candidates[owner].method == "words":
                 guess = candidates[owner]
                 rivals = [c for c in columns if c != owner]
@@ -826,13 +806,9 @@ def _resolve_conflicts(candidates: dict[str, _Candidate], forced_columns: dict[s
                 shown_en = " and ".join([", ".join(f"'{c}'" for c in winners[:-1]), f"'{winners[-1]}'"])
                 shown_fr = " et ".join([", ".join(f"« {c} »" for c in winners[:-1]), f"« {winners[-1]} »"])
                 result.ambiguous.append((column, (name,)))
-                result.problems.append(_problem(
-                    column, name,
-                    f"columns {shown_en} all match field {name}; none is used "
-                    f"(choose one with --map {name}=COLUMN)",
-                    f"les colonnes {shown_fr} correspondent toutes au champ {name} ; "
-                    f"aucune n'est utilisée (choisissez avec --map {name}=COLONNE)",
-                ))
+                result.problems.append(
+                    _problem("header.competing", column, name, shown_en=shown_en, name=name, shown_fr=shown_fr)
+                )
                 continue
             result.unmapped.append(column)
             if owner is not None:
@@ -841,27 +817,24 @@ def _resolve_conflicts(candidates: dict[str, _Candidate], forced_columns: dict[s
             else:
                 en = f"which columns {', '.join(repr(c) for c in winners)} match better"
                 fr = f"auquel les colonnes {', '.join(f'« {c} »' for c in winners)} correspondent mieux"
-            result.problems.append(_problem(
-                column, name,
-                f"column '{column}' also matches field {name}, {en}; '{column}' is ignored",
-                f"la colonne « {column} » correspond aussi au champ {name}, {fr} ; « {column} » est ignorée",
-            ))
+            result.problems.append(
+                _problem("header.also_matches", column, name, column=column, name=name, en=en, fr=fr)
+            )
 
 
-def _apply_forced(forced: Mapping[str, str], columns: list[str], kind: str,
-                  tables: _Tables, jt_known: bool) -> dict[str, str]:
+def _apply_forced(
+    forced: Mapping[str, str], columns: list[str], kind: str, tables: _Tables, jt_known: bool
+) -> dict[str, str]:
     """Check the forced pairs and return them as column -> field."""
     out: dict[str, str] = {}
     for name, column in forced.items():
         valid = name in tables.fields or (not jt_known and kind == "projects" and _JT_FIELD.match(name))
         if not valid:
-            raise MappingError(_unknown_field_message(name, kind, tables.fields))
+            raise MappingError(unknown_message(f"{kind} field", name, tables.fields, list_up_to=1000))
         found = _find_column(column, columns)
         if found is None:
             shown = ", ".join(f"'{c}'" for c in columns) or "none"
-            raise MappingError(
-                f"cannot map {name} to column '{column}': no such column; available columns: {shown}"
-            )
+            raise MappingError(f"cannot map {name} to column '{column}': no such column; available columns: {shown}")
         if found in out:
             raise MappingError(f"column '{found}' is mapped to two fields: {out[found]} and {name}")
         out[found] = name
@@ -877,16 +850,9 @@ def _find_column(wanted: str, columns: list[str]) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _unknown_field_message(name: str, kind: str, fields: Iterable[str]) -> str:
-    choices = sorted(fields)
-    close = process.extract(name, choices, scorer=fuzz.WRatio, limit=3, score_cutoff=60)
-    if close:
-        return f"unknown {kind} field '{name}'; did you mean {', '.join(c for c, _, _ in close)}?"
-    return f"unknown {kind} field '{name}'; fields are: {', '.join(choices)}"
-
-
-def _problem(column: str, value: str | None, reason_en: str, reason_fr: str) -> Problem:
-    return Problem(None, column, value, reason_en, reason_fr, FILE)
+def _problem(code: str, column: str, value: str | None, /, **values) -> Problem:
+    """A file-level problem with the headers."""
+    return problem(code, None, column, value, FILE, **values)
 
 
 # --------------------------------------------------------------------------- user mappings
