@@ -431,5 +431,5 @@ def sheet_problem(chosen: str, sheets: Sequence[tuple[str, int]], given: bool) -
     shown_fr = ", ".join(f"« {n} »" for n in others)
     code = "sheet.given" if given else "sheet.chosen"
     known = dict(sheets).get(chosen, 0)
-    return problem(code, None, None, chosen, FILE, sheet=chosen, others=shown, others_fr=shown_fr,
+    return problem(code, None, None, chosen, FILE, sheet=chosen, shown_en=shown, shown_fr=shown_fr,
                    known=known)

@@ -542,8 +542,8 @@ def _guess_from_values(no_match: list[str], kind: str, tables: _Tables, profiles
         candidates[column] = _Candidate(name, _VALUES_RANK, "values", round(100 * share, 1),
                                         shape=(shape, share))
         found = problem("header.from_values", None, column, name, FILE, header=column, field=name,
-                        shape_en=column_values.shape_text(shape, share, "en"),
-                        shape_fr=column_values.shape_text(shape, share, "fr"))
+                        shown_en=column_values.shape_text(shape, share, "en"),
+                        shown_fr=column_values.shape_text(shape, share, "fr"))
         # in place of its "matches no field" report
         at = next(i for i, p in enumerate(result.problems) if p.column == column and p.value is None)
         result.problems[at] = found
@@ -791,14 +791,12 @@ def _resolve_conflicts(
             elif candidates[owner].method == "words":
                 guess = candidates[owner]
                 rivals = [c for c in columns if c != owner]
-                runner_en = ", ".join(f"{f} ({round(sc)})" for f, sc in guess.runner_up) or "none"
+                runner = ", ".join(f"{f} ({round(sc)})" for f, sc in guess.runner_up) or "—"
                 if rivals:
-                    runner_en = f"column '{rivals[0]}' ({round(candidates[rivals[0]].score)}); " + runner_en
+                    runner = f"'{rivals[0]}' ({round(candidates[rivals[0]].score)}); " + runner
                 result.problems.append(problem(
                     "header.guessed", None, owner, name, FILE, header=owner, field=name,
-                    score=round(guess.score), synonym=guess.synonym,
-                    runner_up=runner_en, runner_up_fr=runner_en.replace("none", "aucun").replace(
-                        "column", "colonne")))
+                    score=round(guess.score), synonym=guess.synonym, runner_up=runner))
         for column in columns:
             if column == owner:
                 continue
