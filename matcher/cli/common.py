@@ -60,13 +60,17 @@ def accounting_line(summary: dict, lang: str) -> str:
     """One line that accounts for every input row."""
     n = functools.partial(number, lang=lang)
     if lang == "fr":
+        left = summary.get("rows_left_out")
+        left_fr = f" (dont {n(left)} lignes de titre ou de total laissées de côté)" if left else ""
         line = (f"{n(summary['rows_read'])} lignes lues : {n(summary['rows_normalised'])} normalisées, "
-                f"{n(summary['rows_rejected'])} rejetées ; {n(summary['warnings'])} avertissements")
+                f"{n(summary['rows_rejected'])} rejetées{left_fr} ; {n(summary['warnings'])} avertissements")
         if "funders" in summary:
             line += f" ({n(summary['funders'])} financeurs, {n(summary['calls'])} appels)"
     else:
+        left = summary.get("rows_left_out")
+        left_en = f" (of which {n(left)} title or totals rows left out)" if left else ""
         line = (f"{n(summary['rows_read'])} rows read: {n(summary['rows_normalised'])} normalised, "
-                f"{n(summary['rows_rejected'])} rejected; {n(summary['warnings'])} warnings")
+                f"{n(summary['rows_rejected'])} rejected{left_en}; {n(summary['warnings'])} warnings")
         if "funders" in summary:
             line += f" ({n(summary['funders'])} funders, {n(summary['calls'])} calls)"
     return line

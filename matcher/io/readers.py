@@ -54,6 +54,7 @@ import pandas as pd
 import yaml
 
 from matcher.core.errors import InputError
+from matcher.io import layout
 from matcher.normalize.problems import ERROR, FILE, WARNING, Problem, problem
 from matcher.normalize.schema import SCHEMAS
 
@@ -138,6 +139,7 @@ def read_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    kind: str | None = None,
 ) -> RawTable:
     """Read one profile file, choosing the reader by extension.
 
@@ -147,9 +149,13 @@ def read_table(
         ``.csv``/``.tsv``/``.txt``, ``.xlsx``, ``.json``, ``.jsonl``/``.ndjson``,
         ``.yaml``/``.yml``, each optionally followed by ``.gz``.
     sheet:
-        XLSX only: sheet name or 0-based index (default: the first sheet).
+        XLSX only: sheet name or 0-based index (default: the sheet that looks
+        like the table, see :func:`matcher.io.layout.best_sheet`).
     encoding, delimiter:
         Override detection for text formats (``delimiter``: CSV only).
+    kind:
+        ``projects``, ``funders`` or ``history`` when known: its column names
+        help find the header row and the sheet (:mod:`matcher.io.layout`).
 
     Raises
     ------
@@ -162,13 +168,13 @@ def read_table(
     data = _read_bytes(path, compressed)
     source = str(path)
     if fmt == "xlsx":
-        table = _read_xlsx(data, path, sheet)
+        table = _read_xlsx(data, path, sheet, kind)
     else:
         text, used_encoding = decode_text(data, path, encoding)
         if not text.strip():
             raise InputError(f"{path}: the file is empty")
         if fmt == "csv":
-            table = _read_csv(text, path, delimiter)
+            table = _read_csv(text, path, delimiter, kind)
         elif fmt == "json":
             table = _read_json(text, path)
         elif fmt == "jsonl":
@@ -176,6 +182,8 @@ def read_table(
         else:
             table = _read_yaml(text, path)
         table.encoding = used_encoding
+    if fmt in ("csv", "xlsx"):
+        _leave_out_totals(table)
     table.source = source
     table.format = fmt
     table.sources = [source] * len(table.frame)
@@ -382,22 +390,25 @@ class _FastPathFailed(Exception):
     """The quick scan and pyarrow disagree: read the file again with the csv module."""
 
 
-def _read_csv(text: str, path: Path, delimiter: str | None) -> RawTable:
+def _read_csv(text: str, path: Path, delimiter: str | None, kind: str | None = None) -> RawTable:
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")  # old Mac line endings
-    if delimiter is None:
-        preferred = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else None
-        delimiter = detect_delimiter(text, preferred)
+    preferred = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else None
+    preamble, delimiter = layout.csv_preamble(text, delimiter, detect_delimiter, preferred, kind)
+    text = preamble.text
     try:
         parsed = _parse_csv_fast(text, delimiter)
     except _FastPathFailed:
         parsed = _parse_csv_slow(text, delimiter, path)
     frame, problems = _finish_columns(parsed.header, parsed.frame)
+    trailing = layout.csv_trailing_blank(text, delimiter)
+    if trailing is not None:
+        problems.append(layout.trailing_blank_problem(*trailing))
     return RawTable(
         frame=frame,
         rows=parsed.rows,
-        problems=problems + parsed.problems,
-        records_read=len(frame) + parsed.rejected,
+        problems=preamble.problems + problems + parsed.problems,
+        records_read=len(frame) + parsed.rejected + preamble.titles,
         source=str(path),
         format="csv",
         delimiter=delimiter,
@@ -816,25 +827,34 @@ def _unique_names(names: list[str], problems: list[Problem]) -> list[str]:
 # --------------------------------------------------------------------------- XLSX
 
 
-def _read_xlsx(data: bytes, path: Path, sheet: str | int | None) -> RawTable:
+def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | None = None) -> RawTable:
     import openpyxl
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types (zip, XML, KeyError...)
         raise InputError(f"{path}: cannot open as XLSX ({type(exc).__name__}: {exc})") from exc
+    sheet_notes: list[Problem] = []
     try:
+        given = sheet is not None
+        if sheet is None and len(workbook.sheetnames) > 1:
+            sheet, scored = layout.best_sheet(workbook, kind)
         worksheet = _pick_sheet(workbook, sheet, path)
+        if len(workbook.sheetnames) > 1:
+            scored = scored if not given else [(name, 0) for name in workbook.sheetnames]
+            sheet_notes.append(layout.sheet_problem(worksheet.title, scored, given))
+        merges = layout.merged_ranges(_sheet_xml(workbook, worksheet))
         worksheet.reset_dimensions()  # trust the cells, not a possibly wrong <dimension>
         header: list | None = None
         records: list[list] = []
         rows: list[int] = []
+        number = 0
         for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
             cells = [None if v == "" else v for v in values]
             if all(v is None or (isinstance(v, str) and v.isspace()) for v in cells):
                 continue
             if header is None:
-                header = cells
+                header, header_row = cells, number
                 continue
             records.append(cells)
             rows.append(number)
@@ -846,12 +866,67 @@ def _read_xlsx(data: bytes, path: Path, sheet: str | int | None) -> RawTable:
         workbook.close()
     if header is None:
         raise InputError(f"{path}: the sheet is empty")
+    header, records, rows, layout_problems = _arrange_sheet(header, header_row, records, rows, number,
+                                                            merges, kind)
     width = max([len(header)] + [len(r) for r in records])
     header = header + [None] * (width - len(header))
     data_rows = [r + [None] * (width - len(r)) for r in records]
     frame = pd.DataFrame({i: _object_array([r[i] for r in data_rows]) for i in range(width)}, dtype=object)
     frame, problems = _finish_columns(header, frame)
-    return RawTable(frame, rows, problems, len(frame), str(path), "xlsx")
+    titles = sum(1 for p in layout_problems if p.code == "row.title")
+    return RawTable(frame, rows, sheet_notes + layout_problems + problems, len(frame) + titles,
+                    str(path), "xlsx")
+
+
+def _leave_out_totals(table: RawTable) -> None:
+    """Leave out the totals rows that end a CSV or XLSX table, reported (in place)."""
+    if len(table.frame) < 3:
+        return
+    tail = min(len(table.frame), 200)
+    records = table.frame.iloc[-tail:].to_numpy(dtype=object).tolist()
+    found = layout.find_totals(records)
+    if not found:
+        return
+    offset = len(table.frame) - tail
+    positions = [offset + i for i in found]
+    table.problems.extend(layout.totals_problems([(table.rows[p], records[p - offset]) for p in positions]))
+    keep = [i for i in range(len(table.frame)) if i not in set(positions)]
+    table.frame = table.frame.iloc[keep].reset_index(drop=True)
+    table.rows = [table.rows[i] for i in keep]
+
+
+def _sheet_xml(workbook, worksheet) -> bytes:
+    """The XML of a read-only worksheet (for its merged cells); empty when it cannot be had."""
+    member = getattr(worksheet, "_worksheet_path", None)
+    archive = getattr(workbook, "_archive", None)
+    if member is None or archive is None:
+        return b""
+    try:
+        return archive.read(member)
+    except (KeyError, OSError, ValueError):
+        return b""
+
+
+def _arrange_sheet(first: list, first_row: int, records: list[list], rows: list[int], last_row: int,
+                   merges, kind: str | None) -> tuple[list, list[list], list[int], list[Problem]]:
+    """Find the header below any title rows, spread merged cells, join a two-row header and
+    note trailing blank rows (see :mod:`matcher.io.layout`)."""
+    grid = [list(first)] + [list(r) for r in records]
+    numbers = [first_row] + list(rows)
+    problems: list[Problem] = []
+    layout.spread_merges(grid, numbers, merges)
+    h = layout.find_header(grid, kind)
+    if h:
+        problems += layout.title_problems([(numbers[i], grid[i]) for i in range(h)])
+    header = grid[h]
+    start = h + 1
+    joined = layout.two_row_header(grid, numbers, h, merges, kind)
+    if joined is not None:
+        header, start = joined, h + 2
+    last = numbers[-1] if len(grid) > start else numbers[start - 1]
+    if last_row > last:
+        problems.append(layout.trailing_blank_problem(last + 1, last_row - last))
+    return header, grid[start:], numbers[start:], problems
 
 
 def _pick_sheet(workbook, sheet: str | int | None, path: Path):

@@ -455,7 +455,14 @@ def _date_text(value: str) -> str | None:
     found = _NAMED_MY.match(folded)
     if found and found["m"] in MONTHS:
         raise _error("date.no_day", value)
+    serial = _SERIAL_TEXT.fullmatch(text)
+    if serial and EXCEL_SERIALS[0] <= int(serial[1]) <= EXCEL_SERIALS[1]:
+        # an Excel date written out as its serial number ("46000" in a CSV export)
+        return (EXCEL_EPOCH + dt.timedelta(days=int(serial[1]))).isoformat()
     raise _error("date.unreadable", value)
+
+
+_SERIAL_TEXT = re.compile(r"(\d{5})(?:[.,]0+)?")
 
 
 def _no_stray_word(folded: str, found: re.Match) -> bool:

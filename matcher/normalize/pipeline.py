@@ -12,7 +12,7 @@ is reported as a ``warning`` while the row keeps it as unknown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,9 @@ from matcher.normalize.problems import (
 from matcher.normalize.schema import ID_FIELDS, SCHEMAS, Field
 from matcher.referential.territories import Territories
 from matcher.referential.vocabularies import get_vocabulary, resolve_legal_form
+
+#: Codes of the rows left out because they are no records (title rows, totals rows).
+LEFT_OUT_CODES = frozenset({"row.title", "row.totals"})
 
 REJECT_COLUMNS = ["source", "row", "column", "value", "severity", "code", "reason_en", "reason_fr"]
 
@@ -71,7 +74,8 @@ class Normalized:
 
     @property
     def ok(self) -> bool:
-        return self.summary["rows_rejected"] == 0
+        """No row rejected for a defect (title and totals rows left out do not count)."""
+        return self.summary["rows_rejected"] - self.summary.get("rows_left_out", 0) == 0
 
 
 @dataclass
@@ -562,7 +566,7 @@ def start(
     raw, kind: str, forced: dict[str, str] | None = None, options: dict | None = None
 ) -> tuple[PipelineState, HeaderMapping]:
     """Map the headers of ``raw`` and build the initial state of a run."""
-    mapping = map_headers(list(raw.frame.columns), kind, forced=forced)
+    mapping = map_headers(list(raw.frame.columns), kind, forced=forced, values=_ColumnValues(raw.frame))
     frame = raw.frame[list(mapping.mapping)].copy()
     frame.columns = [mapping.mapping[c] for c in mapping.mapping]
     columns = {f: c for c, f in mapping.mapping.items()}
@@ -582,7 +586,38 @@ def start(
     for problem in mapping.problems:
         state.problems.append(problem)
         state.problem_sources.append(raw.source)
+    if len(mapping.place_parts) > 1 and "territory" in state.frame.columns:
+        _combine_place_parts(state, raw, mapping)
     return state, mapping
+
+
+class _ColumnValues(Mapping):
+    """The cells of a raw frame's columns, read only when header mapping asks for them."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+
+    def __getitem__(self, column):
+        return self.frame[column].iloc[:5_000].tolist()
+
+    def __iter__(self):
+        return iter(self.frame.columns)
+
+    def __len__(self):
+        return self.frame.shape[1]
+
+
+def _combine_place_parts(state: PipelineState, raw, mapping: HeaderMapping) -> None:
+    """One territory per row from the columns that each hold a part of it (postcode, commune…)."""
+    from matcher.normalize.split_places import combine_parts
+
+    columns = {role: raw.frame[column].tolist() for column, role in mapping.place_parts.items()}
+    combined, issues = combine_parts(columns)
+    name = " + ".join(mapping.place_parts)
+    state.set("territory", combined)
+    state.columns["territory"] = name
+    for position, shown, error in issues:
+        state.report(position, name, shown, error)
 
 
 def require_id_column(state: PipelineState, mapping: HeaderMapping) -> None:
@@ -601,6 +636,7 @@ def finish(state: PipelineState, mapping: HeaderMapping, raw) -> Normalized:
     kept = ~state.rejected
     frame = state.frame.loc[kept].reset_index(drop=True)
     rows_rejected_reader = sum(1 for p in raw.problems if p.severity == ERROR)
+    left_out = sum(1 for p in raw.problems if p.severity == ERROR and p.code in LEFT_OUT_CODES)
     # Accounting is over source records: a funder record expanded into several
     # calls counts once, as normalised when at least one of its calls is kept.
     keys = list(zip(state.sources, state.rows.tolist(), strict=True))
@@ -619,6 +655,8 @@ def finish(state: PipelineState, mapping: HeaderMapping, raw) -> Normalized:
         "columns_mapped": {c: f for c, f in mapping.mapping.items()},
         "columns_unmapped": list(mapping.unmapped),
     }
+    if left_out:  # title and totals rows: rejected, but no defect of the data
+        summary["rows_left_out"] = left_out
     summary.update(state.options.get("extra_summary", {}))
     order = sorted(
         range(len(state.problems)),
