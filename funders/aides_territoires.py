@@ -54,11 +54,12 @@ import pandas as pd
 
 from funders.pipeline import STEPS
 from matcher.core.errors import MappingError
+from matcher.core.resources import load_data
 from matcher.core.text import fold
 from matcher.normalize import parsers
 from matcher.normalize import pipeline as p
 from matcher.normalize.headers import HeaderMapping
-from matcher.normalize.problems import FILE, ParseError, Problem
+from matcher.normalize.problems import FILE, ParseError, parse_error, problem
 from matcher.referential.territories import Territories
 from matcher.referential.vocabularies import get_vocabulary
 
@@ -87,34 +88,9 @@ FIELD_ROLES = {
     "call_id": "link", "call_title": "title", "call_opens": "opens", "call_closes": "closes",
 }
 
-#: Kinds of funder, first match on the folded funder name wins. Checked after
-#: an exact match in the ``funder_types`` vocabulary ("ADEME", "Banque des
-#: Territoires"). Associations, networks, consular chambers and companies stay
-#: ``other``; departmental agencies (ATD, ADAC), syndicats, PNR and local land
-#: agencies (EPFL) are bodies of local authorities; State land agencies (EPF)
-#: are state agencies. "Agence" alone says nothing (agences d'urbanisme, ALEC
-#: and ADIL are associations).
-FUNDER_TYPE_RULES: tuple[tuple[str, str], ...] = (
-    ("eu_programme", r"\b(commission europeenne|union europeenne|parlement europeen|feder|feader"
-                     r"|fse|leader|interreg|fonds europeens?)\b"),
-    ("foundation", r"\bfondations?\b"),
-    ("endowment_fund", r"\bfonds de dotation\b"),
-    ("other", r"^(association|federation|reseau|union|unions|alliance|chambres?|conseil national"
-              r"|ordre)\b"),
-    ("state_agency", r"^(ministere|prefecture|etat|services? de l etat)\b|\binterministeriel(le)?\b"
-                     r"|\b(agence|caisse|office|institut) (nationale?|francaise?)\b"
-                     r"|\bagences? de l eau\b|\bagence regionale de sante\b"
-                     r"|\b(dreal|ddt|ddtm|ddets|draaf|drac|dgfip|ademe|anct|anah|anru|cerema|puca"
-                     r"|bpifrance|ofb|banque des territoires|caisse des depots)\b"
-                     r"|\bdirections? (generale|departementales?|regionales?)\b"
-                     r"|^etablissements? publics? fonciers?\b(?! local)"),
-    ("local_authority", r"^(conseil (departemental|general|regional)|departement|region|commune"
-                        r"|ville|mairie|metropole|communaute|syndicat|petr|pays|pole d equilibre)\b"
-                        r"|\b(agglomeration|metropole|petr|intercommunal\w*|sivu|sivom"
-                        r"|parc naturel regional|etablissements? publics? fonciers? (local|locaux)"
-                        r"|agences? techniques? departementales?|atd"
-                        r"|agences? departementales? d aide)\b"),
-)
+#: Kinds of funder, first match on the folded funder name wins (``matcher/data/aides_territoires.yaml``).
+FUNDER_TYPE_RULES: tuple[tuple[str, str], ...] = tuple(
+    (rule["kind"], rule["pattern"]) for rule in load_data("aides_territoires.yaml")["funder_type_rules"])
 _FUNDER_TYPE_PATTERNS = tuple((kind, re.compile(rule)) for kind, rule in FUNDER_TYPE_RULES)
 
 #: Names of local authorities: their whole name is resolved as a place.
@@ -255,7 +231,7 @@ class PerimeterReading:
 
     codes: tuple[str, ...] | None
     method: str
-    warning: tuple[str, str] | None = None
+    warning: ParseError | None = None
 
 
 def _segments(name: str) -> list[str]:
@@ -333,9 +309,7 @@ def _ambiguity(territories: Territories, name: str, candidates: Iterable[str]) -
     candidates = list(candidates)
     shown = ", ".join(territories.label(c) for c in candidates[:6])
     more = "" if len(candidates) <= 6 else f" (+{len(candidates) - 6})"
-    return (f"the place named in funder '{name}' is ambiguous: {shown}{more}; perimeter left unknown",
-            f"le lieu nommé par le financeur « {name} » est ambigu : {shown}{more} ; "
-            f"périmètre laissé inconnu")
+    return parse_error("aides.ambiguous_place", name=name, shown=shown, more=more)
 
 
 @lru_cache(maxsize=4096)
@@ -471,7 +445,7 @@ def _prepare(raw, roles: dict[str, str]):
         if unknown_sectors:
             joined = ", ".join(unknown_sectors)
             notes.append((i, "sectors", frame[roles["categories"]].iat[i],
-                          (f"unknown sectors: {joined}", f"valeur(s) inconnue(s) (sectors) : {joined}")))
+                          parse_error("aides.unknown_sectors", joined=joined)))
         title = titles[i]
         out["funder_id"].append(reading.funder_id if reading else None)
         out["name"].append(reading.name if reading else None)
@@ -520,10 +494,7 @@ def _header_mapping(raw, roles: dict[str, str]) -> HeaderMapping:
     used = set(roles.values())
     unmapped = [c for c in raw.frame.columns if c not in used]
     ignored = [roles["recurrence"]] if "recurrence" in roles else []
-    problems = [Problem(None, column, None,
-                        f"column '{column}' is not an Aides-territoires column that is read; it is ignored",
-                        f"la colonne « {column} » n'est pas une colonne Aides-territoires lue ; elle est ignorée",
-                        FILE) for column in unmapped]
+    problems = [problem("aides.column_ignored", None, column, None, FILE, column=column) for column in unmapped]
     return HeaderMapping(mapping=mapping, unmapped=unmapped, ambiguous=[],
                          method={c: "aides-territoires" for c in mapping}, problems=problems,
                          ignored=ignored)
@@ -553,8 +524,8 @@ def normalize_aides_territoires(raw) -> p.Normalized:
     prepared, notes, methods = _prepare(raw, roles)
     mapping = _header_mapping(raw, roles)
     state, _ = p.start(prepared, "funders")
-    for problem in mapping.problems:
-        state.problems.append(problem)
+    for found in mapping.problems:
+        state.problems.append(found)
         state.problem_sources.append(raw.source)
     state.columns.update({field: roles[role] for field, role in FIELD_ROLES.items() if role in roles})
     for position, field, value, reason in notes:

@@ -10,8 +10,30 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
+
 from matcher.normalize import pipeline as p
 from matcher.normalize.identifiers import parse_organisation_id
+
+#: The two decided statuses of a history row (others, such as "pending", are undecided).
+GRANTED = "granted"
+REFUSED = "refused"
+
+
+def decision_status(history: pd.DataFrame) -> np.ndarray:
+    """``granted`` / ``refused`` / None per row of a canonical history frame: the one rule.
+
+    The ``status`` column decides when there is one (any other value is undecided);
+    without it, a positive ``amount_awarded`` is granted and nothing is refused.
+    """
+    if "status" in history.columns:
+        return np.array([v if v in (GRANTED, REFUSED) else None for v in history["status"].tolist()],
+                        dtype=object)
+    if "amount_awarded" not in history.columns:
+        return np.full(len(history), None, dtype=object)
+    amounts = pd.to_numeric(history["amount_awarded"], errors="coerce").fillna(0).to_numpy(dtype=float)
+    return np.where(amounts > 0, GRANTED, None).astype(object)
 
 
 def check_identifiers(state: p.PipelineState) -> None:
@@ -38,9 +60,9 @@ def derive_status_and_year(state: p.PipelineState) -> None:
         if status[i] is not None or amount is None or (isinstance(amount, float) and math.isnan(amount)):
             continue
         if amount > 0:
-            status[i] = "granted"
+            status[i] = GRANTED
         elif refused_when_zero:
-            status[i] = "refused"
+            status[i] = REFUSED
     state.set("status", status)
     if "award_date" in frame.columns:
         years = frame["year"].tolist() if "year" in frame.columns else [None] * n

@@ -50,7 +50,9 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 
+from funders.history import GRANTED, decision_status
 from matcher.core.errors import MappingError
+from matcher.core.missing import is_missing
 from matcher.core.textsim import surface_tokens
 from matcher.normalize.schema import FUNDER_FIELDS
 from matcher.referential.vocabularies import get_vocabulary
@@ -214,22 +216,11 @@ def describe(grants: int, years: tuple[int, int] | None, sectors: dict[str, floa
 def _column(history: pd.DataFrame, name: str) -> list:
     if name not in history.columns:
         return [None] * len(history)
-    return [None if _missing(v) else v for v in history[name].tolist()]
+    return [None if is_missing(v) else v for v in history[name].tolist()]
 
 
-def _missing(value) -> bool:
-    if value is None or value is pd.NA:
-        return True
-    return isinstance(value, float) and math.isnan(value)
 
 
-def _granted_mask(history: pd.DataFrame) -> np.ndarray:
-    if "status" in history.columns:
-        return np.array([v == "granted" for v in history["status"].tolist()], dtype=bool)
-    if "amount_awarded" not in history.columns:
-        return np.zeros(len(history), dtype=bool)
-    amounts = pd.to_numeric(history["amount_awarded"], errors="coerce")
-    return (amounts.fillna(0) > 0).to_numpy(dtype=bool)
 
 
 def _names(history: pd.DataFrame, funder_ids: list) -> dict[str, str]:
@@ -295,9 +286,9 @@ def learn_funders(history: pd.DataFrame, until_year: int | None = None, *,
             else pd.Series(np.nan, index=history.index)
         keep &= (years <= until_year).fillna(False).to_numpy(dtype=bool)
     history = history.loc[keep]
-    funder_ids = [None if _missing(v) else str(v) for v in history["funder_id"].tolist()]
+    funder_ids = [None if is_missing(v) else str(v) for v in history["funder_id"].tolist()]
     names = _names(history, funder_ids)
-    granted = _granted_mask(history) & np.array([f is not None for f in funder_ids], dtype=bool)
+    granted = (decision_status(history) == GRANTED) & np.array([f is not None for f in funder_ids], dtype=bool)
     rows = np.flatnonzero(granted)
 
     by_funder: dict[str, list[int]] = defaultdict(list)

@@ -15,22 +15,15 @@ import math
 
 import pandas as pd
 
+from matcher.core.resources import load_data
 from matcher.core.text import fold
 from matcher.normalize import pipeline as p
-from matcher.normalize.problems import ERROR, WARNING, Problem
+from matcher.normalize.problems import ERROR, WARNING, parse_error, problem
 
 #: Keys of a nested call and the flat column they become.
-CALL_KEYS = {
-    "call_id": "call_id", "id": "call_id", "identifiant": "call_id", "code": "call_id",
-    "title": "call_title", "call_title": "call_title", "titre": "call_title", "intitule": "call_title",
-    "name": "call_title", "nom": "call_title",
-    "opens": "call_opens", "call_opens": "call_opens", "ouverture": "call_opens", "date_ouverture": "call_opens",
-    "closes": "call_closes", "call_closes": "call_closes", "cloture": "call_closes", "date_cloture": "call_closes",
-    "deadline": "call_closes",
-    "envelope": "call_envelope", "call_envelope": "call_envelope", "enveloppe": "call_envelope",
-    "budget": "call_envelope",
-}
-_CALLS_COLUMNS = {"calls", "appels", "appels a projets", "aap"}
+_CALLS = load_data("calls.yaml")
+CALL_KEYS = {key: column for column, keys in _CALLS["keys"].items() for key in keys}
+_CALLS_COLUMNS = frozenset(_CALLS["columns"])
 
 
 def _calls_column(frame: pd.DataFrame) -> str | None:
@@ -56,19 +49,16 @@ def expand_calls(raw):
         elif isinstance(calls, dict):
             calls = [calls]
         elif not isinstance(calls, list):
-            problems.append(Problem(int(raw.rows[position]), column, str(calls)[:120],
-                                    "calls must be a list of calls; the value was ignored",
-                                    "les appels doivent être une liste ; valeur ignorée", WARNING))
+            problems.append(problem("calls.not_a_list", int(raw.rows[position]), column, str(calls)[:120], WARNING))
             problem_sources.append(raw_sources[position])
             calls = [None]
         for call in calls:
             flat = dict(record)
             if call is not None:
                 if not isinstance(call, dict):
-                    problems.append(Problem(int(raw.rows[position]), column, str(call)[:120],
-                                            "a call must be a mapping (call_id, title, opens, closes…)",
-                                            "un appel doit être un objet (call_id, title, opens, closes…)",
-                                            WARNING))
+                    problems.append(
+                        problem("call.not_a_mapping", int(raw.rows[position]), column, str(call)[:120], WARNING)
+                    )
                     problem_sources.append(raw_sources[position])
                     continue
                 for key, value in call.items():
@@ -92,24 +82,31 @@ def expand_calls(raw):
 def check_consistency(state: p.PipelineState) -> None:
     """Warn when a ticket range or call window is upside down (values are kept)."""
     frame = state.frame
-    pairs = [("ticket_min", "ticket_max", "ticket_min is above ticket_max", "ticket_min dépasse ticket_max"),
-             ("call_opens", "call_closes", "the call closes before it opens",
-              "l'appel se clôt avant d'ouvrir")]
-    for low, high, en, fr in pairs:
+    pairs = [
+        ("ticket_min", "ticket_max", "funder.tickets_reversed"),
+        ("call_opens", "call_closes", "call.window_reversed"),
+    ]
+    for low, high, code in pairs:
         if low not in frame.columns or high not in frame.columns:
             continue
         for position, (a, b) in enumerate(zip(frame[low].tolist(), frame[high].tolist(), strict=True)):
-            if a is None or b is None or (isinstance(a, float) and math.isnan(a)) or (isinstance(b, float) and math.isnan(b)):
+            if (
+                a is None
+                or b is None
+                or (isinstance(a, float) and math.isnan(a))
+                or (isinstance(b, float) and math.isnan(b))
+            ):
                 continue
             if a > b:
-                state.report(position, state.columns.get(low, low), f"{a} > {b}", (en, fr))
+                state.report(position, state.columns.get(low, low), f"{a} > {b}", parse_error(code))
 
 
 def _count_funders(state: p.PipelineState) -> None:
     kept = [f for f, r in zip(state.frame["funder_id"].tolist(), state.rejected, strict=True) if not r]
     calls = [c for c, r in zip(state.frame["call_id"].tolist(), state.rejected, strict=True) if not r]
     state.options.setdefault("extra_summary", {}).update(
-        funders=len({f for f in kept if f is not None}), calls=sum(c is not None for c in calls))
+        funders=len({f for f in kept if f is not None}), calls=sum(c is not None for c in calls)
+    )
 
 
 STEPS = [

@@ -19,7 +19,6 @@ Names are loaded on first use, so ``import matcher`` stays cheap.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 from matcher.core.version import VERSION as __version__
 
@@ -45,7 +44,7 @@ _EXPORTS = {
     "learn_funders": "funders.learn",
     # matching
     "Matcher": "matcher.engine.model",
-    "Criterion": "matcher.engine.criteria",
+    "Criterion": "matcher.engine.criterion",
     "default_criteria": "matcher.engine.criteria",
     "Rule": "matcher.engine.eligibility",
     "default_rules": "matcher.engine.eligibility",
@@ -72,7 +71,49 @@ _EXPORTS = {
 #: Public names whose definition has another name in its module.
 _RENAMED = {"evaluate": "evaluate_history", "write_xlsx": "write_report_workbook"}
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "__version__",
+    "BatchResult",
+    "CoopmatchError",
+    "Criterion",
+    "DEFAULT_WEIGHTS",
+    "DecisionError",
+    "Evaluation",
+    "Explanation",
+    "InputError",
+    "MappingError",
+    "Matcher",
+    "MatchingError",
+    "Normalized",
+    "Problem",
+    "Report",
+    "Rule",
+    "RunInfo",
+    "SAMPLE_FUNDERS",
+    "SAMPLE_HISTORY",
+    "SAMPLE_PROJECTS",
+    "STATUSES",
+    "VocabularyError",
+    "Workspace",
+    "WorkspaceError",
+    "default_criteria",
+    "default_rules",
+    "evaluate",
+    "is_missing",
+    "learn_funders",
+    "portfolio_balance",
+    "read_funders",
+    "read_history",
+    "read_projects",
+    "render_html",
+    "run_batch",
+    "write_html",
+    "write_table",
+    "write_xlsx",
+]
+
+
+assert sorted(__all__[1:]) == sorted(_EXPORTS)  # one list of public names
 
 
 def __getattr__(name: str):
@@ -86,40 +127,3 @@ def __getattr__(name: str):
 
 def __dir__() -> list[str]:
     return __all__
-
-
-if TYPE_CHECKING:  # for type checkers and editors; at run time names load on first use
-    from funders.learn import learn_funders
-    from matcher.core.errors import (
-        CoopmatchError,
-        InputError,
-        MappingError,
-        MatchingError,
-        VocabularyError,
-    )
-    from matcher.core.missing import is_missing
-    from matcher.engine.batch import BatchResult, run_batch
-    from matcher.engine.criteria import Criterion, default_criteria
-    from matcher.engine.eligibility import Rule, default_rules
-    from matcher.engine.explain import Explanation
-    from matcher.engine.model import Matcher
-    from matcher.engine.scoring import DEFAULT_WEIGHTS
-    from matcher.evaluation.evaluate import Evaluation
-    from matcher.evaluation.evaluate import evaluate_history as evaluate
-    from matcher.io.loading import (
-        SAMPLE_FUNDERS,
-        SAMPLE_HISTORY,
-        SAMPLE_PROJECTS,
-        read_funders,
-        read_history,
-        read_projects,
-    )
-    from matcher.io.writers import write_table
-    from matcher.normalize.pipeline import Normalized
-    from matcher.normalize.problems import Problem
-    from matcher.report.html import render_html, write_html
-    from matcher.report.model import Report, RunInfo, portfolio_balance
-    from matcher.report.xlsx import write_report_workbook as write_xlsx
-    from matcher.workspace.api import DecisionError, Workspace
-    from matcher.workspace.decisions import STATUSES
-    from matcher.workspace.store import WorkspaceError

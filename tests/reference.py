@@ -28,10 +28,10 @@ from matcher.engine.features import (
     jt_pillar,
 )
 from matcher.engine.scoring import DEFAULT_WEIGHTS
+from matcher.referential.territories import LEVEL_RANK
 
 PASS, UNKNOWN, FAIL = 0, 1, 2
 VERDICTS = ("eligible", "to_check", "ineligible")
-RANK = {"commune": 0, "epci": 1, "department": 2, "region": 3, "FR": 4, "EU": 5}
 
 
 def _condition(value):
@@ -310,11 +310,11 @@ def territory(project: dict, funder: dict, territories) -> float:
         if any(_contains(territories, e, place) for e in excluded):
             scores.append(0.0)
             continue
-        inside = [RANK[code_level(territories, c)] for c in perimeter if _contains(territories, c, place)]
+        inside = [LEVEL_RANK[code_level(territories, c)] for c in perimeter if _contains(territories, c, place)]
         if inside:
             scores.append(LEVEL_SCORE[min(inside)])
             continue
-        within = [RANK[code_level(territories, c)] for c in perimeter if _contains(territories, place, c)]
+        within = [LEVEL_RANK[code_level(territories, c)] for c in perimeter if _contains(territories, place, c)]
         scores.append(0.5 * LEVEL_SCORE[min(within)] if within else 0.0)
     return float(sum(scores) / len(scores))
 

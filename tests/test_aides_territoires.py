@@ -116,7 +116,8 @@ def test_perimeter_is_read_from_the_funder_name(name, codes, method):
 def test_ambiguous_place_is_unknown_with_the_candidates_in_a_warning():
     reading = read_funder_perimeter("Commune de Saint-Denis")
     assert reading.codes is None and reading.method == "ambiguous"
-    assert "Saint-Denis (93)" in reading.warning[0] and "Saint-Denis (974)" in reading.warning[1]
+    assert "Saint-Denis (93)" in reading.warning.reason_en and "Saint-Denis (974)" in reading.warning.reason_fr
+    assert reading.warning.code == "aides.ambiguous_place"
 
 
 def test_places_that_disagree_are_unknown_with_a_warning():
@@ -152,7 +153,8 @@ def test_ids_are_stable_slugs():
     assert call_id_of(None, "Une aide") == call_id_of("", "  une AIDE ") != call_id_of(None, "Autre")
     assert call_id_of(None, "Une aide").startswith("nom-")
     long = slug("Syndicat Intercommunal d’Energies, d'Equipement et d'Environnement de la Nièvre (SIEEEN)")
-    assert len(long) <= 60 and long == slug("syndicat intercommunal d energies d equipement et d environnement de la nievre sieeen")
+    expected = "syndicat intercommunal d energies d equipement et d environnement de la nievre sieeen"
+    assert len(long) <= 60 and long == slug(expected)
 
 
 def test_strip_html_removes_tags_and_entities_but_keeps_a_lone_less_than():
@@ -234,15 +236,13 @@ def test_unknowns_stay_unknown_and_are_reported(result):
     assert agences["eligible_legal_forms"] is None  # "Particuliers" is no legal form
     assert agences["call_id"] == call_id_of(None, "Conseils en urbanisme")
     warnings = result.rejects[result.rejects["severity"] == "warning"]
-    assert sorted(zip(warnings["row"], warnings["column"], strict=True)) == [
-        (4, "Date Clôture"), (4, "Financeurs")]
+    assert sorted(zip(warnings["row"], warnings["column"], strict=True)) == [(4, "Date Clôture"), (4, "Financeurs")]
     assert "ambigu" in warnings.set_index("column").loc["Financeurs", "reason_fr"]
 
 
 def test_categories_column_gives_sectors_when_present(tmp_path):
     header = HEADER + ["Catégories"]
-    rows = [ROWS[0] + ["Mobilité / transports / Mobilité partagée;Énergie"],
-            ROWS[1] + ["Nulle part ailleurs"]]
+    rows = [ROWS[0] + ["Mobilité / transports / Mobilité partagée;Énergie"], ROWS[1] + ["Nulle part ailleurs"]]
     result = normalize_aides_territoires(read_table(_export(tmp_path, rows, header)))
     assert result.frame["sectors"].tolist() == [{"energy": 1.0, "mobility": 1.0}, None]
     warned = result.rejects[result.rejects["column"] == "Catégories"]

@@ -80,10 +80,22 @@ def test_french_and_english_synonyms(column, kind, field):
 
 
 def test_better_synonym_level_wins_and_the_other_column_is_reported():
+    result = map_headers(["Budget total", "Budget"], "projects", jt_criteria=JT)
+    assert result.mapping == {"Budget total": "total_budget"}
+    assert result.unmapped == ["Budget"]
+    assert all(p.severity == FILE and "read from 'Budget total'" in p.reason_en for p in result.problems)
+
+
+def test_place_parts_in_several_columns_are_combined_not_competing():
     result = map_headers(["Code commune", "Commune", "Département"], "projects", jt_criteria=JT)
-    assert result.mapping == {"Code commune": "territory"}
-    assert result.unmapped == ["Commune", "Département"]
-    assert all(p.severity == FILE and "read from 'Code commune'" in p.reason_en for p in result.problems)
+    assert result.mapping == {"Code commune": "territory"}  # the most precise part
+    assert result.place_parts == {"Code commune": "insee", "Commune": "commune", "Département": "department"}
+    assert result.unmapped == []
+    (report,) = result.problems
+    assert report.code == "header.place_combined" and "'Commune' (commune)" in report.reason_en
+    # two columns for one part, or a column naming the whole place: no combination
+    assert map_headers(["Commune", "Ville", "Code postal"], "projects", jt_criteria=JT).place_parts == {}
+    assert map_headers(["Territoire", "Code postal"], "projects", jt_criteria=JT).mapping == {"Territoire": "territory"}
 
 
 def test_field_name_beats_synonym():
@@ -123,7 +135,8 @@ def test_unmapped_columns_are_reported_in_both_languages():
 def test_every_column_lands_in_exactly_one_bucket():
     columns = ["ID", "Nom", "Secteurs", "Thématiques", "Notes", "Montant demandee", "Insertion"]
     result = map_headers(columns, "projects", jt_criteria=JT)
-    buckets = [*result.mapping, *result.unmapped, *(c for c, _ in result.ambiguous), *result.ignored]
+    buckets = [*result.mapping, *result.unmapped, *(c for c, _ in result.ambiguous), *result.ignored,
+               *(c for c in result.place_parts if c not in result.mapping)]
     assert sorted(buckets) == sorted(columns)
 
 
@@ -139,7 +152,9 @@ def test_fuzzy_match_above_threshold_with_a_report():
 
 def test_fuzzy_threshold_is_respected():
     assert mapped(["Montant demandee"], fuzzy_threshold=101) == {}
-    assert mapped(["Montant demande 2024"]) == {}  # score 86 < 88
+    result = map_headers(["Montant demande 2024"], "projects", jt_criteria=JT)  # fuzzy score 86 < 88...
+    assert result.method == {"Montant demande 2024": "words"}  # ...but its words say it
+    assert mapped(["Montant HT"]) == {}  # one word shared by several fields names none
 
 
 def test_exact_beats_fuzzy_for_the_same_field():
@@ -371,6 +386,8 @@ def test_mapping_invariants(columns):
     fields = list(result.mapping.values())
     assert len(fields) == len(set(fields))  # never two columns for one field
     assert set(fields) <= set(SCHEMAS["projects"]) | {f"jt_{c}" for c in JT}
-    buckets = [*result.mapping, *result.unmapped, *(c for c, _ in result.ambiguous), *result.ignored]
+    buckets = [*result.mapping, *result.unmapped, *(c for c, _ in result.ambiguous), *result.ignored,
+               *(c for c in result.place_parts if c not in result.mapping)]
     assert sorted(buckets) == sorted(columns)
+    assert list(result.explained) == columns
     assert all(p.severity == FILE and p.reason_en and p.reason_fr for p in result.problems)

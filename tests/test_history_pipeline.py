@@ -15,7 +15,9 @@ def test_status_from_amount_and_year_from_date(tmp_path):
                     "F,0,,refusée\n", encoding="utf-8")
     plain = load("history", path).frame
     assert plain["status"].tolist() == ["granted", None, "refused"]
-    assert plain["year"].tolist() == [2019, 2020, None] or list(plain["year"].astype(object).where(plain["year"].notna(), None)) == [2019, 2020, None]
+    assert plain["year"].tolist() == [2019, 2020, None] or list(
+        plain["year"].astype(object).where(plain["year"].notna(), None)
+    ) == [2019, 2020, None]
     zero = load("history", path, refused_when_zero=True).frame
     assert zero["status"].tolist() == ["granted", "refused", "refused"]
 

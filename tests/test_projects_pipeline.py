@@ -128,8 +128,12 @@ def test_forced_mapping(tmp_path):
 
 def test_row_order_does_not_change_canonical_values(tmp_path):
     rows = ["P1;Asso;50 000;Lyon", "P2;SCOP;1 M€;Bretagne", "P3;;;Paris"]
-    a = load("projects", write(tmp_path, "project_id;legal_form;amount_requested;territory\n" + "\n".join(rows), "a.csv"))
-    b = load("projects", write(tmp_path, "project_id;legal_form;amount_requested;territory\n" + "\n".join(rows[::-1]), "b.csv"))
+    header = "project_id;legal_form;amount_requested;territory\n"
+    a = load("projects", write(tmp_path, header + "\n".join(rows), "a.csv"))
+    b = load(
+        "projects",
+        write(tmp_path, "project_id;legal_form;amount_requested;territory\n" + "\n".join(rows[::-1]), "b.csv"),
+    )
     left = a.frame.sort_values("project_id").reset_index(drop=True)
     right = b.frame.sort_values("project_id").reset_index(drop=True)
     pd.testing.assert_frame_equal(left, right)
@@ -137,8 +141,11 @@ def test_row_order_does_not_change_canonical_values(tmp_path):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
 def test_encodings(tmp_path, encoding):
-    path = write(tmp_path, "Identifiant;Forme juridique;Montant demandé\nP1;Société coopérative d'intérêt collectif;12 500 €\n",
-                 encoding=encoding)
+    path = write(
+        tmp_path,
+        "Identifiant;Forme juridique;Montant demandé\nP1;Société coopérative d'intérêt collectif;12 500 €\n",
+        encoding=encoding,
+    )
     frame = load("projects", path).frame
     assert frame.loc[0, "legal_form"] == "scic" and frame.loc[0, "amount_requested"] == 12500.0
 

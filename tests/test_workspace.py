@@ -268,7 +268,8 @@ def test_the_whole_cycle_on_the_sample(filled, tmp_path):
               "conditionsVersement=unique", "descriptionConditionsVersement=Versement unique à la signature",
               "datesPeriodeVersement=2027-01-15", "notificationUE=non", "pourcentageSubvention=0.5",
               "nomBeneficiaire=Porteur"]
-    done = run("workspace", "export", ws, "scdl", "-o", out, "--lang", "en", *[a for v in values for a in ("--value", v)])
+    given = [a for v in values for a in ("--value", v)]
+    done = run("workspace", "export", ws, "scdl", "-o", out, "--lang", "en", *given)
     assert "To fill in before publishing" not in done.stderr
     exported = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert exported["montant"].tolist() == ["42000"] and exported["montantDemande"].tolist() == ["50000"]

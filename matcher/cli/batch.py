@@ -106,7 +106,7 @@ def batch(projects_path, funders_path, workspace_path, history_path, top, run_da
     kept: list = []  # with a workspace: every line of funders_for_projects, for the run record
     asked = top + (ws.extra if ws else 0)
 
-    def keep_forranking_report(frame):
+    def keep_for_report(frame):
         if fmt == "html" and sum(len(f) for f in shown) < HTML_MAX_LINES:
             shown.append(frame.head(HTML_MAX_LINES - sum(len(f) for f in shown)))
 
@@ -120,7 +120,7 @@ def batch(projects_path, funders_path, workspace_path, history_path, top, run_da
                     frame = ws.hide(frame, ["project_id"], top)
                     kept.append(frame)
                 writer.write(frame)
-                keep_forranking_report(frame)
+                keep_for_report(frame)
 
             result = run_batch(matcher, projects.frame, top=asked, jobs=jobs, progress=advance,
                                on_project_rows=sink)

@@ -60,13 +60,17 @@ def accounting_line(summary: dict, lang: str) -> str:
     """One line that accounts for every input row."""
     n = functools.partial(number, lang=lang)
     if lang == "fr":
+        left = summary.get("rows_left_out")
+        left_fr = f" (dont {n(left)} lignes de titre ou de total laissées de côté)" if left else ""
         line = (f"{n(summary['rows_read'])} lignes lues : {n(summary['rows_normalised'])} normalisées, "
-                f"{n(summary['rows_rejected'])} rejetées ; {n(summary['warnings'])} avertissements")
+                f"{n(summary['rows_rejected'])} rejetées{left_fr} ; {n(summary['warnings'])} avertissements")
         if "funders" in summary:
             line += f" ({n(summary['funders'])} financeurs, {n(summary['calls'])} appels)"
     else:
+        left = summary.get("rows_left_out")
+        left_en = f" (of which {n(left)} title or totals rows left out)" if left else ""
         line = (f"{n(summary['rows_read'])} rows read: {n(summary['rows_normalised'])} normalised, "
-                f"{n(summary['rows_rejected'])} rejected; {n(summary['warnings'])} warnings")
+                f"{n(summary['rows_rejected'])} rejected{left_en}; {n(summary['warnings'])} warnings")
         if "funders" in summary:
             line += f" ({n(summary['funders'])} funders, {n(summary['calls'])} calls)"
     return line
@@ -186,14 +190,11 @@ def fit_matcher(funders, weights, run_date, lang, top, history_path=None, histor
 
 
 def check_id(value: str, known, what: str) -> None:
-    from rapidfuzz import process
+    """Refuse an id that is not among ``known``, suggesting the close ones."""
+    from matcher.core.suggest import unknown_message
 
-    known = [k for k in known if k is not None]
-    if value in known:
-        return
-    close = [m[0] for m in process.extract(value, sorted(set(known)), limit=3, score_cutoff=60)]
-    hint = f"; did you mean {', '.join(close)}?" if close else ""
-    raise click.ClickException(f"unknown {what} '{value}'{hint}")
+    if value not in {k for k in known if k is not None}:
+        raise click.ClickException(unknown_message(what, value, known))
 
 
 def check_call(call_id: str | None, funders, funder_id: str) -> None:
@@ -250,12 +251,12 @@ def emit(ranked, fmt, output, lang, title, view, report=None):
     elif fmt == "csv":
         import io
 
-        from matcher.io.writers import _csv_field, cell_text, neutralise
+        from matcher.io.writers import cell_text, csv_field, neutralise
 
         buffer = io.StringIO()
         buffer.write(",".join(ranked.columns) + "\n")
         for row in ranked.itertuples(index=False, name=None):
-            buffer.write(",".join(_csv_field(neutralise(cell_text(v))) for v in row) + "\n")
+            buffer.write(",".join(csv_field(neutralise(cell_text(v))) for v in row) + "\n")
         click.echo(buffer.getvalue(), nl=False)
     else:
         import json

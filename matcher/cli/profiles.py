@@ -18,6 +18,8 @@ from matcher.cli.common import (
     problem_line,
     write_rejects,
 )
+from matcher.cli.mapping import explain_lines, reading_options, resolve_sheet
+from matcher.cli.mapping import save_mapping as save_mapping_file
 
 
 @click.command()
@@ -30,8 +32,10 @@ from matcher.cli.common import (
 @click.option("--show", default=200, show_default=True, type=click.IntRange(min=0),
               help="Print at most this many problems (all of them go to --rejects).")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on rejected rows.")
+@reading_options
 @lang_option
-def validate(kind, file, forced, rejects, refused_when_zero, show, strict, lang):
+def validate(kind, file, forced, rejects, refused_when_zero, show, strict, lang, sheet=None,
+             explain_mapping=False, save_mapping=None):
     """Check a projects, funders or history FILE and report every problem.
 
     Prints one accounting line (rows read = normalised + rejected) and each
@@ -43,9 +47,15 @@ def validate(kind, file, forced, rejects, refused_when_zero, show, strict, lang)
       coopmatch validate projects projets.csv
       coopmatch validate history subventions.csv --rejects problemes.csv
       coopmatch validate projects export.xlsx --map amount_requested="Montant (€)"
+      coopmatch validate projects candidatures.xlsx --sheet Dossiers --explain-mapping
     """
-    result = load_profiles(kind, file, forced, **({"refused_when_zero": True} if refused_when_zero else {}))
+    options = {"refused_when_zero": True} if refused_when_zero else {}
+    if sheet is not None:
+        options["sheet"] = resolve_sheet(file, sheet)
+    result = load_profiles(kind, file, forced, **options)
     click.echo(accounting_line(result.summary, lang))
+    if explain_mapping:
+        click.echo("\n".join(explain_lines(result, lang)))
     unmapped = result.summary.get("columns_unmapped") or []
     if unmapped:
         label = "Colonnes ignorées" if lang == "fr" else "Ignored columns"
@@ -59,7 +69,9 @@ def validate(kind, file, forced, rejects, refused_when_zero, show, strict, lang)
                    f"{'autres (voir --rejects)' if lang == 'fr' else 'more (see --rejects)'}")
     if rejects:
         write_rejects(result, rejects)
-    failed = result.summary["rows_rejected"] > 0 or (strict and result.summary["warnings"] > 0)
+    if save_mapping:
+        save_mapping_file(result, save_mapping)
+    failed = not result.ok or (strict and result.summary["warnings"] > 0)
     sys.exit(1 if failed else 0)
 
 
@@ -74,8 +86,10 @@ def validate(kind, file, forced, rejects, refused_when_zero, show, strict, lang)
 @click.option("--refused-when-zero", is_flag=True, help="History: an awarded amount of 0 means refused.")
 @click.option("--from", "source", type=click.Choice(["aides-territoires"]), default=None,
               help="Funders: read a catalogue export (recognised from its headers when not given).")
+@reading_options
 @lang_option
-def normalize(kind, file, forced, output, rejects, refused_when_zero, source, lang):
+def normalize(kind, file, forced, output, rejects, refused_when_zero, source, lang, sheet=None,
+              explain_mapping=False, save_mapping=None):
     """Turn a projects, funders or history FILE into canonical rows.
 
     The accounting line goes to stderr; rejected rows are left out of OUTPUT
@@ -97,9 +111,15 @@ def normalize(kind, file, forced, output, rejects, refused_when_zero, source, la
     options = {"refused_when_zero": True} if refused_when_zero else {}
     if source:
         options["source"] = source
+    if sheet is not None:
+        options["sheet"] = resolve_sheet(file, sheet)
     result = load_profiles(kind, file, forced, **options)
     write_table(result.frame, output, money_columns=MONEY_COLUMNS)
     if rejects:
         write_rejects(result, rejects)
+    if save_mapping:
+        save_mapping_file(result, save_mapping)
+    if explain_mapping:
+        click.echo("\n".join(explain_lines(result, lang)))
     elapsed = time.perf_counter() - started
     click.echo(f"{accounting_line(result.summary, lang)} → {output} ({elapsed:.1f} s)", err=True)

@@ -84,7 +84,8 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
     \b
     Examples:
       coopmatch shortlist --funder F-FDD-TERRES --projects projets.csv
-      coopmatch shortlist --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --top 20 --format xlsx -o shortlist.xlsx
+      coopmatch shortlist --funder F-REG-ARA --call AAP-TL-2026 --projects projets.csv --top 20 \
+          --format xlsx -o shortlist.xlsx
       coopmatch shortlist --workspace appel.coopmatch --funder F-FDD-TERRES
     """
     require_inputs(workspace_path, **{"--projects": projects_path})

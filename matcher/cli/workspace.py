@@ -167,7 +167,8 @@ def decide_command(ws, project_id, funder_id, call_id, status, amount, reason, n
             click.echo((f"{result.recorded} décision(s) enregistrée(s) sur {result.rows_read} ligne(s)" if fr
                         else f"{result.recorded} decision(s) recorded from {result.rows_read} row(s)"), err=True)
             return
-        missing = [o for o, v in (("--project", project_id), ("--funder", funder_id), ("--status", status)) if v is None]
+        given = (("--project", project_id), ("--funder", funder_id), ("--status", status))
+        missing = [o for o, v in given if v is None]
         if missing:
             raise click.UsageError(f"missing {', '.join(missing)} (or give --file)")
         try:
@@ -229,7 +230,8 @@ def runs_command(ws, fmt, output, lang):
 @workspace.command("diff")
 @click.argument("ws")
 @click.option("--run", "runs", multiple=True, type=int, metavar="ID",
-              help="Two run ids, earlier first (--run A --run B); default: the last two of the same command and target.")
+              help="Two run ids, earlier first (--run A --run B); "
+                   "default: the last two of the same command and target.")
 @click.option("--days", type=click.IntRange(min=0), default=30, show_default=True,
               help="Deadlines within this many days of the later run's date.")
 @click.option("--format", "fmt", type=click.Choice(("table", "csv", "json", "html")), default=None,
@@ -287,7 +289,8 @@ def diff_command(ws, runs, days, fmt, output, lang):
 @click.argument("standard", type=click.Choice(("scdl", "360giving")))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Output file (.csv / .json).")
 @click.option("--value", "values", multiple=True, metavar="FIELD=VALUE",
-              help="A value the workspace does not know, for every row (repeatable), e.g. --value idAttribuant=21690123100011.")
+              help="A value the workspace does not know, for every row (repeatable), "
+                   "e.g. --value idAttribuant=21690123100011.")
 @click.option("--funder", "funder_id", default=None, help="Only the grants of this funder.")
 @lang_option
 def export_command(ws, standard, output, values, funder_id, lang):

@@ -13,7 +13,7 @@ as ``rank_funders``), and keeps, per block:
 Blocks may run on several threads (numpy releases the GIL in its loops). The
 result does not depend on the number of threads or on the order of input
 rows: keys are unique per funder row and per project, selection is exact, and
-the frames are sorted canonically (:meth:`Matcher._frame`).
+the frames are sorted canonically (:meth:`Matcher.pairs_frame`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pandas as pd
 from matcher.core.errors import MatchingError
 from matcher.engine import kernels
 from matcher.engine.features import Block
-from matcher.engine.model import ReasonTexts
+from matcher.engine.model import ReasonTexts, block_size
 from matcher.engine.scoring import (
     PairDetails,
     check_positions,
@@ -99,15 +99,15 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         loop less the time the calling thread spent building (``explain``)
         and passing on (``write``) streamed rows.
     """
-    matcher._check_fitted()
-    k = matcher._top(top)
+    matcher.check_fitted()
+    k = matcher.resolve_top(top)
     if k is None:
         raise MatchingError("batch needs a top K")
     if not isinstance(jobs, int) or jobs < 1:
         raise MatchingError(f"jobs must be a whole number >= 1, not {jobs!r}")
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    frame, features = matcher._prepare_projects(projects)
+    frame, features = matcher.prepare_projects(projects)
     timings["encode_projects"] = time.perf_counter() - start
     ff = matcher.funder_features_
     check_positions(ff.n)
@@ -135,7 +135,7 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         by_funder = gather(scored, r, c, cand[fit], lo, funder_index)
         return by_project, by_funder, scored.tally, hi - lo
 
-    size = _block_size(matcher, features.n, ff.n)
+    size = block_size(features.n, ff.n)
     bounds = [(lo, min(lo + size, features.n)) for lo in range(0, features.n, size)]
     parts_project: list[PairDetails] = []
     parts_funder: list[PairDetails] = []
@@ -149,7 +149,7 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         details = PairDetails.concat(parts_project, n_criteria)
         parts_project.clear()
         held["project"] = 0
-        ranked = matcher._frame(details, frame, features, by="project", reasons=reasons)
+        ranked = matcher.pairs_frame(details, frame, features, by="project", reasons=reasons)
         middle = time.perf_counter()
         on_project_rows(ranked)
         streamed["rows"] += len(ranked)
@@ -194,14 +194,14 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
     start = time.perf_counter()
     if on_project_rows is None:
         details = PairDetails.concat(parts_project, n_criteria)
-        ranked_projects = matcher._frame(details, frame, features, by="project", reasons=reasons)
+        ranked_projects = matcher.pairs_frame(details, frame, features, by="project", reasons=reasons)
         project_rows = len(ranked_projects)
     else:
         ranked_projects, project_rows = None, streamed["rows"]
     final = running.max(axis=0)
     funder_details = PairDetails.concat(parts_funder, n_criteria)
     funder_details = funder_details.take(funder_details.key <= final[funder_details.funder])
-    ranked_funders = matcher._frame(funder_details, frame, features, by="funder", reasons=reasons)
+    ranked_funders = matcher.pairs_frame(funder_details, frame, features, by="funder", reasons=reasons)
     timings["explain"] = time.perf_counter() - start + streamed["explain"]
     if on_project_rows is not None:
         timings["write_streamed"] = streamed["write"]
@@ -223,10 +223,6 @@ def _columns(details: PairDetails, n_funders: int, k: int) -> np.ndarray:
     return out
 
 
-def _block_size(matcher, n_projects: int, n_funders: int) -> int:
-    from matcher.engine.model import BLOCK_PAIRS, BLOCK_PROJECTS
-
-    return max(1, min(BLOCK_PROJECTS, BLOCK_PAIRS // max(n_funders, 1), max(n_projects, 1)))
 
 
 # --------------------------------------------------------------------------- fast CSV
@@ -273,12 +269,12 @@ class CsvWriter:
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append the rows of ``frame`` (its columns must be those of the first frame)."""
-        from matcher.io.writers import _csv_field, neutralise
+        from matcher.io.writers import csv_field, neutralise
 
         columns = [str(c) for c in frame.columns]
         if self.header is None:
             self.header = columns
-            self._handle.write(",".join(_csv_field(neutralise(c)) for c in columns) + "\n")
+            self._handle.write(",".join(csv_field(neutralise(c)) for c in columns) + "\n")
         elif columns != self.header:
             raise ValueError("every frame written to one CSV file needs the same columns")
         for start in range(0, len(frame), self.chunk):
@@ -287,7 +283,7 @@ class CsvWriter:
             self._handle.write("".join(",".join(row) + "\n" for row in zip(*cells, strict=True)))
 
     def _cells(self, name, series: pd.Series) -> list[str]:
-        from matcher.io.writers import _csv_field, cell_text, neutralise
+        from matcher.io.writers import cell_text, csv_field, neutralise
 
         if series.dtype.kind == "f":
             # Each distinct value is formatted once (scores repeat a lot); missing -> "" (code -1).
@@ -301,7 +297,7 @@ class CsvWriter:
             codes, uniques = None, ()
         if codes is not None and all(type(u) is str for u in uniques):
             # Only text and missing values (code -1, written as ""): each distinct text formatted once.
-            texts = [_csv_field(neutralise(u)) for u in uniques]
+            texts = [csv_field(neutralise(u)) for u in uniques]
             return np.array([*texts, ""], dtype=object)[codes].tolist()
         cache = self.caches.setdefault(name, {})
         out = []
@@ -310,10 +306,10 @@ class CsvWriter:
             try:
                 hit = cache.get(key)
             except TypeError:  # unhashable: no cache
-                out.append(_csv_field(neutralise(cell_text(v))))
+                out.append(csv_field(neutralise(cell_text(v))))
                 continue
             if hit is None:
-                hit = _csv_field(neutralise(cell_text(v)))
+                hit = csv_field(neutralise(cell_text(v)))
                 if len(cache) < 100_000:
                     cache[key] = hit
             out.append(hit)

@@ -38,68 +38,16 @@ Formulas (all documented where they are defined):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import pandas as pd
 
 from matcher.core.textsim import rescale_in_place
 from matcher.engine import kernels
-from matcher.engine.explain import messages
+from matcher.engine.criterion import Criterion
 from matcher.engine.features import (
-    Block,
-    FeatureSpace,
-    FunderFeatures,
     dense_terms,
     terms_by_funder,
 )
-
-
-@dataclass
-class FitContext:
-    """What a criterion may learn from at fit time."""
-
-    space: FeatureSpace
-    funders: pd.DataFrame
-    features: FunderFeatures
-    history: pd.DataFrame | None = None
-
-
-class Criterion:
-    """Base class of every criterion (see the module docstring)."""
-
-    name = "criterion"
-    default_weight = 0.0
-    requires_history = False
-
-    def label(self, lang: str = "fr") -> str:
-        entry = messages().get("criteria", {}).get(self.name)
-        return entry[lang] if entry else self.name.replace("_", " ")
-
-    def fit(self, context: FitContext) -> Criterion:
-        """Learn what the criterion needs from the funders (and history); returns self."""
-        return self
-
-    def score(self, block: Block) -> np.ndarray:
-        """The P x F scores of the block (NaN = unknown)."""
-        if type(self).fill is Criterion.fill:
-            raise NotImplementedError
-        out = np.empty(block.shape)
-        self.fill(block, out)
-        return out
-
-    def fill(self, block: Block, out: np.ndarray) -> None:
-        """Write the scores of the block into ``out`` (P x F). The default copies
-        :meth:`score`; the built-in criteria write in place (compiled loops)."""
-        values = self.score(block)
-        if np.broadcast_shapes(np.shape(values), block.shape) != block.shape:
-            raise ValueError(f"criterion {self.name!r} returned a {np.shape(values)} array "
-                             f"for a {block.shape} block")
-        np.copyto(out, values)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
+from matcher.engine.history_affinity import HistoryAffinity
 
 # --------------------------------------------------------------------------- sector
 
@@ -354,7 +302,5 @@ def default_criteria() -> list[Criterion]:
     The last one, ``history``, needs grant history: :meth:`Matcher.fit` drops
     it when no history is given.
     """
-    from matcher.engine.history_affinity import HistoryAffinity
-
     return [SectorFit(), TextSimilarity(), ScaleFit(), LegalFormFit(), TerritoryFit(),
             JustTransitionFit(), CooperationFit(), HistoryAffinity()]

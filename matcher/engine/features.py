@@ -47,10 +47,9 @@ from matcher.core.errors import MatchingError
 from matcher.core.missing import is_missing
 from matcher.core.textsim import TextModel, join_text
 from matcher.engine import kernels
+from matcher.referential.territories import LEVEL_RANK, PREFIX_LEVEL
 
 #: Locality rank of each territory level (0 = most local).
-LEVEL_RANK = {"commune": 0, "epci": 1, "department": 2, "region": 3, "FR": 4, "EU": 5}
-_PREFIX_LEVEL = {"commune": "commune", "epci": "epci", "dep": "department", "reg": "region"}
 #: Territory score of a place inside a perimeter code of each rank (the most local one counts).
 LEVEL_SCORE = np.array([1.0, 0.9, 0.8, 0.65, 0.45, 0.35])
 #: A place that only partly overlaps the perimeter scores this share of the level score.
@@ -236,7 +235,7 @@ def code_level(territories, code: str) -> str | None:
     except Exception:  # noqa: BLE001 - unknown code: read the prefix
         if code in ("FR", "EU"):
             return code
-        return _PREFIX_LEVEL.get(code.split(":", 1)[0])
+        return PREFIX_LEVEL.get(code.split(":", 1)[0])
 
 
 def code_rank(territories, code: str) -> int:

@@ -63,8 +63,9 @@ from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from funders.history import GRANTED, REFUSED, decision_status
 from matcher.engine import explain as ex
-from matcher.engine.criteria import Criterion, FitContext
+from matcher.engine.criterion import Criterion, FitContext
 from matcher.engine.features import Block, as_choices, as_float, as_text, column
 
 #: Default weight of the criterion (the built-in weights sum to 1).
@@ -86,7 +87,6 @@ NEAREST_SHOWN = 3
 #: Characters of a past purpose quoted in an explanation.
 QUOTE_CHARS = 80
 
-GRANTED, REFUSED = "granted", "refused"
 
 #: Texts of the explanation (kept beside the code that fills them).
 MESSAGES = {
@@ -103,7 +103,7 @@ MESSAGES = {
 # --------------------------------------------------------------------------- documents
 
 
-def _sector_labels(sectors, lang: str = "fr") -> str:
+def sector_labels(sectors, lang: str = "fr") -> str:
     ids = as_choices(sectors) or ()
     return " ".join(ex.vocab_label("sectors", s)(lang) for s in ids)
 
@@ -134,7 +134,7 @@ def history_documents(history: pd.DataFrame) -> list[str]:
         key = as_choices(sectors)
         labels = cache.get(key)
         if labels is None:
-            labels = cache[key] = _sector_labels(key)
+            labels = cache[key] = sector_labels(key)
         out.append(" ".join(p for p in (as_text(purpose), labels, as_text(name), *_id_tokens(rid)) if p))
     return out
 
@@ -153,7 +153,7 @@ def project_documents(projects: pd.DataFrame) -> list[str]:
         key = as_choices(sectors)
         labels = cache.get(key)
         if labels is None:
-            labels = cache[key] = _sector_labels(key)
+            labels = cache[key] = sector_labels(key)
         summary, carrier = as_text(summary), as_text(carrier)
         if carrier and summary and carrier.lower() in summary.lower():
             carrier = None
@@ -164,13 +164,6 @@ def project_documents(projects: pd.DataFrame) -> list[str]:
     return out
 
 
-def _status(history: pd.DataFrame) -> np.ndarray:
-    """``granted`` / ``refused`` / None per row; without a status column a positive award is granted."""
-    if "status" in history.columns:
-        return np.array([v if v in (GRANTED, REFUSED) else None for v in history["status"].tolist()],
-                        dtype=object)
-    awarded = np.array([as_float(v) for v in column(history, "amount_awarded")])
-    return np.where(awarded > 0, GRANTED, None).astype(object)
 
 
 def log_scale(probabilities: np.ndarray) -> np.ndarray:
@@ -215,7 +208,7 @@ class HistoryAffinity(Criterion):
     def fit(self, context: FitContext) -> HistoryAffinity:
         """Learn the propensity model from the granted and refused rows of ``context.history``."""
         history = context.history if context.history is not None else pd.DataFrame()
-        status = _status(history) if len(history) else np.zeros(0, dtype=object)
+        status = decision_status(history) if len(history) else np.zeros(0, dtype=object)
         funders = np.array([as_text(v) for v in column(history, "funder_id")], dtype=object)
         keep = (status != None) & (funders != None)  # noqa: E711 - elementwise on object arrays
         rows = history.loc[keep].reset_index(drop=True)
@@ -251,7 +244,7 @@ class HistoryAffinity(Criterion):
         classes = np.unique(labels)
         if len(classes) == 1:
             return _Constant(classes[0])
-        return LinearSVC(C=self.svm_c).fit(matrix, labels, sample_weight=weights)
+        return LinearSVC(C=self.svm_c, random_state=0).fit(matrix, labels, sample_weight=weights)
 
     def _calibrate(self, matrix, years: np.ndarray, latest: float, weights: np.ndarray) -> float:
         """The softmax temperature minimising the log-loss of the latest year's grants,

@@ -7,10 +7,11 @@ methods check that the matcher is fitted.
 Data flow of one run: projects are sorted by ``project_id`` and encoded once
 (:class:`~matcher.engine.features.ProjectFeatures`), then processed in blocks of at
 most :data:`BLOCK_PROJECTS` projects (fewer when there are many funder rows,
-so a block holds at most :data:`BLOCK_PAIRS` pairs). Each block is scored
-with numpy (eligibility, criteria, score), and only the top pairs of the
-block are kept (``np.argpartition``), so memory stays flat. Reasons are
-written only for the pairs that are returned.
+so a block holds at most :data:`BLOCK_PAIRS` pairs: :func:`block_size`). Each
+block is scored by compiled loops (:mod:`matcher.engine.kernels`: eligibility
+bits, criterion layers, the weighted score), and only the top pairs of the
+block are kept, so memory stays flat. Reasons are written only for the pairs
+that are returned.
 
 Output order is canonical — by id, then rank — so the same inputs give the
 same output whatever the order of their rows.
@@ -27,8 +28,10 @@ import numpy as np
 import pandas as pd
 
 from matcher.core.errors import MatchingError
+from matcher.core.suggest import unknown_message
 from matcher.engine import explain as ex
-from matcher.engine.criteria import Criterion, FitContext, default_criteria
+from matcher.engine.criteria import default_criteria
+from matcher.engine.criterion import Criterion, FitContext
 from matcher.engine.eligibility import VERDICTS, ReasonContext, Rule, default_rules, describe_pair
 from matcher.engine.features import (
     Block,
@@ -63,6 +66,11 @@ TEXT_TERMS = 5
 BASE_COLUMNS = ["project_id", "funder_id", "call_id", "rank", "score", "eligibility", "reasons",
                 "project_name", "funder_name"]
 EXTRA_COLUMNS = ["unknown_weight", "call_title", "call_closes", "coverage"]
+
+
+def block_size(n_projects: int, n_funders: int) -> int:
+    """Projects per block: at most :data:`BLOCK_PROJECTS`, and at most :data:`BLOCK_PAIRS` pairs."""
+    return max(1, min(BLOCK_PROJECTS, BLOCK_PAIRS // max(n_funders, 1), max(n_projects, 1)))
 
 
 class Matcher:
@@ -110,7 +118,7 @@ class Matcher:
         """Learn the funder rows (one per funder and call) and, optionally, grant history."""
         if self.lang not in ex.LANGS:
             raise MatchingError(f"lang must be one of {', '.join(ex.LANGS)}, not {self.lang!r}")
-        self._top(None)
+        self.resolve_top(None)
         day = self._day()
         if self.weights is not None and not isinstance(self.weights, Mapping):
             raise MatchingError("weights must be a mapping of criterion name to weight")
@@ -142,7 +150,7 @@ class Matcher:
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
         """The criterion names, in output order."""
-        self._check_fitted()
+        self.check_fitted()
         return np.array(self.criteria_names_, dtype=object)
 
     # ------------------------------------------------------------------ ranking
@@ -155,9 +163,9 @@ class Matcher:
         follow every other pair of the project. ``top`` defaults to the
         matcher's ``top``.
         """
-        self._check_fitted()
-        k = self._top(top)
-        frame, features = self._prepare_projects(projects)
+        self.check_fitted()
+        k = self.resolve_top(top)
+        frame, features = self.prepare_projects(projects)
         ff = self.funder_features_
         check_positions(ff.n)
         positions = np.arange(ff.n)[None, :]
@@ -173,7 +181,7 @@ class Matcher:
                 rows, cols = rows[keep], cols[keep]
             parts.append(gather(scored, rows, cols, keys[rows, cols], start, funder_index))
         details = PairDetails.concat(parts, len(self.criteria_))
-        return self._frame(details, frame, features, by="project")
+        return self.pairs_frame(details, frame, features, by="project")
 
     def rank_projects(self, projects: pd.DataFrame, funder_id: str, call_id: str | None = None,
                       top: int | None = None, include_ineligible: bool = False) -> pd.DataFrame:
@@ -182,10 +190,10 @@ class Matcher:
         With ``call_id`` None and a funder that has several calls, each call
         is ranked on its own (``rank`` restarts for each call).
         """
-        self._check_fitted()
-        k = self._top(top)
+        self.check_fitted()
+        k = self.resolve_top(top)
         rows = self._funder_rows(funder_id, call_id)
-        frame, features = self._prepare_projects(projects)
+        frame, features = self.prepare_projects(projects)
         check_positions(features.n)
         ff = self.funder_features_.take(rows)
         weights = self.weights_[rows]
@@ -203,17 +211,17 @@ class Matcher:
             kept = found if kept is None else _top_per_funder(
                 PairDetails.concat([kept, found], len(self.criteria_)), k)
         details = kept if kept is not None else PairDetails.concat([], len(self.criteria_))
-        return self._frame(_top_per_funder(details, k), frame, features, by="funder")
+        return self.pairs_frame(_top_per_funder(details, k), frame, features, by="funder")
 
     def explain(self, projects: pd.DataFrame, project_id: str, funder_id: str,
                 call_id: str | None = None) -> ex.Explanation:
         """Explain one pair. With ``call_id`` None and a funder with several
         calls, the call that ranks best for this project is explained."""
-        self._check_fitted()
+        self.check_fitted()
         frame = _projects_frame(projects)
         ids = frame["project_id"].tolist()
         if project_id not in ids:
-            raise MatchingError(_unknown_id("project id", project_id, ids))
+            raise MatchingError(unknown_message("project id", project_id, ids))
         one = frame.iloc[[ids.index(project_id)]].reset_index(drop=True)
         return self._explain_rows(one, self.space_.encode_projects(one), self._funder_rows(funder_id, call_id))
 
@@ -223,7 +231,7 @@ class Matcher:
         ``ranked`` needs ``project_id``, ``funder_id`` and ``call_id`` columns,
         as returned by :meth:`rank_funders` or :meth:`rank_projects`.
         """
-        self._check_fitted()
+        self.check_fitted()
         frame = _projects_frame(projects)
         position = {pid: i for i, pid in enumerate(frame["project_id"].tolist())}
         encoded: dict[str, tuple[pd.DataFrame, ProjectFeatures]] = {}
@@ -233,7 +241,7 @@ class Matcher:
             call_id = as_text(call_id)
             if project_id not in encoded:
                 if project_id not in position:
-                    raise MatchingError(_unknown_id("project id", project_id, list(position)))
+                    raise MatchingError(unknown_message("project id", project_id, list(position)))
                 one = frame.iloc[[position[project_id]]].reset_index(drop=True)
                 encoded[project_id] = (one, self.space_.encode_projects(one))
             one, features = encoded[project_id]
@@ -252,7 +260,7 @@ class Matcher:
 
     # ------------------------------------------------------------------ output
 
-    def _frame(self, details: PairDetails, frame: pd.DataFrame, features: ProjectFeatures,
+    def pairs_frame(self, details: PairDetails, frame: pd.DataFrame, features: ProjectFeatures,
                by: str, reasons: ReasonTexts | None = None) -> pd.DataFrame:
         """The ranked DataFrame of the selected pairs (see the column list in the docs).
 
@@ -343,11 +351,13 @@ class Matcher:
 
     # ------------------------------------------------------------------ helpers
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise :class:`MatchingError` unless :meth:`fit` has run."""
         if not hasattr(self, "funder_features_"):
             raise MatchingError("the matcher is not fitted: call fit(funders) first")
 
-    def _top(self, top: int | None) -> int | None:
+    def resolve_top(self, top: int | None) -> int | None:
+        """The number of lines kept: ``top`` if given, else the matcher's own (None = all), checked."""
         value = self.top if top is None else top
         if value is None:
             return None
@@ -364,11 +374,12 @@ class Matcher:
         return day
 
     def _block_bounds(self, n_projects: int, n_funders: int):
-        size = max(1, min(BLOCK_PROJECTS, BLOCK_PAIRS // max(n_funders, 1)))
+        size = block_size(n_projects, n_funders)
         for start in range(0, n_projects, size):
             yield start, min(start + size, n_projects)
 
-    def _prepare_projects(self, projects: pd.DataFrame) -> tuple[pd.DataFrame, ProjectFeatures]:
+    def prepare_projects(self, projects: pd.DataFrame) -> tuple[pd.DataFrame, ProjectFeatures]:
+        """The projects sorted by id, checked, and their encoded features (what blocks are cut from)."""
         frame = _projects_frame(projects)
         ids = frame["project_id"].tolist()
         order = sorted(range(len(frame)), key=ids.__getitem__)
@@ -379,14 +390,14 @@ class Matcher:
         ids = self.funders_["funder_id"].tolist()
         rows = [i for i, v in enumerate(ids) if v == funder_id]
         if not rows:
-            raise MatchingError(_unknown_id("funder id", funder_id, ids))
+            raise MatchingError(unknown_message("funder id", funder_id, ids))
         if call_id is None:
             return np.array(rows)
         calls = self.funders_["call_id"].tolist()
         chosen = [i for i in rows if calls[i] == call_id]
         if not chosen:
             known = [calls[i] for i in rows if calls[i] is not None]
-            message = _unknown_id(f"call id of funder '{funder_id}'", call_id, known)
+            message = unknown_message(f"call id of funder '{funder_id}'", call_id, known)
             raise MatchingError(message if known else f"funder '{funder_id}' has no call; "
                                                       f"unknown call id '{call_id}'")
         return np.array(chosen)
@@ -570,13 +581,6 @@ def _top_per_funder(details: PairDetails, k: int | None) -> PairDetails:
     return details.take(_rank_within(details.funder) <= k)
 
 
-def _unknown_id(what: str, value, known: list) -> str:
-    from rapidfuzz import process
-
-    choices = sorted({str(k) for k in known if k is not None})
-    hits = process.extract(str(value), choices, limit=5, score_cutoff=50)
-    close = ", ".join(h[0] for h in hits)
-    return f"unknown {what} '{value}'" + (f"; close ids: {close}" if close else "")
 
 
 def _projects_frame(projects: pd.DataFrame) -> pd.DataFrame:

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.core.errors import MatchingError
+from matcher.core.suggest import close_matches
 from matcher.core.text import fold
 from matcher.engine import kernels
 from matcher.engine.eligibility import EligibilityBlock, Rule, evaluate_rules
@@ -74,11 +75,6 @@ def weight_aliases(criteria) -> dict[str, str]:
     return aliases
 
 
-def _close(name: str, choices) -> str:
-    from rapidfuzz import process
-
-    hits = process.extract(name, list(choices), limit=3, score_cutoff=60)
-    return ", ".join(h[0] for h in hits)
 
 
 def resolve_weights(weights: Mapping | None, criteria, where: str, problems: list[str]) -> dict[str, float]:
@@ -91,7 +87,7 @@ def resolve_weights(weights: Mapping | None, criteria, where: str, problems: lis
     for key, value in weights.items():
         name = aliases.get(fold(str(key)).replace(" ", "_"))
         if name is None:
-            close = _close(str(key), names)
+            close = ", ".join(close_matches(str(key), names))
             hint = f" (did you mean {close}?)" if close else ""
             problems.append(f"{where}: unknown criterion '{key}'{hint}; criteria: {', '.join(names)}")
             continue

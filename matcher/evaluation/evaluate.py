@@ -34,10 +34,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from funders.history import GRANTED, decision_status
 from matcher.core.errors import InputError
 from matcher.engine.explain import format_percent
 from matcher.engine.features import as_choices, as_float, as_text, column
-from matcher.engine.history_affinity import GRANTED, HistoryAffinity, _sector_labels, _status
+from matcher.engine.history_affinity import HistoryAffinity, sector_labels
 
 #: Positions looked at by hit@k.
 HITS = (1, 3)
@@ -100,7 +101,7 @@ def projects_from_history(rows: pd.DataFrame) -> pd.DataFrame:
     summary = []
     for value, name in zip(sectors, names, strict=True):
         if value not in labels:
-            labels[value] = _sector_labels(value)
+            labels[value] = sector_labels(value)
         text = " — ".join(p for p in (labels[value], name) if p)
         summary.append(text or None)
     width = len(str(max(n - 1, 0)))
@@ -127,7 +128,7 @@ def application_texts(rows: pd.DataFrame) -> list[str]:
                                       column(rows, "recipient_name"), strict=True):
         key = as_choices(sectors)
         if key not in labels:
-            labels[key] = _sector_labels(key)
+            labels[key] = sector_labels(key)
         out.append(" ".join(p for p in (as_text(purpose), labels[key], as_text(name)) if p))
     return out
 
@@ -153,7 +154,7 @@ def time_split(history: pd.DataFrame, test_from_year: int, sample: int | None = 
     years = pd.to_numeric(history["year"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     funders = np.array([as_text(v) for v in history["funder_id"].tolist()], dtype=object)
     has_funder = funders != None  # noqa: E711 - elementwise on object arrays
-    status = _status(history)
+    status = decision_status(history)
     train = history.loc[(years < test_from_year) & has_funder].reset_index(drop=True)
     test_mask = (years >= test_from_year) & has_funder & (status == GRANTED)
     test = history.loc[test_mask].reset_index(drop=True)
@@ -238,7 +239,7 @@ def explained_share(ranked: pd.DataFrame, criteria: list[str], k: int = 3) -> fl
 
 def most_frequent_ranking(split: Split, top: int) -> list[list[str]]:
     """Every test case gets the past's funders by decreasing number of grants (ties by id)."""
-    granted = split.train.loc[_status(split.train) == GRANTED, "funder_id"].astype(str)
+    granted = split.train.loc[decision_status(split.train) == GRANTED, "funder_id"].astype(str)
     counts = granted.value_counts()
     order = sorted(counts.index, key=lambda f: (-counts[f], f))[:top]
     return [order] * len(split.test)

@@ -19,7 +19,8 @@ SOURCES = ("aides-territoires",)
 
 
 def load(kind: str, path: str | Path, forced: dict[str, str] | None = None,
-         refused_when_zero: bool = False, source: str | None = None) -> Normalized:
+         refused_when_zero: bool = False, source: str | None = None,
+         sheet: str | int | None = None) -> Normalized:
     """Read ``path`` (a file, or a folder of files) and normalise it as ``kind``.
 
     Parameters
@@ -36,13 +37,16 @@ def load(kind: str, path: str | Path, forced: dict[str, str] | None = None,
     source:
         Funders only: ``aides-territoires`` reads the Aides-territoires aids
         export; when None, that export is recognised from its headers.
+    sheet:
+        XLSX: the sheet to read, by name or 0-based index (default: the sheet
+        that looks like the table).
     """
     from funders.history import normalize_history
     from funders.pipeline import normalize_funders
     from matcher.io.readers import read_profiles
     from projects.pipeline import normalize_projects
 
-    raw = read_profiles(path)
+    raw = read_profiles(path, kind=kind, **({"sheet": sheet} if sheet is not None else {}))
     if kind == "funders":
         from funders.aides_territoires import (
             looks_like_aides_territoires,

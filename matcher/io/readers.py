@@ -54,7 +54,8 @@ import pandas as pd
 import yaml
 
 from matcher.core.errors import InputError
-from matcher.normalize.problems import ERROR, FILE, WARNING, Problem
+from matcher.io import layout
+from matcher.normalize.problems import ERROR, FILE, WARNING, Problem, problem
 from matcher.normalize.schema import SCHEMAS
 
 #: File extension (lower case) -> format. Any of them may end in ``.gz``.
@@ -138,6 +139,7 @@ def read_table(
     sheet: str | int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    kind: str | None = None,
 ) -> RawTable:
     """Read one profile file, choosing the reader by extension.
 
@@ -147,9 +149,13 @@ def read_table(
         ``.csv``/``.tsv``/``.txt``, ``.xlsx``, ``.json``, ``.jsonl``/``.ndjson``,
         ``.yaml``/``.yml``, each optionally followed by ``.gz``.
     sheet:
-        XLSX only: sheet name or 0-based index (default: the first sheet).
+        XLSX only: sheet name or 0-based index (default: the sheet that looks
+        like the table, see :func:`matcher.io.layout.best_sheet`).
     encoding, delimiter:
         Override detection for text formats (``delimiter``: CSV only).
+    kind:
+        ``projects``, ``funders`` or ``history`` when known: its column names
+        help find the header row and the sheet (:mod:`matcher.io.layout`).
 
     Raises
     ------
@@ -162,13 +168,13 @@ def read_table(
     data = _read_bytes(path, compressed)
     source = str(path)
     if fmt == "xlsx":
-        table = _read_xlsx(data, path, sheet)
+        table = _read_xlsx(data, path, sheet, kind)
     else:
         text, used_encoding = decode_text(data, path, encoding)
         if not text.strip():
             raise InputError(f"{path}: the file is empty")
         if fmt == "csv":
-            table = _read_csv(text, path, delimiter)
+            table = _read_csv(text, path, delimiter, kind)
         elif fmt == "json":
             table = _read_json(text, path)
         elif fmt == "jsonl":
@@ -176,6 +182,8 @@ def read_table(
         else:
             table = _read_yaml(text, path)
         table.encoding = used_encoding
+    if fmt in ("csv", "xlsx"):
+        _leave_out_totals(table)
     table.source = source
     table.format = fmt
     table.sources = [source] * len(table.frame)
@@ -210,9 +218,7 @@ def read_profiles(path_or_dir: str | Path, **options) -> RawTable:
     table = concat_tables(tables, source=str(path))
     for child in skipped:
         table.problems.append(
-            Problem(None, None, child.name,
-                    f"file '{child.name}' skipped: unsupported type",
-                    f"fichier « {child.name} » ignoré : type non pris en charge", FILE)
+            problem("file.unsupported_type", None, None, child.name, FILE, name=child.name)
         )
         table.problem_sources.append(str(child))
     return table
@@ -384,22 +390,25 @@ class _FastPathFailed(Exception):
     """The quick scan and pyarrow disagree: read the file again with the csv module."""
 
 
-def _read_csv(text: str, path: Path, delimiter: str | None) -> RawTable:
+def _read_csv(text: str, path: Path, delimiter: str | None, kind: str | None = None) -> RawTable:
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")  # old Mac line endings
-    if delimiter is None:
-        preferred = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else None
-        delimiter = detect_delimiter(text, preferred)
+    preferred = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else None
+    preamble, delimiter = layout.csv_preamble(text, delimiter, detect_delimiter, preferred, kind)
+    text = preamble.text
     try:
         parsed = _parse_csv_fast(text, delimiter)
     except _FastPathFailed:
         parsed = _parse_csv_slow(text, delimiter, path)
     frame, problems = _finish_columns(parsed.header, parsed.frame)
+    trailing = layout.csv_trailing_blank(text, delimiter)
+    if trailing is not None:
+        problems.append(layout.trailing_blank_problem(*trailing))
     return RawTable(
         frame=frame,
         rows=parsed.rows,
-        problems=problems + parsed.problems,
-        records_read=len(frame) + parsed.rejected,
+        problems=preamble.problems + problems + parsed.problems,
+        records_read=len(frame) + parsed.rejected + preamble.titles,
         source=str(path),
         format="csv",
         delimiter=delimiter,
@@ -450,7 +459,8 @@ def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:
             _record_text(lines, starts, ends, k), delimiter)))
     # pyarrow skips empty lines itself; every other record is a row or an invalid row.
     empty = np.zeros(len(starts), dtype=bool)
-    empty[[k for k in np.flatnonzero(blank).tolist() if lines[starts[k]] in ("", "\r") and ends[k] - starts[k] == 1]] = True
+    bare = [k for k in np.flatnonzero(blank).tolist() if lines[starts[k]] in ("", "\r") and ends[k] - starts[k] == 1]
+    empty[bare] = True
 
     def fields_of(k: int) -> list[str]:
         return _csv_fields(_record_text(lines, starts, ends, k), delimiter)
@@ -472,7 +482,7 @@ def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:
         invalid.append(row.actual_columns)
         return "skip"
 
-    body = "\n".join(lines[int(starts[first]): int(ends[last])]).encode("utf-8")
+    body = "\n".join(lines[int(starts[first]) : int(ends[last])]).encode("utf-8")
     if quoted and not _quotes_are_regular(body, delimiter):
         raise _FastPathFailed  # quotes inside unquoted cells: pairing them would be a guess
     try:
@@ -480,13 +490,19 @@ def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:
             io.BytesIO(body),
             read_options=pa_csv.ReadOptions(column_names=names),
             parse_options=pa_csv.ParseOptions(
-                delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
-                newlines_in_values=bool(multi), ignore_empty_lines=True,
+                delimiter=delimiter,
+                quote_char='"',
+                double_quote=True,
+                escape_char=False,
+                newlines_in_values=bool(multi),
+                ignore_empty_lines=True,
                 invalid_row_handler=on_invalid,
             ),
             convert_options=pa_csv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
-                strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=True,
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
             ),
         )
     except pa.ArrowException as exc:
@@ -576,7 +592,7 @@ def _quotes_are_regular(data: bytes, delimiter: str, chunk: int = 1 << 22) -> bo
     size = len(array)
     seen = 0
     for start in range(0, size, chunk):
-        quotes = np.flatnonzero(array[start: start + chunk] == 34) + start
+        quotes = np.flatnonzero(array[start : start + chunk] == 34) + start
         if not len(quotes):
             continue
         opening = (np.arange(len(quotes)) + seen) % 2 == 0
@@ -603,12 +619,12 @@ def _record_starts(lines: list[str]) -> np.ndarray:
         raise _FastPathFailed  # an unbalanced quote runs to the end of the file
     continuation = np.zeros(len(lines), dtype=bool)
     for opening, closing in zip(odd[::2], odd[1::2], strict=True):
-        continuation[opening + 1: closing + 1] = True
+        continuation[opening + 1 : closing + 1] = True
     return np.flatnonzero(~continuation)
 
 
 def _record_text(lines: list[str], starts: np.ndarray, ends: np.ndarray, k: int) -> str:
-    return "\n".join(lines[int(starts[k]): int(ends[k])])
+    return "\n".join(lines[int(starts[k]) : int(ends[k])])
 
 
 def _csv_fields(record: str, delimiter: str) -> list[str]:
@@ -650,11 +666,7 @@ def _parse_csv_slow(text: str, delimiter: str, path: Path) -> _ParsedCsv:
     if header is None:
         raise InputError(f"{path}: no header line")
     if text.count('"') % 2 and _ends_inside_quotes(text, last_start, delimiter):
-        problems.append(
-            Problem(last_start, None, None,
-                    "unbalanced quote: this record runs to the end of the file",
-                    "guillemet non fermé : cet enregistrement court jusqu'à la fin du fichier", WARNING)
-        )
+        problems.append(problem("csv.unbalanced_quote", last_start, None, None, WARNING))
     rejected = sum(1 for p in problems if p.severity == ERROR)
     return _ParsedCsv(header, _frame_from_rows(records, len(header)), rows, problems, rejected)
 
@@ -675,24 +687,36 @@ def _blank_fields(fields: list[str]) -> bool:
     return all(not f or f.isspace() for f in fields)
 
 
-def _fit_fields(fields: list[str], width: int, line: int, delimiter: str,
-                problems: list[Problem]) -> list[str] | None:
+def _fit_fields(fields: list[str], width: int, line: int, delimiter: str, problems: list[Problem]) -> list[str] | None:
     """Pad a short row (warning), trim empty extras, or reject a long row (error)."""
     n = len(fields)
     if n < width:
         problems.append(
-            Problem(line, None, None,
-                    f"row has {_fields_en(n)} but the header has {width}; the missing cells are left empty",
-                    f"la ligne a {_fields_fr(n)} mais l'en-tête en a {width} ; les cellules manquantes restent vides",
-                    WARNING)
+            problem(
+                "csv.short_row",
+                line,
+                None,
+                None,
+                WARNING,
+                fields_en=_fields_en(n),
+                width=width,
+                fields_fr=_fields_fr(n),
+            )
         )
         return fields + [""] * (width - n)
     if _blank_fields(fields[width:]):
         return fields[:width]
     problems.append(
-        Problem(line, None, delimiter.join(fields)[:200],
-                f"row has {_fields_en(n)} but the header has {width}; row not read",
-                f"la ligne a {_fields_fr(n)} mais l'en-tête en a {width} ; ligne non lue", ERROR)
+        problem(
+            "csv.long_row",
+            line,
+            None,
+            delimiter.join(fields)[:200],
+            ERROR,
+            fields_en=_fields_en(n),
+            width=width,
+            fields_fr=_fields_fr(n),
+        )
     )
     return None
 
@@ -762,11 +786,7 @@ def _finish_columns(header: list, frame: pd.DataFrame) -> tuple[pd.DataFrame, li
             if frame.iloc[:, position].isna().all():
                 continue
             name = f"column_{position + 1}"
-            problems.append(
-                Problem(None, name, None,
-                        f"column {position + 1} has no header; it is named '{name}'",
-                        f"la colonne {position + 1} n'a pas d'en-tête ; elle est nommée « {name} »", FILE)
-            )
+            problems.append(problem("header.blank", None, name, None, FILE, number=position + 1, name=name))
         names.append(name)
         keep.append(position)
     unique = _unique_names(names, problems)
@@ -800,36 +820,41 @@ def _unique_names(names: list[str], problems: list[Problem]) -> list[str]:
         renamed = f"{name}.{n}"
         taken.add(renamed)
         out.append(renamed)
-        problems.append(
-            Problem(None, renamed, name,
-                    f"column name '{name}' is repeated; this copy is named '{renamed}'",
-                    f"le nom de colonne « {name} » est répété ; cette copie est nommée « {renamed} »", FILE)
-        )
+        problems.append(problem("header.repeated", None, renamed, name, FILE, name=name, renamed=renamed))
     return out
 
 
 # --------------------------------------------------------------------------- XLSX
 
 
-def _read_xlsx(data: bytes, path: Path, sheet: str | int | None) -> RawTable:
+def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | None = None) -> RawTable:
     import openpyxl
 
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types (zip, XML, KeyError...)
         raise InputError(f"{path}: cannot open as XLSX ({type(exc).__name__}: {exc})") from exc
+    sheet_notes: list[Problem] = []
     try:
+        given = sheet is not None
+        if sheet is None and len(workbook.sheetnames) > 1:
+            sheet, scored = layout.best_sheet(workbook, kind)
         worksheet = _pick_sheet(workbook, sheet, path)
+        if len(workbook.sheetnames) > 1:
+            scored = scored if not given else [(name, 0) for name in workbook.sheetnames]
+            sheet_notes.append(layout.sheet_problem(worksheet.title, scored, given))
+        merges = layout.merged_ranges(_sheet_xml(workbook, worksheet))
         worksheet.reset_dimensions()  # trust the cells, not a possibly wrong <dimension>
         header: list | None = None
         records: list[list] = []
         rows: list[int] = []
+        number = 0
         for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
             cells = [None if v == "" else v for v in values]
             if all(v is None or (isinstance(v, str) and v.isspace()) for v in cells):
                 continue
             if header is None:
-                header = cells
+                header, header_row = cells, number
                 continue
             records.append(cells)
             rows.append(number)
@@ -841,14 +866,67 @@ def _read_xlsx(data: bytes, path: Path, sheet: str | int | None) -> RawTable:
         workbook.close()
     if header is None:
         raise InputError(f"{path}: the sheet is empty")
+    header, records, rows, layout_problems = _arrange_sheet(header, header_row, records, rows, number,
+                                                            merges, kind)
     width = max([len(header)] + [len(r) for r in records])
     header = header + [None] * (width - len(header))
     data_rows = [r + [None] * (width - len(r)) for r in records]
-    frame = pd.DataFrame(
-        {i: _object_array([r[i] for r in data_rows]) for i in range(width)}, dtype=object
-    )
+    frame = pd.DataFrame({i: _object_array([r[i] for r in data_rows]) for i in range(width)}, dtype=object)
     frame, problems = _finish_columns(header, frame)
-    return RawTable(frame, rows, problems, len(frame), str(path), "xlsx")
+    titles = sum(1 for p in layout_problems if p.code == "row.title")
+    return RawTable(frame, rows, sheet_notes + layout_problems + problems, len(frame) + titles,
+                    str(path), "xlsx")
+
+
+def _leave_out_totals(table: RawTable) -> None:
+    """Leave out the totals rows that end a CSV or XLSX table, reported (in place)."""
+    if len(table.frame) < 3:
+        return
+    tail = min(len(table.frame), 200)
+    records = table.frame.iloc[-tail:].to_numpy(dtype=object).tolist()
+    found = layout.find_totals(records)
+    if not found:
+        return
+    offset = len(table.frame) - tail
+    positions = [offset + i for i in found]
+    table.problems.extend(layout.totals_problems([(table.rows[p], records[p - offset]) for p in positions]))
+    keep = [i for i in range(len(table.frame)) if i not in set(positions)]
+    table.frame = table.frame.iloc[keep].reset_index(drop=True)
+    table.rows = [table.rows[i] for i in keep]
+
+
+def _sheet_xml(workbook, worksheet) -> bytes:
+    """The XML of a read-only worksheet (for its merged cells); empty when it cannot be had."""
+    member = getattr(worksheet, "_worksheet_path", None)
+    archive = getattr(workbook, "_archive", None)
+    if member is None or archive is None:
+        return b""
+    try:
+        return archive.read(member)
+    except (KeyError, OSError, ValueError):
+        return b""
+
+
+def _arrange_sheet(first: list, first_row: int, records: list[list], rows: list[int], last_row: int,
+                   merges, kind: str | None) -> tuple[list, list[list], list[int], list[Problem]]:
+    """Find the header below any title rows, spread merged cells, join a two-row header and
+    note trailing blank rows (see :mod:`matcher.io.layout`)."""
+    grid = [list(first)] + [list(r) for r in records]
+    numbers = [first_row] + list(rows)
+    problems: list[Problem] = []
+    layout.spread_merges(grid, numbers, merges)
+    h = layout.find_header(grid, kind)
+    if h:
+        problems += layout.title_problems([(numbers[i], grid[i]) for i in range(h)])
+    header = grid[h]
+    start = h + 1
+    joined = layout.two_row_header(grid, numbers, h, merges, kind)
+    if joined is not None:
+        header, start = joined, h + 2
+    last = numbers[-1] if len(grid) > start else numbers[start - 1]
+    if last_row > last:
+        problems.append(layout.trailing_blank_problem(last + 1, last_row - last))
+    return header, grid[start:], numbers[start:], problems
 
 
 def _pick_sheet(workbook, sheet: str | int | None, path: Path):
@@ -877,9 +955,7 @@ def _read_json(text: str, path: Path) -> RawTable:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        ) from exc
+        raise InputError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
     return _table_from_records(_records_of(document, path), path, "json", flatten=True)
 
 
@@ -926,9 +1002,7 @@ def _records_of(document, path: Path) -> list:
     if isinstance(document, dict):
         containers = [k for k in CONTAINER_KEYS if isinstance(document.get(k), list)]
         if len(containers) > 1:
-            raise InputError(
-                f"{path}: several lists of records ({', '.join(containers)}); give one per file"
-            )
+            raise InputError(f"{path}: several lists of records ({', '.join(containers)}); give one per file")
         if containers:
             return document[containers[0]]
         return [document]
@@ -941,15 +1015,12 @@ def _table_from_records(records: list, path: Path, fmt: str, flatten: bool) -> R
     rows: list[int] = []
     for number, record in enumerate(records, start=1):
         if isinstance(record, _BadRecord):
-            problems.append(Problem(number, None, record.text,
-                                    f"invalid JSON: {record.reason}; record not read",
-                                    f"JSON invalide : {record.reason} ; enregistrement non lu", ERROR))
+            problems.append(problem("json.invalid_record", number, None, record.text, ERROR, reason=record.reason))
             continue
         if not isinstance(record, dict):
-            problems.append(Problem(number, None, repr(record)[:200],
-                                    f"record is a {type(record).__name__}, not an object; record not read",
-                                    f"l'enregistrement est un {type(record).__name__}, pas un objet ; non lu",
-                                    ERROR))
+            problems.append(
+                problem("json.not_an_object", number, None, repr(record)[:200], ERROR, kind=type(record).__name__)
+            )
             continue
         kept.append({str(k): v for k, v in record.items()})
         rows.append(number)
@@ -981,9 +1052,7 @@ def _is_single_object_list(value) -> bool:
 def _needs_flattening(records: list[dict]) -> bool:
     """True for 360Giving-like records: a non-canonical key holding a one-element list of objects."""
     return any(
-        _is_single_object_list(value) and key not in KEEP_NESTED
-        for record in records
-        for key, value in record.items()
+        _is_single_object_list(value) and key not in KEEP_NESTED for record in records for key, value in record.items()
     )
 
 

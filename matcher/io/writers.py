@@ -120,7 +120,7 @@ def records(frame: pd.DataFrame) -> list[dict]:
             for row in frame.itertuples(index=False, name=None)]
 
 
-def _csv_field(text: str) -> str:
+def csv_field(text: str) -> str:
     # Quote like RFC 4180, and also on a lone CR, which the csv module leaves bare.
     if any(c in text for c in ',"\n\r'):
         return '"' + text.replace('"', '""') + '"'
@@ -130,9 +130,9 @@ def _csv_field(text: str) -> str:
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     columns = [frame[c].tolist() for c in frame.columns]
     with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(",".join(_csv_field(neutralise(str(c))) for c in frame.columns) + "\n")
+        handle.write(",".join(csv_field(neutralise(str(c))) for c in frame.columns) + "\n")
         for row in zip(*columns, strict=True):
-            handle.write(",".join(_csv_field(neutralise(cell_text(v))) for v in row) + "\n")
+            handle.write(",".join(csv_field(neutralise(cell_text(v))) for v in row) + "\n")
 
 
 def _write_json(frame: pd.DataFrame, path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from matcher.normalize.problems import ParseError
+from matcher.normalize.problems import parse_error
 
 _NOT_DIGIT = re.compile(r"\D+")
 
@@ -31,8 +31,7 @@ def parse_siret(value) -> str:
     """A SIRET is 14 digits passing the Luhn check (La Poste's ``356000000…`` excepted)."""
     digits = _digits(value)
     if len(digits) != 14 or not (luhn_ok(digits) or digits.startswith("356000000")):
-        raise ParseError(f"invalid SIRET: '{value}' (14 digits with a valid check digit expected)",
-                         f"SIRET invalide : « {value} » (14 chiffres avec clé valide attendus)")
+        raise parse_error("siret.invalid", value=value)
     return digits
 
 
@@ -40,8 +39,7 @@ def parse_siren(value) -> str:
     """A SIREN is 9 digits passing the Luhn check."""
     digits = _digits(value)
     if len(digits) != 9 or not luhn_ok(digits):
-        raise ParseError(f"invalid SIREN: '{value}' (9 digits with a valid check digit expected)",
-                         f"SIREN invalide : « {value} » (9 chiffres avec clé valide attendus)")
+        raise parse_error("siren.invalid", value=value)
     return digits
 
 
@@ -49,8 +47,7 @@ def parse_rna(value) -> str:
     """An RNA number (répertoire national des associations) is W followed by 9 characters."""
     text = str(value).strip().upper().replace(" ", "")
     if not re.fullmatch(r"W[0-9A-Z]\d{8}", text):
-        raise ParseError(f"invalid RNA number: '{value}' (W followed by 9 characters expected)",
-                         f"numéro RNA invalide : « {value} » (W suivi de 9 caractères attendu)")
+        raise parse_error("rna.invalid", value=value)
     return text
 
 
@@ -67,8 +64,7 @@ def parse_organisation_id(value) -> str:
             return parse_siren(digits)
         if len(digits) == 14:
             return parse_siret(digits)
-        raise ParseError(f"'{value}' is neither a SIRET (14 digits) nor a SIREN (9 digits)",
-                         f"« {value} » n'est ni un SIRET (14 chiffres) ni un SIREN (9 chiffres)")
+        raise parse_error("organisation_id.invalid", value=value)
     if re.fullmatch(r"[Ww]\d+", compact):
         return parse_rna(compact)
     return text

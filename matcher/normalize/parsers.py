@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 
 from matcher.core.missing import is_missing
+from matcher.core.resources import load_data
 from matcher.core.text import fold
-from matcher.normalize.problems import ParseError
+from matcher.normalize.problems import ParseError, parse_error
 
 __all__ = [
     "DEFAULT_SEPARATORS",
@@ -60,68 +61,37 @@ YES_LEVEL = 2
 
 # --------------------------------------------------------------------------- word tables
 
-#: Folded cell texts that mean "not known" in every parser.
-UNKNOWN_MARKERS = frozenset(
-    {
-        "na", "n a", "nc", "n c", "nd", "n d", "nr", "n r", "ns", "s o", "so",
-        "non communique", "non communiquee", "non communiques", "non communiquees",
-        "non connu", "non connue", "inconnu", "inconnue", "non precise", "non precisee",
-        "non renseigne", "non renseignee", "non disponible", "non applicable",
-        "sans objet", "ne sait pas", "nsp", "a definir", "a preciser", "a determiner",
-        "tbd", "tbc", "unknown", "not known", "not available", "not applicable",
-        "nan", "null", "none", "nat",
-    }
-)
+_WORDS = load_data("words.yaml")
 
-CHECK_MARKS = frozenset({"✓", "✔", "☑", "✅"})
+#: Folded cell texts that mean "not known" in every parser.
+UNKNOWN_MARKERS = frozenset(_WORDS["unknown_markers"])
+
+CHECK_MARKS = frozenset(_WORDS["check_marks"])
 
 #: Folded words read by :func:`parse_bool`.
 BOOL_WORDS: dict[str, bool] = {
-    **dict.fromkeys(["oui", "o", "yes", "y", "x", "vrai", "true", "1", "ok"], True),
-    **dict.fromkeys(["non", "n", "no", "faux", "false", "0"], False),
+    **dict.fromkeys(_WORDS["bool_words"]["true"], True),
+    **dict.fromkeys(_WORDS["bool_words"]["false"], False),
 }
 
 #: Folded words read by :func:`parse_level` (yes-like words give :data:`YES_LEVEL`).
 LEVEL_WORDS: dict[str, int] = {
-    **dict.fromkeys(["non", "n", "no", "aucun", "aucune", "nul", "nulle", "faux", "false"], 0),
-    **dict.fromkeys(["faible", "faibles", "bas", "basse", "low", "weak", "limite", "limitee"], 1),
-    **dict.fromkeys(["moyen", "moyenne", "modere", "moderee", "medium", "moderate"], 2),
-    **dict.fromkeys(["fort", "forte", "eleve", "elevee", "tres fort", "tres forte",
-                     "important", "importante", "high", "strong"], 3),
-    **dict.fromkeys(["oui", "o", "yes", "y", "x", "vrai", "true", "ok"], YES_LEVEL),
+    **{word: int(level) for level, words in _WORDS["level_words"].items() for word in words},
+    **dict.fromkeys(_WORDS["level_yes_words"], YES_LEVEL),
 }
 
 #: Folded month names and abbreviations, French and English.
-MONTHS: dict[str, int] = {
-    **dict.fromkeys(["janvier", "janv", "jan", "january"], 1),
-    **dict.fromkeys(["fevrier", "fevr", "fev", "feb", "february"], 2),
-    **dict.fromkeys(["mars", "mar", "march"], 3),
-    **dict.fromkeys(["avril", "avr", "apr", "april"], 4),
-    **dict.fromkeys(["mai", "may"], 5),
-    **dict.fromkeys(["juin", "jun", "june"], 6),
-    **dict.fromkeys(["juillet", "juil", "jul", "july"], 7),
-    **dict.fromkeys(["aout", "aou", "aug", "august"], 8),
-    **dict.fromkeys(["septembre", "sept", "sep", "september"], 9),
-    **dict.fromkeys(["octobre", "oct", "october"], 10),
-    **dict.fromkeys(["novembre", "nov", "november"], 11),
-    **dict.fromkeys(["decembre", "dec", "december"], 12),
-}
+MONTHS: dict[str, int] = {word: int(month) for month, words in _WORDS["months"].items() for word in words}
 
-WEEKDAYS = frozenset(
-    {"lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
-)
+WEEKDAYS = frozenset(_WORDS["weekdays"])
 
 #: Words after an amount that multiply it (spaces and dots removed, lower case).
 #: "billion" is left out: it means 10^12 in French and 10^9 in English.
 AMOUNT_MULTIPLIERS: dict[str, int] = {
-    **dict.fromkeys(["k", "mille", "thousand"], 10**3),
-    **dict.fromkeys(["m", "mn", "mio", "million", "millions"], 10**6),
-    **dict.fromkeys(["md", "mds", "mrd", "mrds", "milliard", "milliards", "bn"], 10**9),
-}
+    word: int(factor) for factor, words in _WORDS["amount_multipliers"].items() for word in words}
 
-EURO_WORDS = ("d'euros", "d'euro", "deuros", "euros", "euro", "eur", "€")
-TAX_WORDS = ("ht", "ttc")
+EURO_WORDS = tuple(_WORDS["euro_words"])
+TAX_WORDS = tuple(_WORDS["tax_words"])
 
 #: First day of 1950 and last day of 2100 as Excel serial numbers (1900 date system).
 EXCEL_SERIALS = (18264, 73415)
@@ -135,6 +105,7 @@ INT64_MAX = 2**63 - 1
 class _Failure(NamedTuple):
     reason_en: str
     reason_fr: str
+    code: str
 
 
 def _cached(parse: Callable) -> Callable:
@@ -145,13 +116,13 @@ def _cached(parse: Callable) -> Callable:
         try:
             return parse(*args)
         except ParseError as error:
-            return _Failure(error.reason_en, error.reason_fr)
+            return _Failure(error.reason_en, error.reason_fr, error.code)
 
     @wraps(parse)
     def run(*args):
         result = remember(*args)
         if isinstance(result, _Failure):
-            raise ParseError(result.reason_en, result.reason_fr)
+            raise ParseError(result.reason_en, result.reason_fr, result.code)
         return result
 
     run.cache_info = remember.cache_info
@@ -180,9 +151,9 @@ def _shown(value) -> str:
     return repr(text) if not text.isprintable() else f"'{text}'"
 
 
-def _error(what_en: str, what_fr: str, value) -> ParseError:
-    shown = _shown(value)
-    return ParseError(f"{what_en}: {shown}", f"{what_fr} : {shown}")
+def _error(code: str, value) -> ParseError:
+    """The parse error ``code`` for ``value`` (texts in ``matcher/data/problems.yaml``)."""
+    return parse_error(code, value=_shown(value))
 
 
 
@@ -327,11 +298,11 @@ def parse_amount(value, currency_ok: bool = False) -> float | None:
     if _is_number(value):
         number = _float(value)
         if not math.isfinite(number):
-            raise _error("unreadable amount", "montant illisible", value)
+            raise _error("amount.unreadable", value)
         if number < 0:
-            raise _error("negative amount", "montant négatif", value)
+            raise _error("amount.negative", value)
         return number
-    raise _error("unreadable amount", "montant illisible", value)
+    raise _error("amount.unreadable", value)
 
 
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
@@ -347,24 +318,24 @@ def _amount_text(value: str, currency_ok: bool) -> float | None:
     text = _APPROX.sub("", text).strip()
     if _FOREIGN.search(text):
         if not currency_ok:
-            raise _error("amount not in euros", "montant qui n'est pas en euros", value)
+            raise _error("amount.not_euros", value)
         text = _FOREIGN.sub("", text).strip()
     found = _AMOUNT.match(text)
     if not found:
-        raise _error("unreadable amount", "montant illisible", value)
+        raise _error("amount.unreadable", value)
     pre = found["pre"].replace(" ", "")
     suffix = _AMOUNT_SUFFIX.match(found["post"].replace(" ", "").replace(".", ""))
     if pre not in ("", *EURO_WORDS) or not suffix or (pre and suffix["cur"]):
-        raise _error("unreadable amount", "montant illisible", value)
+        raise _error("amount.unreadable", value)
     multiplier = AMOUNT_MULTIPLIERS.get(suffix["mult"] or "", 1)
     number = _read_number(found["num"], single_separator_may_group=multiplier == 1)
     if number is None:
-        raise _error("unreadable amount", "montant illisible", value)
+        raise _error("amount.unreadable", value)
     if found["neg"] and number:
-        raise _error("negative amount", "montant négatif", value)
+        raise _error("amount.negative", value)
     amount = _finite_float(number * multiplier)
     if amount is None:
-        raise _error("unreadable amount", "montant illisible", value)
+        raise _error("amount.unreadable", value)
     return amount
 
 
@@ -391,17 +362,17 @@ def parse_percent(value) -> float | None:
     if _is_number(value):
         number = _float(value)
         if not math.isfinite(number):
-            raise _error("unreadable percentage", "pourcentage illisible", value)
+            raise _error("percent.unreadable", value)
         return _share(Decimal(repr(number)), False, value)
-    raise _error("unreadable percentage", "pourcentage illisible", value)
+    raise _error("percent.unreadable", value)
 
 
 def _share(number: Decimal, hundredths: bool, value) -> float:
     if number < 0:
-        raise _error("negative percentage", "pourcentage négatif", value)
+        raise _error("percent.negative", value)
     if hundredths or number > 1:
         if number > 100:
-            raise _error("percentage above 100 %", "pourcentage supérieur à 100 %", value)
+            raise _error("percent.above_100", value)
         number = number / 100
     return float(number)
 
@@ -412,10 +383,10 @@ def _percent_text(value: str) -> float | None:
         return None
     found = _PERCENT.match(_clean(value).lower())
     if not found:
-        raise _error("unreadable percentage", "pourcentage illisible", value)
+        raise _error("percent.unreadable", value)
     number = Decimal(found["num"].replace(",", "."))
     if found["neg"] and number:
-        raise _error("negative percentage", "pourcentage négatif", value)
+        raise _error("percent.negative", value)
     return _share(number, bool(found["pct"]), value)
 
 
@@ -460,7 +431,7 @@ def parse_date(value) -> str | None:
         number = _float(value)
         if math.isfinite(number) and EXCEL_SERIALS[0] <= number < EXCEL_SERIALS[1] + 1:
             return (EXCEL_EPOCH + dt.timedelta(days=int(number))).isoformat()
-    raise _error("unreadable date", "date illisible", value)
+    raise _error("date.unreadable", value)
 
 
 @_cached
@@ -476,15 +447,22 @@ def _date_text(value: str) -> str | None:
     if found:
         return _iso(_full_year(found["y"]), int(found["m"]), int(found["d"]), value, True)
     if _NO_DAY.match(text):
-        raise _error("date without a day", "date sans jour", value)
+        raise _error("date.no_day", value)
     folded = fold(text)
     found = _NAMED_DMY.match(folded) or _NAMED_MDY.match(folded)
     if found and found["m"] in MONTHS and _no_stray_word(folded, found):
         return _iso(_full_year(found["y"]), MONTHS[found["m"]], int(found["d"]), value, False)
     found = _NAMED_MY.match(folded)
     if found and found["m"] in MONTHS:
-        raise _error("date without a day", "date sans jour", value)
-    raise _error("unreadable date", "date illisible", value)
+        raise _error("date.no_day", value)
+    serial = _SERIAL_TEXT.fullmatch(text)
+    if serial and EXCEL_SERIALS[0] <= int(serial[1]) <= EXCEL_SERIALS[1]:
+        # an Excel date written out as its serial number ("46000" in a CSV export)
+        return (EXCEL_EPOCH + dt.timedelta(days=int(serial[1]))).isoformat()
+    raise _error("date.unreadable", value)
+
+
+_SERIAL_TEXT = re.compile(r"(\d{5})(?:[.,]0+)?")
 
 
 def _no_stray_word(folded: str, found: re.Match) -> bool:
@@ -502,9 +480,8 @@ def _iso(year: int, month: int, day: int, value: str, day_first: bool) -> str:
         return dt.date(year, month, day).isoformat()
     except ValueError:
         if day_first:
-            raise _error("invalid date (day/month/year expected)",
-                         "date invalide (jour/mois/année attendu)", value) from None
-        raise _error("invalid date", "date invalide", value) from None
+            raise _error("date.invalid_dmy", value) from None
+        raise _error("date.invalid", value) from None
 
 
 # --------------------------------------------------------------------------- yes / no
@@ -525,7 +502,7 @@ def parse_bool(value) -> bool | None:
         return _bool_text(value)
     if _is_number(value) and value in (0, 1):
         return bool(value)
-    raise _error("unreadable yes/no", "oui/non illisible", value)
+    raise _error("bool.unreadable", value)
 
 
 @_cached
@@ -540,7 +517,7 @@ def _bool_text(value: str) -> bool | None:
         number = _plain_number(text)
         if number in (0, 1):
             return bool(number)
-        raise _error("unreadable yes/no", "oui/non illisible", value)
+        raise _error("bool.unreadable", value)
     return found
 
 
@@ -576,14 +553,14 @@ def parse_int(value) -> int | None:
         return _whole(Decimal(int(value)), value)
     if _is_number(value) and math.isfinite(_float(value)):
         return _whole(Decimal(_float(value)), value)
-    raise _error("unreadable whole number", "nombre entier illisible", value)
+    raise _error("int.unreadable", value)
 
 
 def _whole(number: Decimal, value) -> int:
     if number != number.to_integral_value():
-        raise _error("not a whole number", "nombre non entier", value)
+        raise _error("int.not_whole", value)
     if abs(number) > INT64_MAX:
-        raise _error("number too large", "nombre trop grand", value)
+        raise _error("int.too_large", value)
     return int(number)
 
 
@@ -594,7 +571,7 @@ def _int_text(value: str) -> int | None:
     found = _INT.match(_clean(value))
     number = _read_number(found["num"]) if found else None
     if number is None:
-        raise _error("unreadable whole number", "nombre entier illisible", value)
+        raise _error("int.unreadable", value)
     return _whole(-number if found["neg"] else number, value)
 
 
@@ -622,7 +599,7 @@ def split_list(value, separators: str = DEFAULT_SEPARATORS) -> tuple[str, ...] |
         return _unique(_item_text(item) for item in items)
     if _is_number(value):
         return _unique([_item_text(value)])
-    raise _error("unreadable list", "liste illisible", value)
+    raise _error("list.unreadable", value)
 
 
 def _item_text(item) -> str:
@@ -695,7 +672,7 @@ def _entries(value):
         return entries
     if _is_number(value):
         return [(value, None)]
-    raise _error("unreadable list", "liste illisible", value)
+    raise _error("list.unreadable", value)
 
 
 _TEXT_ITEM = object()  # a list item given as text that may carry its own weight
@@ -706,7 +683,7 @@ def _weighted_item(name, weight) -> tuple[str, float] | None:
         return _weighted_token(_item_text(name)) if _item_text(name) else None
     label = _item_text(name)
     if not label:
-        raise _error("unreadable weighted list", "liste pondérée illisible", f"{name}: {weight}")
+        raise _error("weighted_list.unreadable", f"{name}: {weight}")
     shown = f"{label}: {weight}"
     if is_missing(weight) or (isinstance(weight, str) and _says_nothing(weight)):
         return label, 1.0
@@ -717,16 +694,16 @@ def _weighted_item(name, weight) -> tuple[str, float] | None:
     elif isinstance(weight, str) and _plain_number(weight) is not None:
         number = _plain_number(weight)
     else:
-        raise _error("unreadable weight", "poids illisible", shown)
+        raise _error("weight.unreadable", shown)
     return label, _positive(number, shown)
 
 
 def _positive(number: Decimal, shown) -> float:
     weight = _finite_float(number)
     if weight is None:
-        raise _error("unreadable weight", "poids illisible", shown)
+        raise _error("weight.unreadable", shown)
     if weight <= 0:
-        raise _error("weight must be above 0", "le poids doit être supérieur à 0", shown)
+        raise _error("weight.not_positive", shown)
     return weight
 
 
@@ -740,11 +717,11 @@ def _weighted_token(token: str) -> tuple[str, float]:
         name, tag = token[:cut].strip(), token[cut + 1:].strip()
         weight = _plain_number(tag)
         if weight is None:
-            raise _error("unreadable weight", "poids illisible", token)
+            raise _error("weight.unreadable", token)
     else:
         name, weight = token, Decimal(1)
     if not name.strip():
-        raise _error("unreadable weighted list", "liste pondérée illisible", token)
+        raise _error("weighted_list.unreadable", token)
     return " ".join(name.split()), _positive(weight, token)
 
 
@@ -792,14 +769,14 @@ def parse_level(value) -> int | None:
         return _level_text(value)
     if _is_number(value) and math.isfinite(_float(value)):
         return _level_number(Decimal(repr(_float(value))), value)
-    raise _error("unreadable level", "niveau illisible", value)
+    raise _error("level.unreadable", value)
 
 
 def _level_number(number: Decimal, shown) -> int:
     if number != number.to_integral_value():
-        raise _error("unreadable level", "niveau illisible", shown)
+        raise _error("level.unreadable", shown)
     if not 0 <= number <= 3:
-        raise _error("level out of range 0-3", "niveau hors de l'échelle 0-3", shown)
+        raise _error("level.out_of_range", shown)
     return int(number)
 
 
@@ -807,7 +784,7 @@ def _level_number(number: Decimal, shown) -> int:
 def _level_text(value: str) -> int | None:
     level = _level_word(value, value)
     if level is _NOT_A_LEVEL:
-        raise _error("unreadable level", "niveau illisible", value)
+        raise _error("level.unreadable", value)
     return level
 
 
@@ -853,18 +830,18 @@ def _level_item(name, level) -> tuple[str, int | None] | None:
     label = _item_text(name)
     shown = f"{label}: {level}"
     if not label:
-        raise _error("unreadable level list", "liste de niveaux illisible", shown)
+        raise _error("level_list.unreadable", shown)
     if isinstance(level, str):
         found = _level_word(level, shown)
         if found is _NOT_A_LEVEL:
-            raise _error("unreadable level", "niveau illisible", shown)
+            raise _error("level.unreadable", shown)
         return label, found
     try:
         return label, parse_level(level)
     except ParseError:
         if _is_number(level) and math.isfinite(_float(level)) and _float(level).is_integer():
-            raise _error("level out of range 0-3", "niveau hors de l'échelle 0-3", shown) from None
-        raise _error("unreadable level", "niveau illisible", shown) from None
+            raise _error("level.out_of_range", shown) from None
+        raise _error("level.unreadable", shown) from None
 
 
 @_cached
@@ -879,11 +856,11 @@ def _level_token(token: str) -> tuple[str, int | None]:
         name = token[:cut].strip()
         level = _level_word(token[cut + 1:], token)
         if level is _NOT_A_LEVEL:
-            raise _error("unreadable level", "niveau illisible", token)
+            raise _error("level.unreadable", token)
     else:
         name, level = token, None
     if not name:
-        raise _error("unreadable level list", "liste de niveaux illisible", token)
+        raise _error("level_list.unreadable", token)
     return " ".join(name.split()), level
 
 

@@ -12,7 +12,7 @@ is reported as a ``warning`` while the row keeps it as unknown.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,12 +21,23 @@ import pandas as pd
 from matcher.core.text import fold
 from matcher.normalize import parsers
 from matcher.normalize.headers import HeaderMapping, map_headers
-from matcher.normalize.problems import ERROR, FILE, WARNING, ParseError, Problem
+from matcher.normalize.problems import (
+    ERROR,
+    FILE,
+    WARNING,
+    ParseError,
+    Problem,
+    parse_error,
+    problem_texts,
+)
 from matcher.normalize.schema import ID_FIELDS, SCHEMAS, Field
 from matcher.referential.territories import Territories
 from matcher.referential.vocabularies import get_vocabulary, resolve_legal_form
 
-REJECT_COLUMNS = ["source", "row", "column", "value", "severity", "reason_en", "reason_fr"]
+#: Codes of the rows left out because they are no records (title rows, totals rows).
+LEFT_OUT_CODES = frozenset({"row.title", "row.totals"})
+
+REJECT_COLUMNS = ["source", "row", "column", "value", "severity", "code", "reason_en", "reason_fr"]
 
 
 @dataclass
@@ -42,7 +53,7 @@ class Normalized:
 
     @property
     def rejects(self) -> pd.DataFrame:
-        """Problems as a table: source, row, column, value, severity, reasons."""
+        """Problems as a table: source, row, column, value, severity, code, reasons."""
         records = []
         for source, p in zip(self.problem_sources, self.problems, strict=True):
             records.append(
@@ -52,6 +63,7 @@ class Normalized:
                     "column": p.column,
                     "value": p.value,
                     "severity": p.severity,
+                    "code": p.code,
                     "reason_en": p.reason_en,
                     "reason_fr": p.reason_fr,
                 }
@@ -62,7 +74,8 @@ class Normalized:
 
     @property
     def ok(self) -> bool:
-        return self.summary["rows_rejected"] == 0
+        """No row rejected for a defect (title and totals rows left out do not count)."""
+        return self.summary["rows_rejected"] - self.summary.get("rows_left_out", 0) == 0
 
 
 @dataclass
@@ -104,17 +117,17 @@ class PipelineState:
         set_column(self.frame, name, values)
         self._distinct.pop(name, None)
 
-    def report(self, position: int | None, column: str | None, value, err: ParseError | tuple,
+    def report(self, position: int | None, column: str | None, value, err: ParseError,
                severity: str = WARNING) -> None:
-        """Record a problem on frame row ``position`` (None for file-level problems)."""
-        reason_en, reason_fr = (err.reason_en, err.reason_fr) if isinstance(err, ParseError) else err
+        """Record the problem ``err`` on frame row ``position`` (None for file-level problems)."""
+        reason_en, reason_fr, code = err.reason_en, err.reason_fr, err.code
         row = int(self.rows[position]) if position is not None else None
         source = self.sources[position] if position is not None else (self.sources[0] if self.sources else None)
         shown = None if value is None else _short(value)
-        self.problems.append(Problem(row, column, shown, reason_en, reason_fr, severity))
+        self.problems.append(Problem(row, column, shown, reason_en, reason_fr, severity, code))
         self.problem_sources.append(source)
 
-    def reject(self, position: int, column: str | None, value, reason: tuple[str, str]) -> None:
+    def reject(self, position: int, column: str | None, value, reason: ParseError) -> None:
         if not self.rejected[position]:
             self.rejected[position] = True
             self.report(position, column, value, reason, ERROR)
@@ -233,26 +246,22 @@ def _choice_parser(vocabulary: str, single: bool) -> Callable:
         if vocabulary == "legal_forms" and single:
             found = resolve_legal_form(value)
             if found is None:
-                raise ParseError(f"unknown legal form: '{_short(value)}'",
-                                 f"forme juridique inconnue : « {_short(value)} »")
+                raise parse_error("legal_form.unknown", value=_short(value))
             return found
         ids, unknown = vocab.resolve_cell(value)
         if single:
             if len(ids) > 1:
-                raise ParseError(
-                    f"ambiguous {label_en}: '{_short(value)}' could be {', '.join(ids)}",
-                    f"valeur ambiguë ({vocabulary}) : « {_short(value)} » peut être {', '.join(ids)}",
-                )
+                raise parse_error("choice.ambiguous", label_en=label_en, value=_short(value), ids=", ".join(ids),
+                                  vocabulary=vocabulary)
             if not ids:
-                raise ParseError(f"unknown {label_en}: '{_short(value)}'",
-                                 f"valeur inconnue ({vocabulary}) : « {_short(value)} »")
+                raise parse_error("choice.unknown", label_en=label_en, value=_short(value), vocabulary=vocabulary)
             return ids[0]
         if unknown:
             joined = ", ".join(unknown)
             # Known ids are kept; the unknown tokens are reported separately.
             return _Partial(tuple(ids) if ids else None,
-                            ParseError(f"unknown {label_en}: {joined}",
-                                       f"valeur(s) inconnue(s) ({vocabulary}) : {joined}"))
+                            parse_error("choice.unknown_tokens", label_en=label_en, joined=joined,
+                                        vocabulary=vocabulary))
         # Labels known to carry no id ("Autre aide financière") leave the value unknown.
         return tuple(ids) if ids else None
 
@@ -282,8 +291,7 @@ def _weighted_parser(vocabulary: str) -> Callable:
         result = dict(sorted(weights.items())) if weights else None
         if unknown:
             joined = ", ".join(unknown)
-            return _Partial(result, ParseError(f"unknown {vocabulary}: {joined}",
-                                               f"valeur(s) inconnue(s) ({vocabulary}) : {joined}"))
+            return _Partial(result, parse_error("weighted.unknown_tokens", vocabulary=vocabulary, joined=joined))
         return result if result is not None else {}
 
     return parse
@@ -309,18 +317,21 @@ def _places_parser(territories: Territories, five_digits: str = "either") -> Cal
         codes, issues = territories.resolve_many(value, five_digits=five_digits)
         if not issues:
             return tuple(codes)
-        texts_en, texts_fr = [], []
+        texts_en, texts_fr, kinds = [], [], []
         for token, resolution in issues:
             if resolution.candidates:
                 shown = ", ".join(territories.label(c) for c in resolution.candidates[:6])
                 more = "" if len(resolution.candidates) <= 6 else f" (+{len(resolution.candidates) - 6})"
-                texts_en.append(f"ambiguous place '{token}': {shown}{more}")
-                texts_fr.append(f"lieu ambigu « {token} » : {shown}{more}")
+                kinds.append("place.ambiguous")
+                en, fr = problem_texts("place.ambiguous", token=token, candidates=f"{shown}{more}")
             else:
-                texts_en.append(f"unknown place '{token}'")
-                texts_fr.append(f"lieu inconnu « {token} »")
-        return _Partial(tuple(codes) if codes else None,
-                        ParseError("; ".join(texts_en), " ; ".join(texts_fr)))
+                kinds.append("place.unknown")
+                en, fr = problem_texts("place.unknown", token=token)
+            texts_en.append(en)
+            texts_fr.append(fr)
+        # One problem per cell; its code is the first kind found (ambiguous before unknown).
+        code = "place.ambiguous" if "place.ambiguous" in kinds else "place.unknown"
+        return _Partial(tuple(codes) if codes else None, ParseError("; ".join(texts_en), " ; ".join(texts_fr), code))
 
     return parse
 
@@ -334,19 +345,16 @@ def _mapping_parser(value):
         for token in parsers.split_list(value, separators=";|\n") or ():
             key, sep, weight = token.replace("=", ":").partition(":")
             if not sep:
-                raise ParseError(f"weight without a value: '{token}' (expected criterion:weight)",
-                                 f"poids sans valeur : « {token} » (attendu critère:poids)")
+                raise parse_error("weights.no_value", token=token)
             items.append((key, weight))
     weights = {}
     for key, weight in items:
         try:
             number = float(str(weight).replace(",", "."))
         except ValueError:
-            raise ParseError(f"unreadable weight for '{key}': '{weight}'",
-                             f"poids illisible pour « {key} » : « {weight} »") from None
+            raise parse_error("weights.unreadable", key=key, weight=weight) from None
         if not number >= 0:
-            raise ParseError(f"negative weight for '{key}': {weight}",
-                             f"poids négatif pour « {key} » : {weight}")
+            raise parse_error("weights.negative", key=key, weight=weight)
         weights[str(key).strip().lower()] = number
     return dict(sorted(weights.items()))
 
@@ -394,7 +402,7 @@ def drop_empty_rows(state: PipelineState) -> None:
             codes, _, flags = distinct
             blank &= flags[codes]
     for position in np.flatnonzero(blank):
-        state.reject(int(position), None, None, ("empty row", "ligne vide"))
+        state.reject(int(position), None, None, parse_error("row.empty"))
 
 
 def parse_fields(state: PipelineState) -> None:
@@ -467,9 +475,7 @@ def parse_levels(state: PipelineState) -> None:
                 continue
             if unknown:
                 joined = ", ".join(unknown)
-                state.report(position, column, value,
-                             ParseError(f"unknown just-transition criteria: {joined}",
-                                        f"critère(s) de transition juste inconnu(s) : {joined}"))
+                state.report(position, column, value, parse_error("jt.unknown_criteria", joined=joined))
             if found or not unknown:
                 for criterion in vocab.ids:
                     levels[criterion][position] = found.get(criterion, 0)
@@ -496,8 +502,7 @@ def reject_missing_required(state: PipelineState) -> None:
         column = state.columns.get(name, name)
         for position, value in enumerate(state.frame[name].tolist()):
             if value is None:
-                state.reject(position, column, None,
-                             (f"missing {name}", f"{name} manquant"))
+                state.reject(position, column, None, parse_error("id.missing", name=name))
 
 
 def reject_duplicates(key: Iterable[str]) -> Callable[[PipelineState], None]:
@@ -514,9 +519,12 @@ def reject_duplicates(key: Iterable[str]) -> Callable[[PipelineState], None]:
             first = seen.setdefault(values, position)
             if first != position:
                 shown = " / ".join("" if v is None else str(v) for v in values)
-                state.reject(position, column, shown,
-                             (f"duplicate {'/'.join(key)} '{shown}', first seen on row {state.rows[first]}",
-                              f"{'/'.join(key)} en double « {shown} », déjà vu ligne {state.rows[first]}"))
+                state.reject(
+                    position,
+                    column,
+                    shown,
+                    parse_error("id.duplicate", key="/".join(key), shown=shown, first_row=state.rows[first]),
+                )
 
     return step
 
@@ -532,7 +540,7 @@ def complete_columns(state: PipelineState) -> None:
     ordered = [n for n, s in schema.items() if s.kind != "levels"]
     levels = sorted(c for c in frame.columns if c.startswith("jt_") and c != "jt_evidence")
     if any(s.kind == "levels" for s in schema.values()):
-        ordered = ordered[: ordered.index("jt_evidence")] + levels + ordered[ordered.index("jt_evidence"):]
+        ordered = ordered[: ordered.index("jt_evidence")] + levels + ordered[ordered.index("jt_evidence") :]
     state.frame = frame[ordered]
     state._distinct.clear()
 
@@ -554,15 +562,23 @@ def cast_types(state: PipelineState) -> None:
 # --------------------------------------------------------------------------- running
 
 
-def start(raw, kind: str, forced: dict[str, str] | None = None, options: dict | None = None) -> tuple[PipelineState, HeaderMapping]:
+def start(
+    raw, kind: str, forced: dict[str, str] | None = None, options: dict | None = None
+) -> tuple[PipelineState, HeaderMapping]:
     """Map the headers of ``raw`` and build the initial state of a run."""
-    mapping = map_headers(list(raw.frame.columns), kind, forced=forced)
+    mapping = map_headers(list(raw.frame.columns), kind, forced=forced, values=_ColumnValues(raw.frame))
     frame = raw.frame[list(mapping.mapping)].copy()
     frame.columns = [mapping.mapping[c] for c in mapping.mapping]
     columns = {f: c for c, f in mapping.mapping.items()}
     sources = list(getattr(raw, "sources", None) or [raw.source] * len(frame))
-    state = PipelineState(kind, frame.reset_index(drop=True), np.asarray(raw.rows, dtype=np.int64),
-                          sources, columns, options=dict(options or {}))
+    state = PipelineState(
+        kind,
+        frame.reset_index(drop=True),
+        np.asarray(raw.rows, dtype=np.int64),
+        sources,
+        columns,
+        options=dict(options or {}),
+    )
     problem_sources = list(getattr(raw, "problem_sources", None) or [raw.source] * len(raw.problems))
     for problem, source in zip(raw.problems, problem_sources, strict=True):
         state.problems.append(problem)
@@ -570,7 +586,38 @@ def start(raw, kind: str, forced: dict[str, str] | None = None, options: dict | 
     for problem in mapping.problems:
         state.problems.append(problem)
         state.problem_sources.append(raw.source)
+    if len(mapping.place_parts) > 1 and "territory" in state.frame.columns:
+        _combine_place_parts(state, raw, mapping)
     return state, mapping
+
+
+class _ColumnValues(Mapping):
+    """The cells of a raw frame's columns, read only when header mapping asks for them."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+
+    def __getitem__(self, column):
+        return self.frame[column].iloc[:5_000].tolist()
+
+    def __iter__(self):
+        return iter(self.frame.columns)
+
+    def __len__(self):
+        return self.frame.shape[1]
+
+
+def _combine_place_parts(state: PipelineState, raw, mapping: HeaderMapping) -> None:
+    """One territory per row from the columns that each hold a part of it (postcode, commune…)."""
+    from matcher.normalize.split_places import combine_parts
+
+    columns = {role: raw.frame[column].tolist() for column, role in mapping.place_parts.items()}
+    combined, issues = combine_parts(columns)
+    name = " + ".join(mapping.place_parts)
+    state.set("territory", combined)
+    state.columns["territory"] = name
+    for position, shown, error in issues:
+        state.report(position, name, shown, error)
 
 
 def require_id_column(state: PipelineState, mapping: HeaderMapping) -> None:
@@ -580,8 +627,7 @@ def require_id_column(state: PipelineState, mapping: HeaderMapping) -> None:
     if id_field not in state.frame.columns:
         shown = ", ".join(f"'{c}'" for c in list(mapping.mapping) + mapping.unmapped) or "none"
         raise MappingError(
-            f"no column maps to {id_field} (columns: {shown}); "
-            f"name the column with --map {id_field}=COLUMN"
+            f"no column maps to {id_field} (columns: {shown}); name the column with --map {id_field}=COLUMN"
         )
 
 
@@ -590,6 +636,7 @@ def finish(state: PipelineState, mapping: HeaderMapping, raw) -> Normalized:
     kept = ~state.rejected
     frame = state.frame.loc[kept].reset_index(drop=True)
     rows_rejected_reader = sum(1 for p in raw.problems if p.severity == ERROR)
+    left_out = sum(1 for p in raw.problems if p.severity == ERROR and p.code in LEFT_OUT_CODES)
     # Accounting is over source records: a funder record expanded into several
     # calls counts once, as normalised when at least one of its calls is kept.
     keys = list(zip(state.sources, state.rows.tolist(), strict=True))
@@ -608,11 +655,17 @@ def finish(state: PipelineState, mapping: HeaderMapping, raw) -> Normalized:
         "columns_mapped": {c: f for c, f in mapping.mapping.items()},
         "columns_unmapped": list(mapping.unmapped),
     }
+    if left_out:  # title and totals rows: rejected, but no defect of the data
+        summary["rows_left_out"] = left_out
     summary.update(state.options.get("extra_summary", {}))
-    order = sorted(range(len(state.problems)),
-                   key=lambda i: (state.problem_sources[i] or "",
-                                  -1 if state.problems[i].row is None else state.problems[i].row,
-                                  state.problems[i].severity != ERROR))
+    order = sorted(
+        range(len(state.problems)),
+        key=lambda i: (
+            state.problem_sources[i] or "",
+            -1 if state.problems[i].row is None else state.problems[i].row,
+            state.problems[i].severity != ERROR,
+        ),
+    )
     return Normalized(
         kind=state.kind,
         frame=frame,
@@ -623,9 +676,14 @@ def finish(state: PipelineState, mapping: HeaderMapping, raw) -> Normalized:
     )
 
 
-def run(raw, kind: str, steps: list[Callable[[PipelineState], None]],
-        forced: dict[str, str] | None = None, options: dict | None = None,
-        prepare: Callable | None = None) -> Normalized:
+def run(
+    raw,
+    kind: str,
+    steps: list[Callable[[PipelineState], None]],
+    forced: dict[str, str] | None = None,
+    options: dict | None = None,
+    prepare: Callable | None = None,
+) -> Normalized:
     """Run ``steps`` over ``raw`` and return the normalised result.
 
     ``prepare`` may reshape the raw table before header mapping (the funders

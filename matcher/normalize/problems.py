@@ -32,7 +32,7 @@ def problem_messages() -> dict[str, dict[str, str]]:
         return yaml.safe_load(handle)
 
 
-def problem_texts(code: str, **values) -> tuple[str, str]:
+def problem_texts(code: str, /, **values) -> tuple[str, str]:
     """The English and French texts of ``code``, filled with ``values``."""
     entry = problem_messages()[code]
     return entry["en"].format(**values), entry["fr"].format(**values)
@@ -64,7 +64,7 @@ class Problem:
 
 
 def problem(code: str, row: int | None, column: str | None, value: str | None,
-            severity: str = WARNING, **values) -> Problem:
+            severity: str = WARNING, /, **values) -> Problem:
     """A :class:`Problem` of kind ``code``, its texts filled with ``values``."""
     reason_en, reason_fr = problem_texts(code, **values)
     return Problem(row, column, value, reason_en, reason_fr, severity, code)
@@ -80,6 +80,6 @@ class ParseError(ValueError):
         self.code = code
 
 
-def parse_error(code: str, **values) -> ParseError:
+def parse_error(code: str, /, **values) -> ParseError:
     """A :class:`ParseError` of kind ``code``, its texts filled with ``values``."""
     return ParseError(*problem_texts(code, **values), code=code)

@@ -74,7 +74,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-from matcher.core.resources import DATA_DIR
+from matcher.core.resources import DATA_DIR, load_data
 from matcher.core.text import fold
 
 DATA_PATH = DATA_DIR / "territories.csv.gz"
@@ -99,25 +99,12 @@ _PREFIX_SYNONYMS = {
 }
 #: Names of the two codes that are not in the table, and what else means them.
 SPECIAL_NAMES = {"FR": "France", "EU": "Union européenne"}
-_SPECIAL_ALIASES = {
-    "fr": "FR", "fra": "FR", "france": "FR", "national": "FR", "nationale": "FR",
-    "france entiere": "FR", "toute la france": "FR", "territoire national": "FR",
-    "niveau national": "FR", "echelle nationale": "FR",
-    "ue": "EU", "europe": "EU", "union europeenne": "EU",
-    "european union": "EU", "europeen": "EU", "europeenne": "EU", "niveau europeen": "EU",
-}
+_WORDS = load_data("territory_words.yaml")
+_SPECIAL_ALIASES = dict(_WORDS["special_aliases"])
 #: Common names the COG does not hold.
-_NAME_ALIASES = {
-    "paca": "reg:93", "aura": "reg:84", "idf": "reg:11", "bfc": "reg:27",
-    "centre": "reg:24", "reunion": "dep:974", "grand lyon": "epci:200046977",
-    "grand paris": "epci:200054781", "corse": "reg:94",
-}
-_WORD_ABBREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
-_EPCI_PHRASES = (
-    ("communaute de communes", "cc"), ("communaute des communes", "cc"),
-    ("communaute d agglomeration", "ca"), ("communaute agglomeration", "ca"),
-    ("communaute urbaine", "cu"),
-)
+_NAME_ALIASES = dict(_WORDS["name_aliases"])
+_WORD_ABBREVIATIONS = dict(_WORDS["word_abbreviations"])
+_EPCI_PHRASES = tuple(tuple(pair) for pair in _WORDS["epci_phrases"])
 _EPCI_SHORT = dict(_EPCI_PHRASES)
 _NON_WORD_LINES = re.compile(r"[^0-9a-z\n]+")
 _ABBREVIATED = re.compile(r"\b(st|ste|sts|stes)\b")
@@ -129,14 +116,7 @@ _EPCI_TYPES = frozenset(("cc", "ca", "cu"))
 _ARTICLES = ("l ", "le ", "la ", "les ")
 _LINKS = ("d ", "de ", "du ", "des ")
 #: Leading words that say which level a name is at.
-_LEVEL_HINTS = (
-    ("conseil departemental", "department"), ("conseil general", "department"),
-    ("departement", "department"), ("dept", "department"), ("dpt", "department"),
-    ("cd", "department"),
-    ("conseil regional", "region"), ("region", "region"),
-    ("commune", "commune"), ("ville", "commune"), ("mairie", "commune"),
-    ("intercommunalite", "epci"), ("epci", "epci"),
-)
+_LEVEL_HINTS = tuple(tuple(pair) for pair in _WORDS["level_hints"])
 _FUZZY_CUTOFF = 85.0
 _FUZZY_MARGIN = 4.0
 _SPLIT = re.compile(r"[;,|/\n\r]+")

@@ -105,7 +105,8 @@ def _waterfall(explanation: ex.Explanation, colour: dict[str, int], lang: str) -
                f'<td class="num">{_e(ex.format_number(explanation.score, lang, 3))}</td><td></td></tr>')
     out.append("</tbody></table>")
     if explanation.unknown_weight > 0:
-        out.append(f'<div class="meta">{_e(label("ranking.unknown_share", lang, share=ex.format_percent(explanation.unknown_weight, lang)))}</div>')
+        share = ex.format_percent(explanation.unknown_weight, lang)
+        out.append(f'<div class="meta">{_e(label("ranking.unknown_share", lang, share=share))}</div>')
     if explanation.text_terms:
         out.append(f'<div class="meta">{r("terms")} : {_e(", ".join(explanation.text_terms))}</div>')
     coverage = explanation.coverage_text(lang)
@@ -246,9 +247,11 @@ def _ranking_rows(report: Report, columns: list[_Column], colour: dict[str, int]
             elif col.key == "funder":
                 cells.append(f"<td>{funder_cell}</td>")
             elif col.key == "amount":
-                cells.append(f'<td class="num">{_e(ex.format_amount(amount, lang)) if amount is not None else "—"}</td>')
+                shown = _e(ex.format_amount(amount, lang)) if amount is not None else "—"
+                cells.append(f'<td class="num">{shown}</td>')
             elif col.key == "coverage":
-                cells.append(f'<td class="num">{_e(ex.format_percent(coverage, lang)) if coverage is not None else "—"}</td>')
+                shown = _e(ex.format_percent(coverage, lang)) if coverage is not None else "—"
+                cells.append(f'<td class="num">{shown}</td>')
             elif col.key == "closes":
                 cells.append(f"<td>{_e(closes_text)}</td>")
             else:
@@ -334,7 +337,8 @@ def _portfolio_section(report: Report) -> str:
     charts = [_bar_chart(label(f"portfolio.{d}", lang), balance[balance["dimension"] == d], lang)
               for d in PORTFOLIO_DIMENSIONS if (balance["dimension"] == d).any()]
     return (f'<section id="portfolio"><h2>{_e(label("sections.portfolio", lang))}</h2>'
-            f'<p class="note">{_e(label("portfolio.note", lang))}</p><div class="grid">{"".join(charts)}</div></section>')
+            f'<p class="note">{_e(label("portfolio.note", lang))}</p>'
+            f'<div class="grid">{"".join(charts)}</div></section>')
 
 
 def _rejects_section(report: Report) -> str:
@@ -387,7 +391,8 @@ def _summary_section(report: Report) -> str:
     cards.append((str(rejected), s("rejected_rows")))
     items = "".join(f'<li><span class="n">{_e(n)}</span><span class="l">{_e(text)}</span></li>'
                     for n, text in cards)
-    return f'<section id="summary"><h2>{_e(label("sections.summary", lang))}</h2><ul class="cards">{items}</ul></section>'
+    return (f'<section id="summary"><h2>{_e(label("sections.summary", lang))}</h2>'
+            f'<ul class="cards">{items}</ul></section>')
 
 
 def _parameters_section(report: Report) -> str:

@@ -130,7 +130,7 @@ class Workspace:
         if url is not None:
             if "://" in name:
                 raise WorkspaceError("with --url, WS is the name (a file) bound to the URL")
-            target = store._driver_url(url)
+            target = store.driver_url(url)
             pointer = Path(name)
             if pointer.exists():
                 raise WorkspaceError(f"'{name}' already exists")
@@ -426,14 +426,14 @@ class Workspace:
             amount = date = None
             try:
                 amount = parse_amount(values["amount"], currency_ok=True)
-            except ParseError as err:
+            except ParseError:
                 bad.append(problem("decision.value", row, "amount", values["amount"], ERROR,
-                                   reason_en=err.reason_en, reason_fr=err.reason_fr))
+                                   field="amount", given=values["amount"]))
             try:
                 date = parse_date(values["date"]) if values["date"] is not None else None
-            except ParseError as err:
+            except ParseError:
                 bad.append(problem("decision.value", row, "date", values["date"], ERROR,
-                                   reason_en=err.reason_en, reason_fr=err.reason_fr))
+                                   field="date", given=values["date"]))
             if bad:
                 problems.extend(bad)
                 continue

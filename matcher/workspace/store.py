@@ -49,7 +49,7 @@ def resolve(ws: str | os.PathLike) -> tuple[str, Path | None]:
     """The SQLAlchemy URL of workspace ``ws`` and, for SQLite, its file."""
     text = os.fspath(ws)
     if "://" in text:
-        return _driver_url(text), None
+        return driver_url(text), None
     path = Path(text)
     if path.is_dir():
         raise WorkspaceError(f"'{text}' is a folder, not a workspace")
@@ -58,7 +58,7 @@ def resolve(ws: str | os.PathLike) -> tuple[str, Path | None]:
             head = handle.read(len(SQLITE_MAGIC))
         if head == SQLITE_MAGIC or path.stat().st_size == 0:
             return f"sqlite:///{path.resolve()}", path
-        return _driver_url(_pointer_url(path)), None
+        return driver_url(_pointer_url(path)), None
     return f"sqlite:///{path.resolve()}", path
 
 
@@ -74,7 +74,7 @@ def _pointer_url(path: Path) -> str:
     return os.path.expandvars(data["url"])
 
 
-def _driver_url(url: str) -> str:
+def driver_url(url: str) -> str:
     """``postgresql://`` means psycopg (version 3) here."""
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         return "postgresql+psycopg://" + url.split("://", 1)[1]
