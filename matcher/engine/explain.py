@@ -18,13 +18,10 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
-import yaml
-
 from matcher.core.missing import is_missing
-from matcher.core.resources import DATA_DIR
+from matcher.core.resources import load_data
 
 LANGS = ("fr", "en")
-_MESSAGES = DATA_DIR / "messages.yaml"
 _MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
               "September", "October", "November", "December")
 THIN = "\u202f"  # narrow no-break space: French thousands separator
@@ -35,11 +32,9 @@ FAIL, UNKNOWN, WARNING = "fail", "unknown", "warning"
 REASON_ORDER = {FAIL: 0, UNKNOWN: 1, WARNING: 2}
 
 
-@lru_cache(maxsize=1)
 def messages() -> dict:
-    """The bilingual message catalogue (``matcher/data/messages.yaml``)."""
-    with _MESSAGES.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """The bilingual message catalogue (``matcher/data/messages.yaml``, read once)."""
+    return load_data("messages.yaml")
 
 
 def template(*path: str) -> dict[str, str]:

@@ -11,11 +11,8 @@ errors with :func:`parse_error`; an unknown code is a bug (``KeyError``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
-import yaml
-
-from matcher.core.resources import DATA_DIR
+from matcher.core.resources import load_data
 
 #: A row that could not be kept at all (missing id, ragged line, duplicate...).
 ERROR = "error"
@@ -25,11 +22,9 @@ WARNING = "warning"
 FILE = "file"
 
 
-@lru_cache(maxsize=1)
 def problem_messages() -> dict[str, dict[str, str]]:
-    """Code -> ``{"en": template, "fr": template}`` (``matcher/data/problems.yaml``)."""
-    with (DATA_DIR / "problems.yaml").open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """Code -> ``{"en": template, "fr": template}`` (``matcher/data/problems.yaml``, read once)."""
+    return load_data("problems.yaml")
 
 
 def problem_texts(code: str, /, **values) -> tuple[str, str]:

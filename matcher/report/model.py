@@ -9,19 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from matcher.core.missing import is_missing
-from matcher.core.resources import DATA_DIR
+from matcher.core.resources import load_data
 from matcher.core.version import VERSION
 from matcher.engine import explain as ex
 
-_DATA = DATA_DIR / "report"
 #: Dimensions of the portfolio view, in display order.
 PORTFOLIO_DIMENSIONS = ("sector", "region", "legal_form")
 #: Most problem rows listed in the report (all of them go to ``validate --rejects``).
@@ -34,11 +32,9 @@ _PALETTE_SIZE = 8
 # --------------------------------------------------------------------------- labels
 
 
-@lru_cache(maxsize=1)
 def labels() -> dict:
-    """The report's bilingual labels (``matcher/data/report/labels.yaml``)."""
-    with (_DATA / "labels.yaml").open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    """The report's bilingual labels (``matcher/data/report/labels.yaml``, read once)."""
+    return load_data("report/labels.yaml")
 
 
 def label(path: str, lang: str, **values) -> str:
