@@ -14,7 +14,13 @@ from pathlib import Path
 import click
 
 from matcher.cli.common import lang_option, load_profiles, parse_run_date, parse_weights
-from matcher.cli.workspace_runs import open_for_ranking, require_inputs, workspace_option
+from matcher.cli.workspace_runs import (
+    open_for_ranking,
+    read_project_ids,
+    require_inputs,
+    unknown_ids_message,
+    workspace_option,
+)
 
 BATCH_FORMATS = ("csv", "parquet", "html")
 #: Lines of funders_for_projects shown in the HTML report of a batch (the CSV has them all).
@@ -27,6 +33,9 @@ PROGRESS_MIN_PAIRS = 20_000_000
 @click.option("--projects", "projects_path", default=None, type=click.Path(), help="Projects file or folder.")
 @click.option("--funders", "funders_path", default=None, type=click.Path(), help="Funders file or folder.")
 @workspace_option
+@click.option("--project-ids", "ids_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Rank only these projects: a .txt file with one id per line, or a file with a project_id "
+                   "column. With --workspace, only those profiles are read from it.")
 @click.option("--history", "history_path", type=click.Path(), default=None,
               help="Grant history file (for the history criterion, when there is one).")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
@@ -43,7 +52,7 @@ PROGRESS_MIN_PAIRS = 20_000_000
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Output folder (created if missing).")
 @lang_option
-def batch(projects_path, funders_path, workspace_path, history_path, top, run_date, weights, jobs, fmt, quiet,
+def batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs, fmt, quiet,
           outdir, lang):
     """Rank every project against every funder row, top K both ways, into a folder.
 
@@ -59,6 +68,7 @@ def batch(projects_path, funders_path, workspace_path, history_path, top, run_da
       coopmatch batch --projects projets.csv --funders financeurs.csv --top 20 --jobs 2 --format parquet -o out
       coopmatch batch --projects projets.csv --funders financeurs.yaml --format html -o resultats
       coopmatch batch --workspace appel.coopmatch -o resultats
+      coopmatch batch --workspace appel.coopmatch --project-ids lot2.txt -o lot2
     """
     from matcher.core.version import VERSION as __version__
     from matcher.engine.batch import CsvWriter, run_batch
@@ -73,7 +83,9 @@ def batch(projects_path, funders_path, workspace_path, history_path, top, run_da
 
     clock = time.perf_counter()
     require_inputs(workspace_path, **{"--projects": projects_path, "--funders": funders_path})
-    ws = open_for_ranking(workspace_path, lang, **{"--projects": projects_path, "--funders": funders_path})
+    project_ids = read_project_ids(ids_path) if ids_path else None
+    ws = open_for_ranking(workspace_path, lang, project_ids,
+                          **{"--projects": projects_path, "--funders": funders_path})
     if ws:
         projects, funders = ws.inputs
         projects_path = funders_path = f"workspace {workspace_path}"
@@ -81,6 +93,8 @@ def batch(projects_path, funders_path, workspace_path, history_path, top, run_da
     else:
         projects = load_profiles("projects", projects_path, {})
         funders = load_profiles("funders", funders_path, {})
+        if project_ids is not None:
+            projects = _only(projects, project_ids, projects_path)
     history = load_profiles("history", history_path, {}) if history_path and not ws else None
     if not ws:
         history_frame = None if history is None else history.frame
@@ -179,6 +193,19 @@ def batch(projects_path, funders_path, workspace_path, history_path, top, run_da
         rows = (result.funders_for_projects_rows, len(result.projects_for_funders))
         click.echo(f"{result.pairs:,} pairs; {rows[0]:,} + {rows[1]:,} rows → {out}/ "
                    f"({timings['total']:.1f} s)", err=True)
+
+
+def _only(loaded, project_ids: list[str], path):
+    """The loaded projects restricted to ``project_ids`` (file order kept); unknown ids are an error."""
+    import dataclasses
+
+    frame = loaded.frame
+    known = set(frame["project_id"].tolist())
+    unknown = [p for p in project_ids if p not in known]
+    if unknown:
+        raise click.ClickException(unknown_ids_message(unknown, f"'{path}'"))
+    kept = frame[frame["project_id"].isin(set(project_ids))].reset_index(drop=True)
+    return dataclasses.replace(loaded, frame=kept)
 
 
 def _write_report(shown, projects, funders, matcher, path, lang, **params) -> None:

@@ -22,13 +22,18 @@ def workspace_option(fn):
 class RankingWorkspace:
     """An open workspace for one ranking command."""
 
-    def __init__(self, path: str, lang: str):
+    def __init__(self, path: str, lang: str, project_ids: list[str] | None = None):
         from matcher.cli.workspace import open_workspace
 
         self.path = path
         self.lang = lang
         self.ws = open_workspace(path)
-        self.projects = self.ws.read("projects")
+        if project_ids is not None:
+            unknown = self.ws.missing_keys("projects", project_ids)
+            if unknown:
+                self.ws.close()
+                raise click.ClickException(unknown_ids_message(unknown, f"workspace {path}"))
+        self.projects = self.ws.read("projects", keys=project_ids)
         self.funders = self.ws.read("funders")
         if self.projects.frame.empty:
             raise click.ClickException(f"workspace {path} has no project yet: "
@@ -81,14 +86,42 @@ class RankingWorkspace:
         self.ws.close()
 
 
-def open_for_ranking(workspace_path: str | None, lang: str, **files) -> RankingWorkspace | None:
+def open_for_ranking(workspace_path: str | None, lang: str, project_ids: list[str] | None = None,
+                     **files) -> RankingWorkspace | None:
     """The workspace of a ranking command, or None; refuses files given along with it."""
     if workspace_path is None:
         return None
     given = [name for name, value in files.items() if value is not None]
     if given:
         raise click.UsageError(f"--workspace reads the profiles from the workspace: drop {', '.join(given)}")
-    return RankingWorkspace(workspace_path, lang)
+    return RankingWorkspace(workspace_path, lang, project_ids)
+
+
+def read_project_ids(path: str) -> list[str]:
+    """Project ids from a file: a ``project_id`` column (CSV, XLSX, JSON…), else one id per line."""
+    from pathlib import Path
+
+    file = Path(path)
+    text = file.read_text(encoding="utf-8-sig") if file.suffix.lower() in (".txt", "") else None
+    if text is None:
+        from matcher.io.readers import read_profiles
+
+        raw = read_profiles(file)
+        columns = {str(c).strip().lower(): c for c in raw.frame.columns}
+        if "project_id" not in columns:
+            raise click.ClickException(f"'{path}' has no project_id column (or give a .txt file, one id per line)")
+        values = raw.frame[columns["project_id"]].tolist()
+    else:
+        values = text.splitlines()
+    ids = [str(v).strip() for v in values if isinstance(v, str) and v.strip()]
+    if not ids:
+        raise click.ClickException(f"no project id in '{path}'")
+    return list(dict.fromkeys(ids))
+
+
+def unknown_ids_message(unknown: list[str], where: str) -> str:
+    shown = ", ".join(unknown[:10]) + (f" … (+{len(unknown) - 10})" if len(unknown) > 10 else "")
+    return f"{len(unknown)} project id(s) of --project-ids not in {where}: {shown}"
 
 
 def require_inputs(workspace_path, **files) -> None:

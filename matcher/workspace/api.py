@@ -40,6 +40,8 @@ from matcher.workspace.store import WorkspaceError
 KINDS = ("projects", "funders", "history")
 #: Rows per INSERT batch.
 CHUNK = 5_000
+#: Keys per ``IN (…)`` when reading chosen profiles (below SQLite's and PostgreSQL's parameter limits).
+KEY_CHUNK = 500
 DECISION_COLUMNS = ["project_id", "funder_id", "call_id", "status", "amount_requested", "amount_granted",
                     "date", "reason", "note", "by", "events", "first_at", "updated_at"]
 
@@ -276,32 +278,60 @@ class Workspace:
         with self.engine.connect() as conn:
             return conn.execute(select(func.max(Import.id))).scalar() or 0
 
-    def _profile_texts(self, kind: str, as_of: int | None = None) -> list[str]:
-        """JSON of the profiles of ``kind`` (current, or as they were after import ``as_of``), in first-import order."""
+    def _profile_texts(self, kind: str, as_of: int | None = None, keys: list[str] | None = None) -> list[str]:
+        """JSON of the profiles of ``kind`` (current, or as they were after import ``as_of``), in first-import order.
+
+        With ``keys``, only those profiles (current ones), read by index in chunks.
+        """
         from sqlalchemy import and_, func, select
 
         t = Profile.__table__
-        scope = t.c.kind == kind if as_of is None else and_(t.c.kind == kind, t.c.import_id <= as_of)
-        first = select(t.c.key, func.min(t.c.id).label("first"), func.max(t.c.version).label("latest")) \
-            .where(scope).group_by(t.c.key).subquery()
-        query = select(t.c.data).join(first, and_(first.c.key == t.c.key, first.c.latest == t.c.version)) \
-            .where(t.c.kind == kind).order_by(first.c.first)
+        if as_of is not None:
+            scope = and_(t.c.kind == kind, t.c.import_id <= as_of)
+            first = select(t.c.key, func.min(t.c.id).label("first"), func.max(t.c.version).label("latest")) \
+                .where(scope).group_by(t.c.key).subquery()
+            query = select(t.c.data).join(first, and_(first.c.key == t.c.key, first.c.latest == t.c.version)) \
+                .where(t.c.kind == kind).order_by(first.c.first)
+            with self.engine.connect() as conn:
+                return list(conn.execute(query).scalars())
+        # the current version of each key, ordered by the id of its first version
+        v1 = t.alias("v1")
+        query = select(t.c.data, v1.c.id).join(v1, and_(v1.c.kind == t.c.kind, v1.c.key == t.c.key,
+                                                        v1.c.version == 1)) \
+            .where(t.c.kind == kind, t.c.current.is_(True))
         with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+            if keys is None:
+                return list(conn.execute(query.order_by(v1.c.id)).scalars())
+            found = []
+            unique = list(dict.fromkeys(keys))
+            for start in range(0, len(unique), KEY_CHUNK):
+                found.extend(conn.execute(query.where(t.c.key.in_(unique[start:start + KEY_CHUNK]))).all())
+        found.sort(key=lambda row: row[1])
+        return [row[0] for row in found]
 
-    def profiles(self, kind: str, as_of: int | None = None) -> pd.DataFrame:
-        """The canonical frame of ``kind`` in the workspace (the same frame the files give)."""
+    def missing_keys(self, kind: str, keys: list[str]) -> list[str]:
+        """Which of ``keys`` have no current profile of ``kind`` (in the order given)."""
+        known = self._keys(kind)
+        return [k for k in dict.fromkeys(keys) if k not in known]
+
+    def profiles(self, kind: str, as_of: int | None = None, keys: list[str] | None = None) -> pd.DataFrame:
+        """The canonical frame of ``kind`` in the workspace (the same frame the files give).
+
+        ``keys`` restricts it to those ids (project or funder ids), current versions only.
+        """
         if kind not in KINDS:
             raise WorkspaceError(f"unknown kind '{kind}'; expected one of {', '.join(KINDS)}")
-        texts = self._profile_texts(kind, as_of)
+        if keys is not None and as_of is not None:
+            raise WorkspaceError("profiles: give keys or as_of, not both")
+        texts = self._profile_texts(kind, as_of, keys)
         if kind == "funders":
-            records = [row for text in texts for row in json.loads(text)]
-            return codec.frame_from_records(kind, records)
+            records = json.loads("[" + ",".join(texts) + "]") if texts else []
+            return codec.frame_from_records(kind, [row for rows in records for row in rows])
         return codec.decode_rows(kind, texts)
 
-    def read(self, kind: str, as_of: int | None = None) -> Normalized:
+    def read(self, kind: str, as_of: int | None = None, keys: list[str] | None = None) -> Normalized:
         """:meth:`profiles` as a :class:`~matcher.normalize.pipeline.Normalized` (what the file readers return)."""
-        frame = self.profiles(kind, as_of)
+        frame = self.profiles(kind, as_of, keys)
         records = frame["funder_id"].nunique() if kind == "funders" and len(frame) else len(frame)
         summary = {"kind": kind, "source": f"workspace {self.name}", "format": "workspace",
                    "rows_read": int(records), "rows_normalised": int(records), "rows_rejected": 0,
@@ -605,9 +635,9 @@ class Workspace:
             sql = (f"INSERT INTO run_pairs ({', '.join(columns)}) "
                    f"VALUES ({', '.join([mark] * len(columns))})")
             for direction, frame in frames:  # plain executemany: runs of batch hold 100,000s of pairs
-                rows = _pair_rows(run_id, direction, frame)
+                rows = _pair_rows(run_id, direction, frame, columns)
                 for start in range(0, len(rows), CHUNK * 4):
-                    conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows[start:start + CHUNK * 4]])
+                    conn.exec_driver_sql(sql, rows[start:start + CHUNK * 4])
         return int(run_id)
 
     def runs(self) -> pd.DataFrame:
@@ -682,23 +712,31 @@ def _cut(frame: pd.DataFrame, by: list[str], top: int | None) -> pd.DataFrame:
     return frame
 
 
-def _pair_rows(run_id: int, direction: str, frame: pd.DataFrame) -> list[dict]:
+def _pair_rows(run_id: int, direction: str, frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
+    """The rows of ``run_pairs`` for one ranked frame, as tuples in ``columns`` order (built column-wise)."""
     import numpy as np
 
-    contribution_columns = [c for c in frame.columns if c.startswith("contribution_")]
-    names = [json.dumps(c[len("contribution_"):]) for c in contribution_columns]
+    contribution_columns = sorted((c for c in frame.columns if c.startswith("contribution_")),
+                                  key=lambda c: json.dumps(c[len("contribution_"):]))
     if contribution_columns:
-        matrix = np.round(frame[contribution_columns].to_numpy(dtype=float), 6).tolist()
-        texts = ["{" + ",".join(f"{n}:{v!r}" for n, v in sorted(zip(names, row, strict=True)) if v == v) + "}"
-                 for row in matrix]
+        parts = []
+        for name in contribution_columns:
+            head = json.dumps(name[len("contribution_"):]) + ":"
+            values = np.round(frame[name].to_numpy(dtype=float), 6).tolist()
+            parts.append([None if v != v else head + repr(v) for v in values])
+        texts = ["{" + ",".join([p for p in row if p is not None]) + "}" for row in zip(*parts, strict=True)]
     else:
         texts = ["{}"] * len(frame)
-    calls = [c if isinstance(c, str) else "" for c in frame["call_id"].tolist()]
-    return [{"run_id": run_id, "direction": direction, "project_id": pid, "funder_id": fid, "call_id": cid,
-             "rank": int(rank), "score": float(score), "eligibility": verdict, "contributions": text}
-            for pid, fid, cid, rank, score, verdict, text in zip(
-                frame["project_id"].tolist(), frame["funder_id"].tolist(), calls, frame["rank"].tolist(),
-                frame["score"].tolist(), frame["eligibility"].tolist(), texts, strict=True)]
+    n = len(frame)
+    values = {
+        "run_id": [run_id] * n, "direction": [direction] * n,
+        "project_id": frame["project_id"].tolist(), "funder_id": frame["funder_id"].tolist(),
+        "call_id": [c if isinstance(c, str) else "" for c in frame["call_id"].tolist()],
+        "rank": [int(r) for r in frame["rank"].tolist()],
+        "score": [float(s) for s in frame["score"].tolist()],
+        "eligibility": frame["eligibility"].tolist(), "contributions": texts,
+    }
+    return list(zip(*[values[c] for c in columns], strict=True))
 
 
 def _keyed_rows(kind: str, frame: pd.DataFrame, source: str) -> list[tuple[str, str]]:

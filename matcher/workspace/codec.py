@@ -60,7 +60,8 @@ def encode_rows(frame: pd.DataFrame) -> list[str]:
 
 def decode_rows(kind: str, texts, columns: list[str] | None = None) -> pd.DataFrame:
     """The canonical frame of ``kind`` from JSON rows (an empty frame with the schema columns if none)."""
-    records = [json.loads(t) for t in texts]
+    texts = list(texts)
+    records = json.loads("[" + ",".join(texts) + "]") if texts else []  # one parse: faster than one per row
     return frame_from_records(kind, records, columns)
 
 
