@@ -450,3 +450,53 @@ def test_paris_history_learned_from_a_workspace_equals_the_files(tmp_path):
     learned = m.learn_funders(history)
     pd.testing.assert_frame_equal(m.learn_funders(stored), learned)
     assert len(learned) == pd.read_csv(from_ws)["funder_id"].nunique() > 20
+
+
+def test_diff_compares_the_last_two_runs_of_the_command_and_target_asked(filled):
+    ws = filled.ws
+    funders = m.read_funders(m.SAMPLE_FUNDERS).frame
+    first, other = funders["funder_id"].drop_duplicates().tolist()[:2]
+
+    def shortlist(fid):
+        return json.loads(run("shortlist", "--workspace", ws, "--funder", fid, "--date", DATE, "--top", 3,
+                              "--format", "json").stdout)
+
+    best = shortlist(first)[0]
+    run("workspace", "decide", ws, "--project", best["project_id"], "--funder", first,
+        *(["--call", best["call_id"]] if best["call_id"] else []), "--status", "dismissed")
+    shortlist(first)
+    shortlist(other)
+    run("funders-for", "--workspace", ws, "--date", DATE, "--project", best["project_id"], "--format", "json")
+    # by default: the last run's command and target, which ran once
+    result = run("workspace", "diff", ws, "--lang", "en", ok=False)
+    assert result.exit_code == 1 and f"only one run of funders-for {best['project_id']}" in result.output
+    # the last shortlist is of the other funder, which ran once too
+    result = run("workspace", "diff", ws, "--command", "shortlist", "--lang", "en", ok=False)
+    assert result.exit_code == 1 and f"only one run of shortlist {other}" in result.output
+    digest = json.loads(run("workspace", "diff", ws, "--command", "shortlist", "--target", first,
+                            "--format", "json").stdout)
+    left = [r["project_id"] for r in digest if r["section"] == "left"]
+    assert left == [best["project_id"]]
+    result = run("workspace", "diff", ws, "--target", "NOPE", "--lang", "en", ok=False)
+    assert result.exit_code == 1 and "no run of NOPE" in result.output and f"shortlist {first}" in result.output
+    result = run("workspace", "diff", ws, "--run", 1, "--run", 2, "--command", "shortlist", ok=False)
+    assert result.exit_code == 1 and "drop --command and --target" in result.output
+
+
+def test_batch_ranks_only_the_project_ids_asked(filled, tmp_path):
+    projects = m.read_projects(m.SAMPLE_PROJECTS).frame["project_id"].tolist()
+    chosen = [projects[3], projects[1]]
+    ids = tmp_path / "ids.txt"
+    ids.write_text("\n".join(chosen) + "\n", encoding="utf-8")
+    stored, files = tmp_path / "stored", tmp_path / "files"
+    run("batch", "--workspace", filled.ws, "--project-ids", ids, "--date", DATE, "--quiet", "-o", stored)
+    run("batch", "--projects", m.SAMPLE_PROJECTS, "--funders", m.SAMPLE_FUNDERS, "--project-ids", ids,
+        "--date", DATE, "--quiet", "-o", files)
+    for name in ("funders_for_projects.csv", "projects_for_funders.csv"):
+        assert (files / name).read_bytes() == (stored / name).read_bytes()
+    ranked = pd.read_csv(stored / "funders_for_projects.csv")
+    assert set(ranked["project_id"]) == set(chosen)
+    ids.write_text(f"{chosen[0]}\nP-NONE\n", encoding="utf-8")
+    result = run("batch", "--workspace", filled.ws, "--project-ids", ids, "--quiet", "-o", stored, ok=False)
+    assert result.exit_code == 1 and "1 project id(s) of --project-ids not in workspace" in result.output \
+        and "P-NONE" in result.output and "Traceback" not in result.output

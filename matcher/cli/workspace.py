@@ -232,26 +232,33 @@ def runs_command(ws, fmt, output, lang):
 @click.option("--run", "runs", multiple=True, type=int, metavar="ID",
               help="Two run ids, earlier first (--run A --run B); "
                    "default: the last two of the same command and target.")
+@click.option("--command", "command", type=click.Choice(("funders-for", "shortlist", "explain", "batch")),
+              default=None, help="Compare the last two runs of this command (default: the command of the last run).")
+@click.option("--target", "target", default=None, metavar="TARGET",
+              help="…and of this target (default: the target of the last such run): a project id or '*' "
+                   "(funders-for), FUNDER or FUNDER/CALL (shortlist), PROJECT|FUNDER (explain), '*' (batch); "
+                   "`workspace runs` lists them.")
 @click.option("--days", type=click.IntRange(min=0), default=30, show_default=True,
               help="Deadlines within this many days of the later run's date.")
 @click.option("--format", "fmt", type=click.Choice(("table", "csv", "json", "html")), default=None,
               help="Output format (default: table, or from the extension of -o).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the digest to this file.")
 @lang_option
-def diff_command(ws, runs, days, fmt, output, lang):
+def diff_command(ws, runs, command, target, days, fmt, output, lang):
     """What changed between two runs: pairs that appeared or left, rank moves, calls newly open, deadlines.
 
     \b
     Examples:
       coopmatch workspace diff appel.coopmatch
       coopmatch workspace diff appel.coopmatch --run 3 --run 5 --days 15 -o alerte.html
+      coopmatch workspace diff appel.coopmatch --command shortlist --target F-FDD-TERRES/AAP-2026 -o alerte.csv
     """
     from matcher.workspace.diff import SECTION_TITLES, SECTIONS, diff_runs, render_html
 
     if len(runs) not in (0, 2):
         raise click.UsageError("give --run twice (A then B), or not at all")
     with open_workspace(ws) as w:
-        result = diff_runs(w, *(runs or (None, None)), days=days)
+        result = diff_runs(w, *(runs or (None, None)), days=days, command=command, target=target)
     if fmt is None:
         fmt = "table" if output is None else output.rsplit(".", 1)[-1].lower()
         if output is not None and fmt not in ("csv", "json", "html"):

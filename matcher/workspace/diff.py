@@ -40,17 +40,33 @@ class RunDiff:
         return {s: int((self.frame["section"] == s).sum()) for s in SECTIONS}
 
 
-def pick_runs(ws, run_a: int | None, run_b: int | None) -> tuple[dict, dict]:
-    """The two runs to compare: given, or the last two of the same command and target."""
+def pick_runs(ws, run_a: int | None, run_b: int | None, command: str | None = None,
+              target: str | None = None) -> tuple[dict, dict]:
+    """The two runs to compare: given, or the last two of the same command and target.
+
+    ``command`` and ``target`` choose which command and target (default: those of
+    the last run, or of the last run of ``command``, or of the last run on ``target``).
+    """
     if (run_a is None) != (run_b is None):
         raise WorkspaceError("give both --run A and --run B, or neither (the last two runs of the same "
                              "command and target)")
     if run_a is not None:
+        if command is not None or target is not None:
+            raise WorkspaceError("--run A --run B name the runs: drop --command and --target")
         return ws.run(run_a), ws.run(run_b)
     runs = ws.runs()
     if runs.empty:
         raise WorkspaceError("this workspace has no run yet: rank with --workspace first")
-    last = runs.iloc[-1]
+    chosen = runs
+    if command is not None:
+        chosen = chosen[chosen["command"] == command]
+    if target is not None:
+        chosen = chosen[chosen["target"] == target]
+    if chosen.empty:
+        asked = " ".join(x for x in (command, target) if x is not None)
+        known = sorted({f"{c} {t}" for c, t in zip(runs["command"], runs["target"], strict=True)})
+        raise WorkspaceError(f"no run of {asked} in this workspace (runs: {'; '.join(known)})")
+    last = chosen.iloc[-1]
     same = runs[(runs["command"] == last["command"]) & (runs["target"] == last["target"])]
     if len(same) < 2:
         raise WorkspaceError(f"only one run of {last['command']} {last['target']}: nothing to compare "
@@ -62,8 +78,9 @@ def _is_open(opens, closes, day: str) -> bool:
     return (not isinstance(opens, str) or opens <= day) and (not isinstance(closes, str) or closes >= day)
 
 
-def diff_runs(ws, run_a: int | None = None, run_b: int | None = None, days: int = 30) -> RunDiff:
-    a, b = pick_runs(ws, run_a, run_b)
+def diff_runs(ws, run_a: int | None = None, run_b: int | None = None, days: int = 30,
+              command: str | None = None, target: str | None = None) -> RunDiff:
+    a, b = pick_runs(ws, run_a, run_b, command, target)
     pa, pb = ws.run_pairs(a["id"]), ws.run_pairs(b["id"])
     funders_b = ws.profiles("funders", as_of=b["inputs"]["last_import"] or None)
     funders_a = ws.profiles("funders", as_of=a["inputs"]["last_import"] or None) if a["inputs"]["last_import"] \
