@@ -52,10 +52,28 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _plain_column(series: pd.Series) -> list:
+    """The JSON-ready values of one column (what :func:`_plain` gives per cell), converted column-wise."""
+    if series.dtype.kind == "f":
+        return [None if v != v else v for v in series.tolist()]
+    if isinstance(series.dtype, pd.api.extensions.ExtensionDtype) and series.dtype.kind in "iub":
+        missing = series.isna().to_numpy().tolist()
+        plain = bool if series.dtype.kind == "b" else "int64"
+        values = series.to_numpy(dtype=plain, na_value=False if plain is bool else 0).tolist()
+        return [None if gone else v for v, gone in zip(values, missing, strict=True)]
+    return [v if type(v) is str or (type(v) is tuple and all(type(x) is str for x in v)) else _plain(v)
+            for v in series.tolist()]
+
+
 def encode_rows(frame: pd.DataFrame) -> list[str]:
-    """One JSON text per row of a canonical frame, in row order."""
-    columns = list(frame.columns)
-    return [row_json(dict(zip(columns, row, strict=True))) for row in frame.itertuples(index=False, name=None)]
+    """One JSON text per row of a canonical frame, in row order (the text of :func:`row_json`)."""
+    columns = [str(c) for c in frame.columns]
+    values = [_plain_column(frame.iloc[:, i]) for i in range(frame.shape[1])]
+    encode = _ENCODER.encode
+    return [encode(dict(zip(columns, row, strict=True))) for row in zip(*values, strict=True)]
 
 
 def decode_rows(kind: str, texts, columns: list[str] | None = None) -> pd.DataFrame:
