@@ -500,3 +500,20 @@ def test_batch_ranks_only_the_project_ids_asked(filled, tmp_path):
     result = run("batch", "--workspace", filled.ws, "--project-ids", ids, "--quiet", "-o", stored, ok=False)
     assert result.exit_code == 1 and "1 project id(s) of --project-ids not in workspace" in result.output \
         and "P-NONE" in result.output and "Traceback" not in result.output
+
+
+def test_360giving_gives_the_recipients_siren_where_the_data_has_it(filled, tmp_path):
+    projects = m.read_projects(m.SAMPLE_PROJECTS).frame
+    with_siret = projects[projects["siret"].notna()]
+    if with_siret.empty:
+        pytest.skip("no SIRET in the sample projects")
+    pid, siret = with_siret["project_id"].iloc[0], with_siret["siret"].iloc[0]
+    with Workspace.open(filled.ws) as ws:
+        _, fid, cid = some_pairs(ws)
+        ws.decide(pid, fid, "granted", call_id=cid, amount=30000, date="2026-05-02")
+    grants = tmp_path / "grants.json"
+    result = run("workspace", "export", filled.ws, "360giving", "-o", grants, "--lang", "en")
+    assert "recipientOrganization.id: 1 row(s)" in result.stderr
+    recipient = json.loads(grants.read_text(encoding="utf-8"))["grants"][0]["recipientOrganization"][0]
+    assert recipient["companyNumber"] == siret[:9]
+    validate_360(grants, 1)

@@ -133,6 +133,15 @@ def scdl(ws, values: dict[str, str] | None = None, funder_id: str | None = None)
     return Export(frame.astype(object), {k: v for k, v in to_fill.items() if v}, SCDL_REQUIRED)
 
 
+def _siren(get) -> str | None:
+    """The recipient's SIREN (9 digits: the SIREN itself, or the first 9 of its SIRET), when the data has it."""
+    for name, size in (("siren", 9), ("siret", 14)):
+        value = get(name)
+        if value and value.isdigit() and len(value) == size:
+            return value[:9]
+    return None
+
+
 def _number(value) -> str | None:
     if value is None or value != value:
         return None
@@ -156,7 +165,8 @@ def giving360(ws, values: dict[str, str] | None = None, funder_id: str | None = 
 
     Identifiers are built from ``prefix`` (your registered ``360G-…`` prefix;
     ``360G-coopmatch`` until you give it) and the workspace ids; recipients have
-    internal identifiers under that prefix, to replace with Org-ID identifiers.
+    internal identifiers under that prefix, to replace with Org-ID identifiers,
+    and their SIREN as ``companyNumber`` when the project gives a SIREN or SIRET.
     """
     import datetime as dt
 
@@ -183,7 +193,8 @@ def giving360(ws, values: dict[str, str] | None = None, funder_id: str | None = 
             # a full date-time: the schema's oneOf (date pattern | date-time) then matches exactly one branch
             "awardDate": f"{s['date']}T00:00:00+00:00" if s["date"] else None,
             "recipientOrganization": [{"id": f"{prefix}-org-{s['project_id']}",
-                                       "name": get("carrier_name") or title}],
+                                       "name": get("carrier_name") or title,
+                                       **({"companyNumber": siren} if (siren := _siren(get)) else {})}],
             "fundingOrganization": [{"id": values.get("fundingOrganization.id", f"{prefix}-{s['funder_id']}"),
                                      "name": names.get(s["funder_id"]) or s["funder_id"]}],
             "dateModified": dt.datetime.fromisoformat(s["updated_at"]).isoformat() if s["updated_at"] else None,
