@@ -16,7 +16,7 @@ from matcher.core.errors import CoopmatchError
 from matcher.io.loading import load
 from matcher.io.readers import read_profiles
 from matcher.normalize.schema import FUNDER_FIELDS, HISTORY_FIELDS, PROJECT_FIELDS
-from matcher.web.app import Refused, discard_upload, render
+from matcher.web.common import Refused, discard_upload, render
 from matcher.web.security import sniff
 
 KINDS = {"projects": PROJECT_FIELDS, "funders": FUNDER_FIELDS, "history": HISTORY_FIELDS}

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from matcher import STATUSES
 from matcher.web import accounts
-from matcher.web.app import (
+from matcher.web.common import (
     LOGIN_COOKIE,
     SEEN_COOKIE,
     SESSION_COOKIE,
@@ -312,7 +312,10 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
     @app.get("/api/v1/territories", tags=["forms"])
     def api_territories(request: Request, q: str = Query("", max_length=80)):
         """Communes, EPCI, departments and regions whose name starts like ``q`` (the form's autocomplete)."""
-        who(request) if accounts.has_users(service.ws) and request.cookies.get(SESSION_COOKIE) else api_user(request)
+        if request.cookies.get(SESSION_COOKIE):
+            who(request)
+        else:
+            api_user(request)
         return {"q": q, "places": territory_suggestions(q)}
 
 
