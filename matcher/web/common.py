@@ -113,6 +113,8 @@ def decision_cell(row: dict, states: dict, lang: str, view: str) -> str:
     """The report table's extra cell: the pair's current status and the buttons that set it."""
     from html import escape
 
+    if view == "form":  # a project of the form is not in the workspace: its details are in the row
+        return '<span class="meta">—</span>'
     call = row["call_id"] if isinstance(row["call_id"], str) else ""
     state = states.get((row["project_id"], row["funder_id"], call)) or states.get(
         (row["project_id"], row["funder_id"], ""))

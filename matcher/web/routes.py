@@ -59,6 +59,10 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
     def healthz():
         return "ok"
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request):
         auth = who(request)
