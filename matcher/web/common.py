@@ -48,7 +48,7 @@ def render(request: Request, name: str, status: int = 200, **values) -> HTMLResp
 
 
 def accounts_on(request: Request) -> bool:
-    return accounts.has_users(request.app.state.service.ws)
+    return request.app.state.service.has_users()
 
 
 def who(request: Request) -> tuple[accounts.User, str]:

@@ -131,6 +131,7 @@ def confirm_import(request, upload_id: str, auth, form):
     columns = [str(c) for c in raw.frame.columns]
     forced = _forced(form, columns, KINDS[entry["kind"]])
     result = service.ws.import_profiles(entry["kind"], entry["path"], mapping=forced or None)
+    service.touch()
     if forced:
         service.save_mapping(entry["kind"], columns, forced)
     discard_upload(request.app, upload_id)

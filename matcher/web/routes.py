@@ -137,6 +137,7 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
         else:
             accounts.add_user(service.ws, str(form.get("name", "")), str(form.get("role", "")),
                               str(form.get("password", "")))
+        service.touch()
         return redirect("/users")
 
     # ------------------------------------------------------------------ import
@@ -255,6 +256,7 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
                           call_id=str(form.get("call_id") or "") or None, amount=amount,
                           reason=str(form.get("reason") or "") or None, note=str(form.get("note") or "") or None,
                           by=user.name)
+        service.touch()
         return redirect(back_to(form.get("back")))
 
     # ------------------------------------------------------------------ what changed
@@ -311,6 +313,7 @@ def register(app: FastAPI) -> None:  # noqa: C901 - one place lists every route
         recorded = service.ws.decide(decision.project_id, decision.funder_id, decision.status,
                                      call_id=decision.call_id or None, amount=decision.amount, reason=decision.reason,
                                      note=decision.note, date=decision.date, by=user.name)
+        service.touch()
         return JSONResponse({"recorded": recorded, "by": user.name}, status_code=201)
 
     @app.get("/api/v1/territories", tags=["forms"])

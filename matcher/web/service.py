@@ -26,6 +26,9 @@ from matcher.workspace import WorkspaceError
 from matcher.workspace.models import WebMapping
 
 CACHE_SIZE = 64
+#: Seconds the workspace's state (last import, decision count, accounts) is trusted before it is read again;
+#: the app's own writes call :meth:`Service.touch`, so only other processes' writes wait that long.
+STATE_TTL = 1.0
 
 
 class NotFound(WorkspaceError):
@@ -71,16 +74,39 @@ class Service:
         self.lang = lang
         self._lock = threading.RLock()
         self._cache: OrderedDict[tuple, object] = OrderedDict()
+        self._state: tuple[float, tuple[int, int], bool] | None = None
 
     def close(self) -> None:
         self.ws.close()
 
     # ------------------------------------------------------------------ caching
 
+    def _read_state(self) -> tuple[tuple[int, int], bool]:
+        import time
+
+        from matcher.web.accounts import has_users
+
+        now = time.monotonic()
+        with self._lock:
+            if self._state is not None and now - self._state[0] < STATE_TTL:
+                return self._state[1], self._state[2]
+        counts = self.ws.counts()
+        state = (self.ws.last_import_id(), int(counts["decisions"])), has_users(self.ws)
+        with self._lock:
+            self._state = (now, *state)
+        return state
+
     def state(self) -> tuple[int, int]:
         """(last import id, decision events): what every cached result depends on."""
-        counts = self.ws.counts()
-        return self.ws.last_import_id(), int(counts["decisions"])
+        return self._read_state()[0]
+
+    def has_users(self) -> bool:
+        return self._read_state()[1]
+
+    def touch(self) -> None:
+        """Forget the state read: the app just wrote to the workspace."""
+        with self._lock:
+            self._state = None
 
     def cached(self, key: tuple, compute):
         with self._lock:
