@@ -276,3 +276,22 @@ def test_user_commands(tmp_path):
     assert removed.exit_code == 0
     again = runner.invoke(cli, ["workspace", "user", "remove", str(path), "ana"])
     assert again.exit_code == 1 and "Error: no user 'ana'" in again.output
+
+
+def test_admins_manage_users_staff_cannot(with_accounts):
+    path, _ = with_accounts
+    with m.Workspace.open(path) as w:
+        accounts.add_user(w, "root", "admin", "admin password")
+    app = create_app(str(path))
+    with TestClient(asgi(app)) as client:
+        assert login(client, "ana", "correct horse").status_code == 303
+        assert client.get("/users").status_code == 403
+        client.cookies.clear()
+        assert login(client, "root", "admin password").status_code == 303
+        page = client.get("/users")
+        assert page.status_code == 200 and "vic" in page.text
+        added = client.post("/users", data={"csrf": csrf_of(page.text), "name": "zoe", "role": "viewer",
+                                            "password": "zoe password"}, follow_redirects=False)
+        assert added.status_code == 303
+        assert "zoe" in [u["name"] for u in accounts.users(app.state.service.ws)]
+    app.state.service.close()
