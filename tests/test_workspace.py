@@ -380,7 +380,7 @@ def test_an_older_workspace_is_migrated_after_a_backup(target, monkeypatch):
     if target.url:
         Path(target.ws).write_text(f"url: {target.url}\n", encoding="utf-8")
     with Workspace.open(target.ws) as ws:
-        assert ws.revision == store.head_revision() == "0002"
+        assert ws.revision == store.head_revision() == "0003"
         assert ws.backup is not None and ws.backup.exists()
         runs = ws.runs()
         assert runs["hidden_dismissed"].tolist() == [0] and ws.imports()["source"].tolist() == ["old.csv"]

@@ -15,6 +15,7 @@ from matcher.cli.common import DEMO_DATE, CoopmatchGroup
 from matcher.cli.history import evaluate, learn_funders_command
 from matcher.cli.profiles import normalize, validate
 from matcher.cli.ranking import demo, explain, funders_for, shortlist
+from matcher.cli.serve import serve
 from matcher.cli.workspace import workspace
 from matcher.core.version import VERSION as __version__
 
@@ -37,7 +38,7 @@ def cli():
 
 
 for command in (validate, normalize, learn_funders_command, funders_for, shortlist, explain, demo, batch,
-                evaluate, workspace):
+                evaluate, workspace, serve):
     cli.add_command(command)
 
 

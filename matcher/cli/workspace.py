@@ -409,3 +409,95 @@ def emit_frame(frame, fmt, output, lang, title):
         import json
 
         click.echo(json.dumps(records(frame), ensure_ascii=False, indent=2))
+
+
+@workspace.group("user", cls=CoopmatchGroup)
+def user_group():
+    """The accounts of `coopmatch serve`: admins manage users, staff import and decide, viewers read.
+
+    \b
+    Examples:
+      coopmatch workspace user add appel.coopmatch ana --role admin
+      coopmatch workspace user list appel.coopmatch
+      coopmatch workspace user token appel.coopmatch ana
+      coopmatch workspace user remove appel.coopmatch ana
+    """
+
+
+@user_group.command("add")
+@click.argument("ws")
+@click.argument("name")
+@click.option("--role", type=click.Choice(("admin", "staff", "viewer")), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+def user_add(ws, name, role, password_stdin):
+    """Add a user; the password is asked (twice) or read from stdin, and stored only as a scrypt hash.
+
+    \b
+    Examples:
+      coopmatch workspace user add appel.coopmatch ana --role admin
+      echo "$PASS" | coopmatch workspace user add appel.coopmatch bot --role staff --password-stdin
+    """
+    from matcher.web import accounts
+
+    if password_stdin:
+        import sys
+
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with open_workspace(ws) as w:
+        user = accounts.add_user(w, name, role, password)
+    click.echo(f"user {user.name} ({user.role}) added to {ws}", err=True)
+
+
+@user_group.command("list")
+@click.argument("ws")
+def user_list(ws):
+    """List the users (name, role, created, API tokens).
+
+    \b
+    Examples:
+      coopmatch workspace user list appel.coopmatch
+    """
+    from matcher.web import accounts
+
+    with open_workspace(ws) as w:
+        rows = accounts.users(w)
+    if not rows:
+        click.echo("no user: serve runs on loopback only, as one local user", err=True)
+    for row in rows:
+        click.echo(f"{row['name']}\t{row['role']}\t{row['created_at']}\t{row['tokens']} token(s)")
+
+
+@user_group.command("remove")
+@click.argument("ws")
+@click.argument("name")
+def user_remove(ws, name):
+    """Remove a user, their sessions and their API tokens.
+
+    \b
+    Examples:
+      coopmatch workspace user remove appel.coopmatch ana
+    """
+    from matcher.web import accounts
+
+    with open_workspace(ws) as w:
+        accounts.remove_user(w, name)
+    click.echo(f"user {name} removed from {ws}", err=True)
+
+
+@user_group.command("token")
+@click.argument("ws")
+@click.argument("name")
+@click.option("--label", default=None, help="What the token is for.")
+def user_token(ws, name, label):
+    """Make an API token for a user (printed once; only its hash is kept). Send it as Authorization: Bearer.
+
+    \b
+    Examples:
+      coopmatch workspace user token appel.coopmatch ana --label "tableau de bord"
+    """
+    from matcher.web import accounts
+
+    with open_workspace(ws) as w:
+        click.echo(accounts.new_token(w, name, label))

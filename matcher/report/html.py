@@ -208,7 +208,7 @@ def _columns(report: Report) -> list[_Column]:
     return cols
 
 
-def _ranking_rows(report: Report, columns: list[_Column], colour: dict[str, int]) -> list[str]:
+def _ranking_rows(report: Report, columns: list[_Column], colour: dict[str, int], extra=None) -> list[str]:
     lang, territories = report.lang, report.matcher.territories_
     verdicts = ex.messages()["verdicts"]
     out = []
@@ -258,11 +258,28 @@ def _ranking_rows(report: Report, columns: list[_Column], colour: dict[str, int]
                 cells.append(f"<td>{_reasons(explanation, lang)}<details><summary>"
                              f"{_e(label('ranking.details', lang))}</summary>"
                              f"{_waterfall(explanation, colour, lang)}</details></td>")
+        if extra is not None:
+            cells.append(f"<td>{extra[1](row)}</td>")
         out.append(f'<tr class="line" {attrs}>{"".join(cells)}</tr>')
     return out
 
 
-def _ranking_section(report: Report) -> str:
+def ranking_section(report: Report, extra=None) -> str:
+    """The ranking table (controls, legend, rows) as an HTML fragment, for pages that embed it.
+
+    ``extra`` is ``(title, cell)``: one more column whose cell ``cell(row)`` gives
+    the HTML of (the caller escapes what it puts there).
+    """
+    return _ranking_section(report, extra)
+
+
+def explanation_html(explanation: ex.Explanation, criteria_names, lang: str) -> str:
+    """One pair's reasons and score waterfall, as in the report's details, as an HTML fragment."""
+    colour = {name: i % _PALETTE_SIZE for i, name in enumerate(criteria_names)}
+    return _reasons(explanation, lang) + _waterfall(explanation, colour, lang)
+
+
+def _ranking_section(report: Report, extra=None) -> str:
     lang = report.lang
     names = list(report.matcher.criteria_names_)
     colour = {name: i % _PALETTE_SIZE for i, name in enumerate(names)}
@@ -294,8 +311,10 @@ def _ranking_section(report: Report) -> str:
             kind = "number" if col.numeric else "text"
             head.append(f'<th{cls} data-key="{key}" data-type="{kind}" data-first="{col.first}" '
                         f'aria-sort="none">{_e(col.title)}</th>')
+    if extra is not None:
+        head.append(f"<th>{_e(extra[0])}</th>")
     out.append(f'<table class="ranking" id="ranking"><thead><tr>{"".join(head)}</tr></thead><tbody>')
-    out.extend(_ranking_rows(report, columns, colour))
+    out.extend(_ranking_rows(report, columns, colour, extra))
     out.append("</tbody></table></section>")
     return "".join(out)
 

@@ -10,6 +10,9 @@ compares them); change a model only together with a new migration.
 - ``decisions``: append-only events per (project, funder, call); the state of a
   pair is its last event.
 - ``runs`` and ``run_pairs``: every ranking recorded from a workspace.
+- ``web_users``, ``web_sessions``, ``web_tokens``, ``web_mappings`` (since 0003): the
+  accounts of ``coopmatch serve`` (passwords, session ids and API tokens kept only as
+  hashes) and the column mappings chosen on its import screen.
 
 Texts hold JSON where a value is structured (``data``, ``options``, ``params``,
 ``inputs``, ``contributions``): the same on SQLite and PostgreSQL.
@@ -123,4 +126,52 @@ class RunPair(Base):
     contributions: Mapped[str | None] = mapped_column(Text)  # since schema version 0002
 
 
-TABLES = [m.__table__ for m in (Import, ImportProblem, Profile, Decision, Run, RunPair)]
+class WebUser(Base):
+    __tablename__ = "web_users"
+    __table_args__ = (UniqueConstraint("name", name="uq_web_users_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # admin, staff or viewer
+    password_hash: Mapped[str] = mapped_column(Text)  # scrypt$n$r$p$salt$hash, never the password
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class WebSession(Base):
+    __tablename__ = "web_sessions"
+    __table_args__ = (UniqueConstraint("digest", name="uq_web_sessions_digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the cookie's value
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[str] = mapped_column(String(32))
+
+
+class WebToken(Base):
+    __tablename__ = "web_tokens"
+    __table_args__ = (UniqueConstraint("digest", name="uq_web_tokens_digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64))  # sha256 of the token
+    label: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class WebMapping(Base):
+    """A column mapping chosen on the import screen, for the next file of the same shape (kind and headers)."""
+
+    __tablename__ = "web_mappings"
+    __table_args__ = (UniqueConstraint("kind", "shape", name="uq_web_mappings_kind_shape"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    shape: Mapped[str] = mapped_column(String(64))  # sha256 of the file's headers
+    mapping: Mapped[str] = mapped_column(Text)  # JSON field -> column
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+TABLES = [m.__table__ for m in (Import, ImportProblem, Profile, Decision, Run, RunPair, WebUser, WebSession,
+                                WebToken, WebMapping)]
