@@ -383,6 +383,109 @@ def _examples(matcher, criterion: HistoryAffinity, projects: pd.DataFrame, ranke
     return out
 
 
+# --------------------------------------------------------------------------- chance of award
+
+
+def evaluate_award(history: pd.DataFrame, test_from_year: int, calibration: str = "isotonic",
+                   seed: int = 0, bins: int = 10) -> dict:
+    """Fit :class:`~matcher.engine.award.AwardModel` on the decisions before ``test_from_year`` and
+    score its ``p_award`` on every decision (granted and refused) of that year and after.
+
+    Returns AUC, Brier score and expected calibration error (``bins`` equal-width bins) of the model
+    and of the baseline (the recipient's past grant rate, same rows, same run), the reliability
+    table of each, the sizes and the fit time.
+    """
+    from matcher.engine.award import (
+        AwardModel,
+        auc,
+        brier,
+        expected_calibration_error,
+        past_rate_baseline,
+        reliability,
+    )
+
+    years = pd.to_numeric(history.get("year"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    status = decision_status(history)
+    decided = (status == GRANTED) | (status == "refused")
+    train = history.loc[years < test_from_year].reset_index(drop=True)
+    test = history.loc[(years >= test_from_year) & decided].reset_index(drop=True)
+    if test.empty:
+        raise InputError(f"no decided row in {test_from_year} or after: nothing to test the chance of award on")
+    truth = (decision_status(test) == GRANTED).astype(int)
+    start = time.perf_counter()
+    model = AwardModel(calibration=calibration, seed=seed).fit(train)
+    fit_s = time.perf_counter() - start
+    predicted = {"p_award": model.predict(test), "past_rate": past_rate_baseline(train, test)}
+    out = {"test_decisions": int(len(test)), "granted_share": round(float(truth.mean()), 4),
+           "calibration": calibration, "calibrated_on_year": model.latest_year_, "fit_s": round(fit_s, 2)}
+    for name, p in predicted.items():
+        out[name] = {"auc": round(auc(truth, p), 4), "brier": round(brier(truth, p), 4),
+                     "ece": round(expected_calibration_error(truth, p, bins), 4),
+                     "reliability": {k: [None if isinstance(v, float) and np.isnan(v) else
+                                         (round(v, 4) if isinstance(v, float) else v) for v in values]
+                                     for k, values in reliability(truth, p, bins).items()}}
+    return out
+
+
+def write_reliability_png(award: dict, path: str, lang: str = "fr") -> None:
+    """The reliability diagram of :func:`evaluate_award` (model and baseline) as a PNG (atomic write)."""
+    import os
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1,
+            label="calibration parfaite" if lang == "fr" else "perfect calibration")
+    labels = {"p_award": ("chance d'obtention", "chance of award"),
+              "past_rate": ("taux passé du bénéficiaire", "recipient's past rate")}
+    for name, colour in (("p_award", "#1f6f43"), ("past_rate", "#b5651d")):
+        table = award[name]["reliability"]
+        points = [(p, o) for p, o in zip(table["predicted"], table["observed"], strict=True) if p is not None]
+        ax.plot([p for p, _ in points], [o for _, o in points], marker="o", color=colour,
+                label=f"{labels[name][0 if lang == 'fr' else 1]} (ECE {award[name]['ece']:.3f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("probabilité prédite" if lang == "fr" else "predicted probability")
+    ax.set_ylabel("part accordée observée" if lang == "fr" else "observed granted share")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(suffix=".png", dir=folder)
+    os.close(handle)
+    try:
+        fig.savefig(temporary, format="png", metadata={"Software": None})
+        os.replace(temporary, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def format_award(award: dict, lang: str = "fr") -> str:
+    """The chance-of-award lines of the table."""
+    def number(v: float) -> str:
+        return f"{v:.3f}".replace(".", ",") if lang == "fr" else f"{v:.3f}"
+
+    if lang == "fr":
+        lines = [f"Chance d'obtention ({award['test_decisions']:,} décisions testées, "
+                 f"{format_percent(award['granted_share'], 'fr')} accordées) :".replace(",", "\u202f", 1)]
+        names = {"p_award": "modèle (p_award)", "past_rate": "taux passé du bénéficiaire"}
+    else:
+        lines = [f"Chance of award ({award['test_decisions']:,} test decisions, "
+                 f"{format_percent(award['granted_share'], 'en')} granted):"]
+        names = {"p_award": "model (p_award)", "past_rate": "recipient's past rate"}
+    width = max(len(v) for v in names.values())
+    lines.append(f"{'':{width}}  " + "  ".join(h.rjust(7) for h in ("AUC", "Brier", "ECE")))
+    for key, name in names.items():
+        values = award[key]
+        lines.append(f"{name.ljust(width)}  " + "  ".join(number(values[k]).rjust(7) for k in ("auc", "brier", "ece")))
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -437,7 +540,9 @@ def format_table(evaluation: Evaluation, lang: str = "fr") -> str:
 
 __all__ = [
     "Evaluation",
+    "evaluate_award",
     "evaluate_history",
+    "format_award",
     "format_table",
     "projects_from_history",
     "ranking_metrics",
@@ -445,4 +550,5 @@ __all__ = [
     "recipient_keys",
     "subset_masks",
     "time_split",
+    "write_reliability_png",
 ]
