@@ -157,3 +157,57 @@ def learn_funders_command(history, workspace_path, forced, until_year, refused_w
     write_table(learned, output, money_columns=MONEY_COLUMNS)
     click.echo((f"{len(learned)} profils appris → {output}" if lang == "fr"
                 else f"{len(learned)} learned profiles → {output}"), err=True)
+
+
+@click.command("learn-weights")
+@click.option("--decisions", "decisions_path", required=True, type=click.Path(exists=True),
+              help="History of decisions, granted and refused (file or folder).")
+@mapping_options
+@click.option("--refused-when-zero", is_flag=True, help="An awarded amount of 0 means refused.")
+@click.option("--funder", "funder_id", default=None, metavar="ID", help="Learn from this funder's decisions only.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fit / held-out halves.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Weights file (YAML), readable by --weights-file.")
+@lang_option
+def learn_weights_command(decisions_path, forced, refused_when_zero, funder_id, seed, output, lang):
+    """Fit non-negative criterion weights that best separate granted from refused decisions.
+
+    The matcher is fitted on every year but the latest; the latest year's
+    decisions are scored against the funder that decided them, half fit the
+    weights (non-negative logistic regression, scaled to the defaults' total),
+    the other half measures the gain (AUC of the score, learned vs default).
+
+    \b
+    Examples:
+      coopmatch learn-weights --decisions historique.csv -o poids.yaml
+      coopmatch learn-weights --decisions paris-subventions/ --refused-when-zero \\
+        --map funder_id=direction --map purpose="objet du dossier" --map year=anneeBudg \\
+        --map amount_awarded="montant vote" --funder DAC -o poids_dac.yaml
+      coopmatch evaluate --history paris-subventions/ ... --weights-file poids.yaml
+    """
+    import yaml
+
+    from matcher.evaluation.weights import learn_weights
+    from matcher.io.writers import write_text
+
+    result = load_profiles("history", decisions_path, forced,
+                           **({"refused_when_zero": True} if refused_when_zero else {}))
+    notice_rejects(result, "historique" if lang == "fr" else "history", lang)
+    click.echo("apprentissage des poids…" if lang == "fr" else "learning weights…", err=True)
+    learned = learn_weights(result.frame, funder=funder_id, seed=seed)
+    head = ("critère", "défaut", "appris") if lang == "fr" else ("criterion", "default", "learned")
+    width = max(len(head[0]), *(len(c) for c in learned["weights"]))
+    click.echo(f"{head[0].ljust(width)}  {head[1]:>7}  {head[2]:>7}")
+    for name, weight in learned["weights"].items():
+        click.echo(f"{name.ljust(width)}  {learned['defaults'][name]:7.3f}  {weight:7.3f}")
+    if lang == "fr":
+        click.echo(f"AUC sur {learned['held_out_decisions']} décisions de {learned['year']} tenues à part : "
+                   f"{learned['auc_default']:.3f} (défaut) → {learned['auc_learned']:.3f} (appris)")
+    else:
+        click.echo(f"AUC on {learned['held_out_decisions']} held-out decisions of {learned['year']}: "
+                   f"{learned['auc_default']:.3f} (default) → {learned['auc_learned']:.3f} (learned)")
+    document = {"weights": learned["weights"],
+                "learned_from": {k: learned[k] for k in ("year", "funder", "fit_decisions", "held_out_decisions",
+                                                         "auc_default", "auc_learned")}}
+    write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), output)
+    click.echo(f"{'poids' if lang == 'fr' else 'weights'} → {output}", err=True)
