@@ -24,11 +24,11 @@ from matcher.engine.award import (
 )
 from matcher.evaluation.evaluate import (
     evaluate_history,
-    subset_masks,
     format_table,
     projects_from_history,
     ranking_metrics,
     ranks_of_truth,
+    subset_masks,
     time_split,
 )
 

@@ -139,7 +139,8 @@ def read_weights_file(path: str) -> dict[str, float]:
         try:
             out[str(name)] = float(value)
         except (TypeError, ValueError):
-            raise click.ClickException(f"--weights-file {path}: weight of '{name}' is not a number: {value!r}") from None
+            raise click.ClickException(
+                f"--weights-file {path}: weight of '{name}' is not a number: {value!r}") from None
     return out
 
 
