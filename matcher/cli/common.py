@@ -182,7 +182,23 @@ def ranking_options(fn):
     ]
     for option in reversed(options):
         fn = option(fn)
-    return fn
+    return weights_file_option(fn)
+
+
+def weights_file_option(fn):
+    """``--weights-file FILE`` (YAML criterion: weight, e.g. from learn-weights), passed on as
+    ``--weight`` items placed before the command line's own, which therefore win."""
+
+    @click.option("--weights-file", "weights_file", type=click.Path(exists=True, dir_okay=False), default=None,
+                  help="YAML weights (criterion: weight), e.g. written by learn-weights; --weight overrides it.")
+    @functools.wraps(fn)
+    def wrapper(*args, weights_file, **kwargs):
+        if weights_file:
+            read = [f"{name}={value!r}" for name, value in read_weights_file(weights_file).items()]
+            kwargs["weights"] = tuple(read) + tuple(kwargs.get("weights") or ())
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def notice_rejects(result, what: str, lang: str) -> None:
