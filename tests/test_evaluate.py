@@ -258,22 +258,18 @@ def test_cli_learn_weights_then_weights_file(tmp_path):
     assert result.exit_code == 1 and "Error: --weights-file" in result.output and "not a number" in result.output
 
 
-def test_ranking_commands_take_a_weights_file(tmp_path):
+def test_ranking_commands_take_a_weights_file(tmp_path, monkeypatch):
     weights = tmp_path / "poids.yaml"
     weights.write_text("weights:\n  territory: 0.9\n  sector: 0.01\n", encoding="utf-8")
     base = ["funders-for", "projects/examples/projets.csv", "--date", "2026-12-01", "--format", "csv", "--top", "3"]
-    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
     runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path):
-        import os
-
-        os.chdir(root)
-        from_file = runner.invoke(cli, base + ["--weights-file", str(weights)])
-        inline = runner.invoke(cli, base + ["--weight", "territory=0.9", "--weight", "sector=0.01"])
-        default = runner.invoke(cli, base)
-        mine = ["--weight", "territory=0.15", "--weight", "sector=0.25"]
-        overridden = runner.invoke(cli, base + ["--weights-file", str(weights), *mine])
-        command_line = runner.invoke(cli, base + mine)
+    from_file = runner.invoke(cli, base + ["--weights-file", str(weights)])
+    inline = runner.invoke(cli, base + ["--weight", "territory=0.9", "--weight", "sector=0.01"])
+    default = runner.invoke(cli, base)
+    mine = ["--weight", "territory=0.15", "--weight", "sector=0.25"]
+    overridden = runner.invoke(cli, base + ["--weights-file", str(weights), *mine])
+    command_line = runner.invoke(cli, base + mine)
     assert from_file.exit_code == 0, from_file.output
     assert from_file.output == inline.output != default.output
     assert overridden.output == command_line.output != from_file.output
