@@ -52,6 +52,7 @@ _EXPORTS = {
     "Explanation": "matcher.engine.explain",
     "run_batch": "matcher.engine.batch",
     "BatchResult": "matcher.engine.batch",
+    "AwardModel": "matcher.engine.award",
     # reports
     "Report": "matcher.report.model",
     "RunInfo": "matcher.report.model",
@@ -62,6 +63,7 @@ _EXPORTS = {
     # evaluation
     "evaluate": "matcher.evaluation.evaluate",
     "Evaluation": "matcher.evaluation.evaluate",
+    "learn_weights": "matcher.evaluation.weights",
     # workspaces (a call's profiles, runs, decisions and outcomes in one database)
     "Workspace": "matcher.workspace.api",
     "WorkspaceError": "matcher.workspace.store",
@@ -73,6 +75,7 @@ _RENAMED = {"evaluate": "evaluate_history", "write_xlsx": "write_report_workbook
 
 __all__ = [
     "__version__",
+    "AwardModel",
     "BatchResult",
     "CoopmatchError",
     "Criterion",
@@ -101,6 +104,7 @@ __all__ = [
     "evaluate",
     "is_missing",
     "learn_funders",
+    "learn_weights",
     "portfolio_balance",
     "read_funders",
     "read_history",

@@ -9,6 +9,7 @@ from matcher.core.errors import (
     VocabularyError,
 )
 from matcher.core.missing import is_missing
+from matcher.engine.award import AwardModel
 from matcher.engine.batch import BatchResult, run_batch
 from matcher.engine.criteria import default_criteria
 from matcher.engine.criterion import Criterion
@@ -18,6 +19,7 @@ from matcher.engine.model import Matcher
 from matcher.engine.scoring import DEFAULT_WEIGHTS
 from matcher.evaluation.evaluate import Evaluation
 from matcher.evaluation.evaluate import evaluate_history as evaluate
+from matcher.evaluation.weights import learn_weights
 from matcher.io.loading import (
     SAMPLE_FUNDERS,
     SAMPLE_HISTORY,

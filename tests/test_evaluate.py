@@ -13,12 +13,22 @@ import pytest
 from click.testing import CliRunner
 
 from matcher.cli import cli
+from matcher.engine.award import (
+    AwardModel,
+    auc,
+    brier,
+    expected_calibration_error,
+    past_rate_baseline,
+    recipient_keys,
+    reliability,
+)
 from matcher.evaluation.evaluate import (
     evaluate_history,
     format_table,
     projects_from_history,
     ranking_metrics,
     ranks_of_truth,
+    subset_masks,
     time_split,
 )
 
@@ -72,7 +82,8 @@ def test_projects_from_history():
     assert projects["project_id"].tolist() == ["row-0", "row-1"]
     assert projects["name"].tolist() == rows["purpose"].tolist()
     assert projects["siret"].iloc[0] == "12345678900000" and projects["siren"].iloc[0] == "123456789"
-    assert projects["amount_requested"].tolist() == [1000.0, 5000.0]
+    # Never the awarded amount (written with the decision): unknown stays unknown.
+    assert np.isnan(projects["amount_requested"].iloc[0]) and projects["amount_requested"].iloc[1] == 5000.0
     assert "ENV asso 0" in projects["summary"].iloc[0]
 
 
@@ -125,3 +136,140 @@ def test_paris_sample_does_not_regress():
     assert metrics["hit@3"] >= 0.92
     assert metrics["mrr"] >= 0.84
     assert evaluation.explained_top3 == 1.0
+
+
+def test_recipient_keys_siren_then_folded_name():
+    rows = pd.DataFrame({"recipient_id": ["12345678900012", "123456789", None, "W751234567", None],
+                         "recipient_name": ["A", "B", "Les Amis du Quartier", "Théâtre Éphémère", None]})
+    assert recipient_keys(rows).tolist() == ["siren:123456789", "siren:123456789", "name:les amis du quartier",
+                                             "name:theatre ephemere", None]
+
+
+def test_subsets_new_pairs_and_new_recipients():
+    history = pd.DataFrame([
+        {"funder_id": "A", "recipient_id": "11111111100011", "year": 2017, "status": "granted"},
+        {"funder_id": "B", "recipient_id": "22222222200022", "year": 2017, "status": "refused"},
+        {"funder_id": "A", "recipient_id": "11111111100099", "year": 2018, "status": "granted"},  # same SIREN
+        {"funder_id": "B", "recipient_id": "11111111100011", "year": 2018, "status": "granted"},  # new pair
+        {"funder_id": "B", "recipient_id": "22222222200022", "year": 2018, "status": "granted"},  # refused before
+        {"funder_id": "A", "recipient_id": None, "year": 2019, "status": "granted"},  # unknown recipient
+    ])
+    masks = subset_masks(time_split(history, 2018))
+    assert masks["all"].tolist() == [True] * 4
+    assert masks["new_pairs"].tolist() == [False, True, True, True]
+    assert masks["new_recipients"].tolist() == [False, False, True, True]
+
+
+def test_evaluation_reports_each_subset_with_its_size():
+    evaluation = evaluate_history(small_history(), 2018, top=5, baselines=False)
+    data = evaluation.to_dict()["subsets"]
+    assert list(data) == ["all", "new_pairs", "new_recipients"]
+    assert data["all"]["n"] == 9 and data["all"]["coopmatch"] == evaluation.to_dict()["metrics"]["coopmatch"]
+    # small_history repeats the same recipients every year: nobody is new.
+    assert data["new_pairs"]["n"] == 0 and data["new_recipients"]["n"] == 0
+    assert "new pairs" in format_table(evaluation, "en") and "nouvelles paires" in format_table(evaluation, "fr")
+
+
+def test_probability_metrics_on_a_hand_computed_example():
+    truth = np.array([1, 0, 1, 0])
+    p = np.array([0.9, 0.1, 0.35, 0.05])
+    assert auc(truth, p) == 1.0 and auc(truth, 1 - p) == 0.0
+    assert brier(truth, p) == pytest.approx((0.01 + 0.01 + 0.4225 + 0.0025) / 4)
+    table = reliability(truth, p, bins=10)
+    assert table["count"] == [1, 1, 0, 1, 0, 0, 0, 0, 0, 1]
+    # bins [0, 0.1) {0.05}, [0.1, 0.2) {0.1}: observed 0; [0.3, 0.4) {0.35} and [0.9, 1] {0.9}: observed 1.
+    assert expected_calibration_error(truth, p, bins=10) == pytest.approx((0.05 + 0.1 + 0.65 + 0.1) / 4)
+
+
+def award_history(seed: int = 0) -> pd.DataFrame:
+    """Five years; 'solid' recipients are granted 90 % of the time, 'fragile' ones 20 %."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for year in range(2014, 2019):
+        for r in range(60):
+            solid = r % 2 == 0
+            granted = rng.random() < (0.9 if solid else 0.2)
+            rows.append({"funder_id": "A" if r % 3 else "B", "recipient_id": f"{100000000 + r:09d}00011",
+                         "recipient_name": f"association {r}", "year": year,
+                         "purpose": "jardin partagé" if solid else "projet divers",
+                         "status": "granted" if granted else "refused", "sectors": ("culture_sport",)})
+    return pd.DataFrame(rows)
+
+
+def test_award_model_learns_the_recipients_record_and_is_deterministic():
+    history = award_history()
+    train, test = history[history["year"] < 2018], history[history["year"] == 2018].reset_index(drop=True)
+    p = AwardModel().fit(train).predict(test)
+    again = AwardModel().fit(train).predict(test)
+    assert np.array_equal(p, again) and ((p >= 0) & (p <= 1)).all()
+    truth = (test["status"] == "granted").to_numpy(dtype=int)
+    assert auc(truth, p) > 0.75
+    solid = np.arange(len(test)) % 2 == 0
+    assert p[solid].mean() > p[~solid].mean() + 0.3
+    baseline = past_rate_baseline(train, test)
+    assert baseline[solid].mean() > baseline[~solid].mean()
+
+
+def test_award_model_needs_three_years_of_decisions():
+    from matcher.core.errors import MatchingError
+
+    with pytest.raises(MatchingError, match="three years"):
+        AwardModel().fit(award_history()[lambda f: f["year"] < 2016])
+
+
+def test_cli_decisions_and_reliability(tmp_path):
+    history = tmp_path / "historique.csv"
+    award_history().assign(sectors="culture").to_csv(history, index=False)
+    report, png = tmp_path / "rapport.json", tmp_path / "fiabilite.png"
+    base = ["evaluate", "--history", str(history), "--test-from-year", "2018", "--top", "5", "--no-baselines"]
+    result = CliRunner().invoke(cli, base + ["--decisions", "--reliability", str(png), "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "Chance d'obtention" in result.output and "taux passé du bénéficiaire" in result.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["award"]["test_decisions"] == 60 and set(data["award"]) >= {"p_award", "past_rate"}
+    assert set(data["award"]["p_award"]) == {"auc", "brier", "ece", "reliability"}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = CliRunner().invoke(cli, base + ["--reliability", str(png)])
+    assert result.exit_code == 2 and "--reliability needs --decisions" in result.output
+
+
+def test_cli_learn_weights_then_weights_file(tmp_path):
+    history = tmp_path / "historique.csv"
+    award_history().to_csv(history, index=False)
+    weights = tmp_path / "poids.yaml"
+    result = CliRunner().invoke(cli, ["learn-weights", "--decisions", str(history), "-o", str(weights),
+                                      "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "held-out decisions of 2018" in result.output and "history" in result.output
+    import yaml
+
+    learned = yaml.safe_load(weights.read_text(encoding="utf-8"))
+    assert all(w >= 0 for w in learned["weights"].values())
+    result = CliRunner().invoke(cli, ["evaluate", "--history", str(history), "--test-from-year", "2018",
+                                      "--top", "5", "--no-baselines", "--weights-file", str(weights),
+                                      "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    used = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["settings"]["weights"]
+    assert used == pytest.approx({k: v for k, v in learned["weights"].items() if k in used}, abs=1e-4)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("history: beaucoup\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["evaluate", "--history", str(history), "--test-from-year", "2018",
+                                      "--weights-file", str(bad)])
+    assert result.exit_code == 1 and "Error: --weights-file" in result.output and "not a number" in result.output
+
+
+def test_ranking_commands_take_a_weights_file(tmp_path, monkeypatch):
+    weights = tmp_path / "poids.yaml"
+    weights.write_text("weights:\n  territory: 0.9\n  sector: 0.01\n", encoding="utf-8")
+    base = ["funders-for", "projects/examples/projets.csv", "--date", "2026-12-01", "--format", "csv", "--top", "3"]
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    runner = CliRunner()
+    from_file = runner.invoke(cli, base + ["--weights-file", str(weights)])
+    inline = runner.invoke(cli, base + ["--weight", "territory=0.9", "--weight", "sector=0.01"])
+    default = runner.invoke(cli, base)
+    mine = ["--weight", "territory=0.15", "--weight", "sector=0.25"]
+    overridden = runner.invoke(cli, base + ["--weights-file", str(weights), *mine])
+    command_line = runner.invoke(cli, base + mine)
+    assert from_file.exit_code == 0, from_file.output
+    assert from_file.output == inline.output != default.output
+    assert overridden.output == command_line.output != from_file.output

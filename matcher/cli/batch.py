@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from matcher.cli.common import lang_option, load_profiles, parse_run_date, parse_weights
+from matcher.cli.common import lang_option, load_profiles, parse_run_date, parse_weights, weights_file_option
 from matcher.cli.workspace_runs import (
     open_for_ranking,
     read_project_ids,
@@ -30,6 +30,7 @@ PROGRESS_MIN_PAIRS = 20_000_000
 
 
 @click.command()
+@weights_file_option
 @click.option("--projects", "projects_path", default=None, type=click.Path(), help="Projects file or folder.")
 @click.option("--funders", "funders_path", default=None, type=click.Path(), help="Funders file or folder.")
 @workspace_option

@@ -118,6 +118,32 @@ def parse_weights(values) -> dict[str, float] | None:
     return weights or None
 
 
+def read_weights_file(path: str) -> dict[str, float]:
+    """``criterion: weight`` pairs from a YAML file (safe loading), as written by learn-weights.
+
+    A ``weights:`` mapping at the top is read when present (learn-weights writes one).
+    """
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as err:
+        raise click.ClickException(f"--weights-file {path}: unreadable ({err})") from None
+    if isinstance(data, dict) and isinstance(data.get("weights"), dict):
+        data = data["weights"]
+    if not isinstance(data, dict) or not data:
+        raise click.ClickException(f"--weights-file {path}: expected a mapping criterion: weight")
+    out = {}
+    for name, value in data.items():
+        try:
+            out[str(name)] = float(value)
+        except (TypeError, ValueError):
+            raise click.ClickException(
+                f"--weights-file {path}: weight of '{name}' is not a number: {value!r}") from None
+    return out
+
+
 def parse_run_date(value: str | None) -> str | None:
     if value is None:
         return None
@@ -156,7 +182,23 @@ def ranking_options(fn):
     ]
     for option in reversed(options):
         fn = option(fn)
-    return fn
+    return weights_file_option(fn)
+
+
+def weights_file_option(fn):
+    """``--weights-file FILE`` (YAML criterion: weight, e.g. from learn-weights), passed on as
+    ``--weight`` items placed before the command line's own, which therefore win."""
+
+    @click.option("--weights-file", "weights_file", type=click.Path(exists=True, dir_okay=False), default=None,
+                  help="YAML weights (criterion: weight), e.g. written by learn-weights; --weight overrides it.")
+    @functools.wraps(fn)
+    def wrapper(*args, weights_file, **kwargs):
+        if weights_file:
+            read = [f"{name}={value!r}" for name, value in read_weights_file(weights_file).items()]
+            kwargs["weights"] = tuple(read) + tuple(kwargs.get("weights") or ())
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def notice_rejects(result, what: str, lang: str) -> None:

@@ -15,6 +15,7 @@ from matcher.cli.common import (
     notice_rejects,
     parse_run_date,
     parse_weights,
+    read_weights_file,
 )
 
 
@@ -33,11 +34,17 @@ from matcher.cli.common import (
 @click.option("--sample", type=click.IntRange(min=1), default=None,
               help="Test on this many granted applications drawn at random (quick check).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample and of the baselines.")
+@click.option("--weights-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="YAML weights (criterion: weight), e.g. written by learn-weights; --weight overrides it.")
 @click.option("--no-baselines", is_flag=True, help="Skip the two baselines (time coopmatch alone).")
+@click.option("--decisions", is_flag=True,
+              help="Also score the chance of award (p_award) on every test decision: AUC, Brier, ECE.")
+@click.option("--reliability", "reliability_path", type=click.Path(dir_okay=False), default=None,
+              help="With --decisions: write the reliability diagram here (PNG).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the JSON report here.")
 @lang_option
 def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_date, weights, sample, seed,
-             no_baselines, output, lang):
+             weights_file, no_baselines, decisions, reliability_path, output, lang):
     """Rank funders for past granted applications and measure how often the real funder comes first.
 
     Trains on every decision (granted and refused) before --test-from-year:
@@ -45,7 +52,14 @@ def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_
     of funders-for. Then ranks the funders of every granted application of
     that year and after, and reports hit@1, hit@3, MRR and nDCG@5 next to two
     baselines (most frequent funder; TF-IDF character 2-5-grams + logistic
-    regression).
+    regression), for all test applications, for new pairs (the recipient was
+    never granted by that funder before) and for new recipients (never granted
+    by any funder before). The recipient is its SIREN, else its folded name.
+
+    With --decisions, also learns the chance of award from the past decisions
+    (granted and refused; calibrated on the latest training year) and scores it
+    on every decision of the test years, next to the recipient's past grant
+    rate; --reliability writes the reliability diagram.
 
     \b
     Example:
@@ -54,6 +68,8 @@ def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_
         --map amount_awarded="montant vote" --map recipient_name=beneficiaire \\
         --map recipient_id=siret --map sectors="secteur activite" \\
         --test-from-year 2018 -o rapport.json
+      coopmatch evaluate --history paris-subventions/ --refused-when-zero ... \\
+        --test-from-year 2018 --decisions --reliability fiabilite.png --weights-file poids.yaml
     """
     import pandas as pd
 
@@ -66,12 +82,26 @@ def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_
         notice_rejects(result, "historique" if lang == "fr" else "history", lang)
         frames.append(result.frame)
     history = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    if reliability_path and not decisions:
+        raise click.UsageError("--reliability needs --decisions")
+    run_weights = {**(read_weights_file(weights_file) if weights_file else {}), **(parse_weights(weights) or {})}
     evaluation = evaluate_history(history, test_from_year, top=top, run_date=parse_run_date(run_date),
                                   lang=lang, baselines=not no_baselines, sample=sample, seed=seed,
-                                  weights=parse_weights(weights))
+                                  weights=run_weights or None)
     click.echo(format_table(evaluation, lang))
+    report = evaluation.to_dict()
+    if decisions:
+        from matcher.evaluation.evaluate import evaluate_award, format_award, write_reliability_png
+
+        click.echo("chance d'obtention…" if lang == "fr" else "chance of award…", err=True)
+        report["award"] = evaluate_award(history, test_from_year, seed=seed)
+        click.echo(format_award(report["award"], lang))
+        if reliability_path:
+            write_reliability_png(report["award"], reliability_path, lang)
+            click.echo(f"{'diagramme de fiabilité' if lang == 'fr' else 'reliability diagram'} → {reliability_path}",
+                       err=True)
     if output:
-        write_text(json.dumps(evaluation.to_dict(), ensure_ascii=False, indent=2) + "\n", output)
+        write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", output)
         click.echo(f"{'rapport' if lang == 'fr' else 'report'} → {output}", err=True)
 
 
@@ -127,3 +157,57 @@ def learn_funders_command(history, workspace_path, forced, until_year, refused_w
     write_table(learned, output, money_columns=MONEY_COLUMNS)
     click.echo((f"{len(learned)} profils appris → {output}" if lang == "fr"
                 else f"{len(learned)} learned profiles → {output}"), err=True)
+
+
+@click.command("learn-weights")
+@click.option("--decisions", "decisions_path", required=True, type=click.Path(exists=True),
+              help="History of decisions, granted and refused (file or folder).")
+@mapping_options
+@click.option("--refused-when-zero", is_flag=True, help="An awarded amount of 0 means refused.")
+@click.option("--funder", "funder_id", default=None, metavar="ID", help="Learn from this funder's decisions only.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fit / held-out halves.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Weights file (YAML), readable by --weights-file.")
+@lang_option
+def learn_weights_command(decisions_path, forced, refused_when_zero, funder_id, seed, output, lang):
+    """Fit non-negative criterion weights that best separate granted from refused decisions.
+
+    The matcher is fitted on every year but the latest; the latest year's
+    decisions are scored against the funder that decided them, half fit the
+    weights (non-negative logistic regression, scaled to the defaults' total),
+    the other half measures the gain (AUC of the score, learned vs default).
+
+    \b
+    Examples:
+      coopmatch learn-weights --decisions historique.csv -o poids.yaml
+      coopmatch learn-weights --decisions paris-subventions/ --refused-when-zero \\
+        --map funder_id=direction --map purpose="objet du dossier" --map year=anneeBudg \\
+        --map amount_awarded="montant vote" --funder DAC -o poids_dac.yaml
+      coopmatch evaluate --history paris-subventions/ ... --weights-file poids.yaml
+    """
+    import yaml
+
+    from matcher.evaluation.weights import learn_weights
+    from matcher.io.writers import write_text
+
+    result = load_profiles("history", decisions_path, forced,
+                           **({"refused_when_zero": True} if refused_when_zero else {}))
+    notice_rejects(result, "historique" if lang == "fr" else "history", lang)
+    click.echo("apprentissage des poids…" if lang == "fr" else "learning weights…", err=True)
+    learned = learn_weights(result.frame, funder=funder_id, seed=seed)
+    head = ("critère", "défaut", "appris") if lang == "fr" else ("criterion", "default", "learned")
+    width = max(len(head[0]), *(len(c) for c in learned["weights"]))
+    click.echo(f"{head[0].ljust(width)}  {head[1]:>7}  {head[2]:>7}")
+    for name, weight in learned["weights"].items():
+        click.echo(f"{name.ljust(width)}  {learned['defaults'][name]:7.3f}  {weight:7.3f}")
+    if lang == "fr":
+        click.echo(f"AUC sur {learned['held_out_decisions']} décisions de {learned['year']} tenues à part : "
+                   f"{learned['auc_default']:.3f} (défaut) → {learned['auc_learned']:.3f} (appris)")
+    else:
+        click.echo(f"AUC on {learned['held_out_decisions']} held-out decisions of {learned['year']}: "
+                   f"{learned['auc_default']:.3f} (default) → {learned['auc_learned']:.3f} (learned)")
+    document = {"weights": learned["weights"],
+                "learned_from": {k: learned[k] for k in ("year", "funder", "fit_decisions", "held_out_decisions",
+                                                         "auc_default", "auc_learned")}}
+    write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), output)
+    click.echo(f"{'poids' if lang == 'fr' else 'weights'} → {output}", err=True)

@@ -36,6 +36,7 @@ import pandas as pd
 
 from funders.history import GRANTED, decision_status
 from matcher.core.errors import InputError
+from matcher.engine.award import recipient_keys
 from matcher.engine.explain import format_percent
 from matcher.engine.features import as_choices, as_float, as_text, column
 from matcher.engine.history_affinity import HistoryAffinity, sector_labels
@@ -87,14 +88,14 @@ def projects_from_history(rows: pd.DataFrame) -> pd.DataFrame:
     ``project_id`` is ``row-<position>``; ``name`` the purpose; ``summary`` the
     sector labels and the recipient's name; ``carrier_name`` the recipient;
     ``siret``/``siren`` the recipient's id when it is one; ``sectors``,
-    ``territory``; ``amount_requested`` the amount requested, else the amount
-    awarded; ``legal_form`` the recipient's legal form.
+    ``territory``; ``amount_requested`` the amount requested (never the amount
+    awarded: it is written with the decision, so using it would leak the answer
+    into the scale criterion); ``legal_form`` the recipient's legal form.
     """
     n = len(rows)
     ids = [as_text(v) for v in column(rows, "recipient_id")]
     compact = ["".join(v.split()) if v else None for v in ids]
     requested = np.array([as_float(v) for v in column(rows, "amount_requested")], dtype=float)
-    awarded = np.array([as_float(v) for v in column(rows, "amount_awarded")], dtype=float)
     names = [as_text(v) for v in column(rows, "recipient_name")]
     sectors = [as_choices(v) for v in column(rows, "sectors")]
     labels: dict = {}
@@ -116,7 +117,7 @@ def projects_from_history(rows: pd.DataFrame) -> pd.DataFrame:
         "legal_form": pd.Series([as_text(v) for v in column(rows, "recipient_legal_form")], dtype=object),
         "sectors": pd.Series(sectors, dtype=object),
         "territory": pd.Series([as_choices(v) for v in column(rows, "territory")], dtype=object),
-        "amount_requested": pd.Series(np.where(np.isnan(requested), awarded, requested), dtype=float),
+        "amount_requested": pd.Series(requested, dtype=float),
     })
 
 
@@ -131,6 +132,38 @@ def application_texts(rows: pd.DataFrame) -> list[str]:
             labels[key] = sector_labels(key)
         out.append(" ".join(p for p in (as_text(purpose), labels[key], as_text(name)) if p))
     return out
+
+
+# --------------------------------------------------------------------------- recipients and subsets
+
+#: Subsets of the test applications reported by :func:`evaluate_history`, in report order.
+SUBSETS = ("all", "new_pairs", "new_recipients")
+
+
+def subset_masks(split: Split) -> dict[str, np.ndarray]:
+    """Boolean masks over the test rows: ``all``; ``new_pairs``, the recipient was never granted
+    by the true funder before the test period; ``new_recipients``, never granted by any funder.
+
+    A recipient known by neither id nor name counts as new (nothing says it was granted).
+    """
+    past = split.train.loc[decision_status(split.train) == GRANTED]
+    past_keys = recipient_keys(past)
+    past_funders = [as_text(v) for v in past["funder_id"].tolist()]
+    pairs = {(k, f) for k, f in zip(past_keys.tolist(), past_funders, strict=True) if k is not None}
+    known = {k for k in past_keys.tolist() if k is not None}
+    keys = recipient_keys(split.test).tolist()
+    return {
+        "all": np.ones(len(keys), dtype=bool),
+        "new_pairs": np.array([k is None or (k, f) not in pairs for k, f in zip(keys, split.truth, strict=True)],
+                              dtype=bool),
+        "new_recipients": np.array([k is None or k not in known for k in keys], dtype=bool),
+    }
+
+
+def subset_metrics(ranks: dict[str, np.ndarray], masks: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Per subset: its size ``n`` and each method's metrics on it."""
+    return {name: {"n": int(mask.sum()), **{m: ranking_metrics(r[mask]) for m, r in ranks.items()}}
+            for name, mask in masks.items()}
 
 
 # --------------------------------------------------------------------------- split
@@ -185,12 +218,15 @@ class Evaluation:
     explained_top3: float
     examples: list[dict] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
+    subsets: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
             "test_from_year": self.test_from_year, "top": self.top, "train_rows": self.train_rows,
             "test_rows": self.test_rows, "funders": self.funders,
             "metrics": {m: {k: round(v, 4) for k, v in values.items()} for m, values in self.metrics.items()},
+            "subsets": {name: {k: (v if k == "n" else {m: round(x, 4) for m, x in v.items()})
+                               for k, v in values.items()} for name, values in self.subsets.items()},
             "explained_top3": round(self.explained_top3, 4),
             "timings_s": {k: round(v, 2) for k, v in self.timings.items()},
             "settings": self.settings, "examples": self.examples,
@@ -301,14 +337,16 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
     split = time_split(history, test_from_year, sample, seed)
     matcher, projects, ranked, timings = rank_with_coopmatch(split, top, run_date, lang, weights)
     ids = projects["project_id"].tolist()
-    metrics = {"coopmatch": ranking_metrics(ranks_of_truth(_ranked_lists(ranked, ids), split.truth))}
+    ranks = {"coopmatch": ranks_of_truth(_ranked_lists(ranked, ids), split.truth)}
     if baselines:
         start = time.perf_counter()
-        metrics["most_frequent"] = ranking_metrics(ranks_of_truth(most_frequent_ranking(split, top), split.truth))
+        ranks["most_frequent"] = ranks_of_truth(most_frequent_ranking(split, top), split.truth)
         timings["baseline_most_frequent"] = time.perf_counter() - start
         start = time.perf_counter()
-        metrics["tfidf_char_lr"] = ranking_metrics(ranks_of_truth(tfidf_lr_ranking(split, top, seed), split.truth))
+        ranks["tfidf_char_lr"] = ranks_of_truth(tfidf_lr_ranking(split, top, seed), split.truth)
         timings["baseline_tfidf_lr"] = time.perf_counter() - start
+    metrics = {m: ranking_metrics(r) for m, r in ranks.items()}
+    subsets = subset_metrics(ranks, subset_masks(split))
     timings["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     criterion = next(c for c in matcher.criteria_ if c.name == "history")
     return Evaluation(
@@ -320,6 +358,7 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
             matcher.criteria_names_, np.round(matcher.weights_[0], 4).tolist(), strict=True)),
                   "history_temperature": round(getattr(criterion, "temperature_", float("nan")), 4),
                   "sample": sample, "seed": seed},
+        subsets=subsets,
     )
 
 
@@ -344,7 +383,119 @@ def _examples(matcher, criterion: HistoryAffinity, projects: pd.DataFrame, ranke
     return out
 
 
+# --------------------------------------------------------------------------- chance of award
+
+
+def evaluate_award(history: pd.DataFrame, test_from_year: int, calibration: str = "isotonic",
+                   seed: int = 0, bins: int = 10) -> dict:
+    """Fit :class:`~matcher.engine.award.AwardModel` on the decisions before ``test_from_year`` and
+    score its ``p_award`` on every decision (granted and refused) of that year and after.
+
+    Returns AUC, Brier score and expected calibration error (``bins`` equal-width bins) of the model
+    and of the baseline (the recipient's past grant rate, same rows, same run), the reliability
+    table of each, the sizes and the fit time.
+    """
+    from matcher.engine.award import (
+        AwardModel,
+        auc,
+        brier,
+        expected_calibration_error,
+        past_rate_baseline,
+        reliability,
+    )
+
+    years = pd.to_numeric(history.get("year"), errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    status = decision_status(history)
+    decided = (status == GRANTED) | (status == "refused")
+    train = history.loc[years < test_from_year].reset_index(drop=True)
+    test = history.loc[(years >= test_from_year) & decided].reset_index(drop=True)
+    if test.empty:
+        raise InputError(f"no decided row in {test_from_year} or after: nothing to test the chance of award on")
+    truth = (decision_status(test) == GRANTED).astype(int)
+    start = time.perf_counter()
+    model = AwardModel(calibration=calibration, seed=seed).fit(train)
+    fit_s = time.perf_counter() - start
+    predicted = {"p_award": model.predict(test), "past_rate": past_rate_baseline(train, test)}
+    out = {"test_decisions": int(len(test)), "granted_share": round(float(truth.mean()), 4),
+           "calibration": calibration, "calibrated_on_year": model.latest_year_, "fit_s": round(fit_s, 2)}
+    for name, p in predicted.items():
+        out[name] = {"auc": round(auc(truth, p), 4), "brier": round(brier(truth, p), 4),
+                     "ece": round(expected_calibration_error(truth, p, bins), 4),
+                     "reliability": {k: [None if isinstance(v, float) and np.isnan(v) else
+                                         (round(v, 4) if isinstance(v, float) else v) for v in values]
+                                     for k, values in reliability(truth, p, bins).items()}}
+    return out
+
+
+def write_reliability_png(award: dict, path: str, lang: str = "fr") -> None:
+    """The reliability diagram of :func:`evaluate_award` (model and baseline) as a PNG (atomic write)."""
+    import os
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1,
+            label="calibration parfaite" if lang == "fr" else "perfect calibration")
+    labels = {"p_award": ("chance d'obtention", "chance of award"),
+              "past_rate": ("taux passé du bénéficiaire", "recipient's past rate")}
+    for name, colour in (("p_award", "#1f6f43"), ("past_rate", "#b5651d")):
+        table = award[name]["reliability"]
+        points = [(p, o) for p, o in zip(table["predicted"], table["observed"], strict=True) if p is not None]
+        ax.plot([p for p, _ in points], [o for _, o in points], marker="o", color=colour,
+                label=f"{labels[name][0 if lang == 'fr' else 1]} (ECE {award[name]['ece']:.3f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("probabilité prédite" if lang == "fr" else "predicted probability")
+    ax.set_ylabel("part accordée observée" if lang == "fr" else "observed granted share")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(suffix=".png", dir=folder)
+    os.close(handle)
+    try:
+        fig.savefig(temporary, format="png", metadata={"Software": None})
+        os.replace(temporary, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def format_award(award: dict, lang: str = "fr") -> str:
+    """The chance-of-award lines of the table."""
+    def number(v: float) -> str:
+        return f"{v:.3f}".replace(".", ",") if lang == "fr" else f"{v:.3f}"
+
+    if lang == "fr":
+        lines = [f"Chance d'obtention ({award['test_decisions']:,} décisions testées, "
+                 f"{format_percent(award['granted_share'], 'fr')} accordées) :".replace(",", "\u202f", 1)]
+        names = {"p_award": "modèle (p_award)", "past_rate": "taux passé du bénéficiaire"}
+    else:
+        lines = [f"Chance of award ({award['test_decisions']:,} test decisions, "
+                 f"{format_percent(award['granted_share'], 'en')} granted):"]
+        names = {"p_award": "model (p_award)", "past_rate": "recipient's past rate"}
+    width = max(len(v) for v in names.values())
+    lines.append(f"{'':{width}}  " + "  ".join(h.rjust(7) for h in ("AUC", "Brier", "ECE")))
+    for key, name in names.items():
+        values = award[key]
+        lines.append(f"{name.ljust(width)}  " + "  ".join(number(values[k]).rjust(7) for k in ("auc", "brier", "ece")))
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- report
+
+
+#: Titles of the subsets in the table (fr, en).
+SUBSET_TITLES = {
+    "all": ("toutes les demandes", "all applications"),
+    "new_pairs": ("nouvelles paires (bénéficiaire jamais financé par ce financeur)",
+                  "new pairs (recipient never granted by that funder)"),
+    "new_recipients": ("nouveaux bénéficiaires (jamais financés)", "new recipients (never granted)"),
+}
 
 
 def format_table(evaluation: Evaluation, lang: str = "fr") -> str:
@@ -365,6 +516,15 @@ def format_table(evaluation: Evaluation, lang: str = "fr") -> str:
     for method, values in evaluation.metrics.items():
         name = names.get(method, (method, method))[0 if lang == "fr" else 1]
         lines.append(f"{name.ljust(width)}  " + "  ".join(number(values[k]).rjust(7) for k in keys))
+    for subset, values in evaluation.subsets.items():
+        if subset == "all":
+            continue
+        title = SUBSET_TITLES[subset][0 if lang == "fr" else 1]
+        size = f"{values['n']:,}".replace(",", "\u202f" if lang == "fr" else ",")
+        lines.append(f"{title} (n = {size})" + (" :" if lang == "fr" else ":"))
+        for method in evaluation.metrics:
+            name = names.get(method, (method, method))[0 if lang == "fr" else 1]
+            lines.append(f"{name.ljust(width)}  " + "  ".join(number(values[method][k]).rjust(7) for k in keys))
     if lang == "fr":
         intro = (f"Apprentissage : {evaluation.train_rows:,} décisions avant {evaluation.test_from_year} ; "
                  f"test : {evaluation.test_rows:,} subventions accordées à partir de {evaluation.test_from_year} ; "
@@ -380,10 +540,15 @@ def format_table(evaluation: Evaluation, lang: str = "fr") -> str:
 
 __all__ = [
     "Evaluation",
+    "evaluate_award",
     "evaluate_history",
+    "format_award",
     "format_table",
     "projects_from_history",
     "ranking_metrics",
     "ranks_of_truth",
+    "recipient_keys",
+    "subset_masks",
     "time_split",
+    "write_reliability_png",
 ]
