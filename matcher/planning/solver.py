@@ -132,8 +132,12 @@ class CoreSolution:
         return max(0.0, (self.bound - self.solution.objective) / abs(self.bound))
 
 
-def relaxation(model: Model) -> tuple[Solution, np.ndarray | None]:
-    """The LP relaxation of ``model`` and the reduced cost of each variable (HiGHS through linprog)."""
+def relaxation(model: Model, with_duals: bool = False):
+    """The LP relaxation of ``model`` and the reduced cost of each variable (HiGHS through linprog).
+
+    With ``with_duals`` also the dual value of each row of the model (in the order
+    the rows were added; zero when the row is slack), as a third item.
+    """
     from scipy.optimize import linprog
 
     matrix = sp.vstack(model.rows, format="csr") if model.rows else sp.csr_matrix((0, model.c.shape[0]))
@@ -150,9 +154,21 @@ def relaxation(model: Model) -> tuple[Solution, np.ndarray | None]:
         result = linprog(-model.c, bounds=np.column_stack([model.var_lower, model.var_upper]), method="highs",
                          **kwargs)
     if result.status != 0:
-        return Solution(None, float("nan"), "infeasible" if result.status == 2 else "error", result.message), None
+        failed = Solution(None, float("nan"), "infeasible" if result.status == 2 else "error", result.message)
+        return (failed, None, None) if with_duals else (failed, None)
     reduced = np.asarray(result.lower.marginals) + np.asarray(result.upper.marginals)
-    return Solution(np.asarray(result.x), float(-result.fun), "optimal"), reduced
+    solution = Solution(np.asarray(result.x), float(-result.fun), "optimal")
+    if not with_duals:
+        return solution, reduced
+    duals = np.zeros(matrix.shape[0])
+    if a_ub.shape[0]:
+        marginals = np.asarray(result.ineqlin.marginals)
+        n_up = int(up.sum())
+        duals[np.flatnonzero(up)] += marginals[:n_up]
+        duals[np.flatnonzero(low)] -= marginals[n_up:]
+    if equal.any():
+        duals[np.flatnonzero(equal)] += np.asarray(result.eqlin.marginals)
+    return solution, reduced, duals
 
 
 def solve_core(model: Model, time_limit: float | None = None, core_size: int = CORE_SIZE) -> CoreSolution:

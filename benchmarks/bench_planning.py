@@ -1,0 +1,115 @@
+"""Time ``plan`` (one project against N funder rows) and ``allocate`` (N applications, 20 share constraints).
+
+Synthetic profiles (:mod:`matcher.evaluation.synthetic`, as ``bench_batch.py``)
+are read and the matcher fitted once; each timed run then does what the command
+does after loading: the ranking of the project (or of the call's applications)
+and the solve(s), with the default alternatives (2) and what-ifs. For
+``allocate`` every one of the N projects is made a candidate application of one
+funder (its score kept, eligibility ignored), so that the model has N binaries.
+Medians of ``--repeat`` runs.
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_planning.py --funders 5000 --applications 5000 --constraints 20 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_batch import RUN_DATE, generate  # noqa: E402
+
+
+def share_constraints(apps, count: int):
+    """``count`` share constraints over the most common values: min-shares on regions, max-shares elsewhere.
+
+    A min-share asks half the group's share of all the money asked; a max-share
+    allows 80 % of it (so most of them bind).
+    """
+    from collections import Counter
+
+    from matcher.planning.allocate import ShareConstraint
+
+    total = sum(a.amount for a in apps)
+    out = []
+    for dim in ("region", "sector", "legal_form", "department"):
+        common = Counter(v for a in apps for v in a.values[dim]).most_common(8)
+        for k, (value, _n) in enumerate(common):
+            if len(out) >= count:
+                return out
+            kind = "min" if dim == "region" and k < 4 else "max"
+            part = sum(a.amount for a in apps if value in a.values[dim]) / total
+            share = round(0.5 * part if kind == "min" else min(1.0, 0.8 * part), 4)
+            out.append(ShareConstraint(kind, dim, value, share, f"{kind}-share {dim}:{value}={share}"))
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--funders", type=int, default=5000, help="funder rows for plan")
+    parser.add_argument("--applications", type=int, default=5000, help="applications for allocate")
+    parser.add_argument("--constraints", type=int, default=20)
+    parser.add_argument("--envelope-share", type=float, default=0.2,
+                        help="the envelope, as a share of all the money the applications ask")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "coopmatch-bench")
+    args = parser.parse_args(argv)
+
+    from matcher.engine.model import Matcher
+    from matcher.io.loading import load
+    from matcher.planning.allocate import allocate, applications_from
+    from matcher.planning.plan import make_plans
+
+    projects_file, funders_file = generate(args.data, args.applications, args.funders, args.seed)
+    projects = load("projects", projects_file).frame
+    funders = load("funders", funders_file).frame
+    matcher = Matcher(date=RUN_DATE).fit(funders)
+    budgeted = projects[projects["total_budget"].notna()]
+    project = budgeted.head(1)
+
+    def run_plan():
+        ranked = matcher.rank_funders(project, top=len(funders), include_ineligible=True)
+        return make_plans(project.iloc[0].to_dict(), ranked, funders, matcher.run_date_)
+
+    run_plan()  # compile the kernels
+    times = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        result = run_plan()
+        times.append(time.perf_counter() - start)
+    print(f"plan: 1 project x {len(funders):,} funder rows ({len(result.candidates)} candidates, "
+          f"{len(result.plans)} plans): median {statistics.median(times):.2f} s over {args.repeat} runs "
+          f"({', '.join(f'{t:.2f}' for t in times)})")
+
+    funder = funders.iloc[0].to_dict()
+    ranked = matcher.rank_projects(projects, funder["funder_id"], call_id=funder.get("call_id") or None, top=len(projects),
+                                   include_ineligible=True)
+    ranked = ranked.drop_duplicates("project_id").assign(eligibility="eligible")
+    apps = applications_from(ranked, projects, {**funder, "ticket_max": None}, None, None)
+    print(f'{len(ranked)} ranked, {len(apps)} applications', file=sys.stderr)
+    constraints = share_constraints(apps, args.constraints)
+    envelope = round(args.envelope_share * sum(a.amount for a in apps), -3)
+    times = []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        result = allocate(ranked, projects, funder, envelope, constraints, applications=apps)
+        times.append(time.perf_counter() - start)
+    print(f"allocate: {len(apps):,} applications, {len(constraints)} share constraints, envelope "
+          f"{envelope:,.0f}: median {statistics.median(times):.2f} s over {args.repeat} runs "
+          f"({', '.join(f'{t:.2f}' for t in times)}); funded {len(result.best.amounts)}, "
+          f"{len(result.alternatives)} alternatives, {len(result.without)} what-ifs, binding {len(result.binding)}, "
+          f"worst-case gap {result.best.gap:.2e}, status {result.best.status}")
+
+
+if __name__ == "__main__":
+    main()
