@@ -37,19 +37,19 @@ def share_constraints(apps, count: int):
     """
     from collections import Counter
 
-    from matcher.planning.allocate import ShareConstraint
+    from matcher.planning.allocate import Share
 
-    total = sum(a.amount for a in apps)
+    total = apps["requested"].sum()
     out = []
     for dim in ("region", "sector", "legal_form", "department"):
-        common = Counter(v for a in apps for v in a.values[dim]).most_common(8)
+        common = Counter(v for values in apps[dim] for v in values).most_common(8)
         for k, (value, _n) in enumerate(common):
             if len(out) >= count:
                 return out
             kind = "min" if dim == "region" and k < 4 else "max"
-            part = sum(a.amount for a in apps if value in a.values[dim]) / total
+            part = apps.loc[[value in v for v in apps[dim]], "requested"].sum() / total
             share = round(0.5 * part if kind == "min" else min(1.0, 0.8 * part), 4)
-            out.append(ShareConstraint(kind, dim, value, share, f"{kind}-share {dim}:{value}={share}"))
+            out.append(Share(kind, dim, value, share))
     return out
 
 
@@ -67,19 +67,19 @@ def main(argv=None) -> None:
 
     from matcher.engine.model import Matcher
     from matcher.io.loading import load
-    from matcher.planning.allocate import allocate, applications_from
-    from matcher.planning.plan import make_plans
+    from matcher.planning.allocate import AllocationOptions, allocate_envelope
+    from matcher.planning.applications import applications
+    from matcher.planning.plan import plan_financing
 
     projects_file, funders_file = generate(args.data, args.applications, args.funders, args.seed)
     projects = load("projects", projects_file).frame
     funders = load("funders", funders_file).frame
     matcher = Matcher(date=RUN_DATE).fit(funders)
-    budgeted = projects[projects["total_budget"].notna()]
-    project = budgeted.head(1)
+    project = projects[projects["total_budget"].notna()].head(1)
 
     def run_plan():
-        ranked = matcher.rank_funders(project, top=len(funders), include_ineligible=True)
-        return make_plans(project.iloc[0].to_dict(), ranked, funders, matcher.run_date_)
+        ranked = matcher.rank_funders(project, top=None)
+        return plan_financing(project.iloc[0].to_dict(), ranked, funders)
 
     run_plan()  # compile the kernels
     times = []
@@ -90,25 +90,25 @@ def main(argv=None) -> None:
     print(f"plan: 1 project x {len(funders):,} funder rows ({len(result.candidates)} candidates, "
           f"{len(result.plans)} plans): median {statistics.median(times):.2f} s over {args.repeat} runs "
           f"({', '.join(f'{t:.2f}' for t in times)})")
-
     funder = funders.iloc[0].to_dict()
-    ranked = matcher.rank_projects(projects, funder["funder_id"], call_id=funder.get("call_id") or None, top=len(projects),
-                                   include_ineligible=True)
+    ranked = matcher.rank_projects(projects, funder["funder_id"], top=None, include_ineligible=True)
     ranked = ranked.drop_duplicates("project_id").assign(eligibility="eligible")
-    apps = applications_from(ranked, projects, {**funder, "ticket_max": None}, None, None)
-    print(f'{len(ranked)} ranked, {len(apps)} applications', file=sys.stderr)
-    constraints = share_constraints(apps, args.constraints)
-    envelope = round(args.envelope_share * sum(a.amount for a in apps), -3)
+    apps, _ = applications(ranked, projects, funders[funders["funder_id"] != funder["funder_id"]],
+                           funder["funder_id"], None, None)
+    shares = tuple(share_constraints(apps, args.constraints))
+    envelope = round(args.envelope_share * apps["requested"].sum(), -3)
+    options = AllocationOptions(envelope=envelope, shares=shares)
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        result = allocate(ranked, projects, funder, envelope, constraints, applications=apps)
+        ranked_again = matcher.rank_projects(projects, funder["funder_id"], top=None, include_ineligible=True)
+        result = allocate_envelope(apps, options)
         times.append(time.perf_counter() - start)
-    print(f"allocate: {len(apps):,} applications, {len(constraints)} share constraints, envelope "
-          f"{envelope:,.0f}: median {statistics.median(times):.2f} s over {args.repeat} runs "
-          f"({', '.join(f'{t:.2f}' for t in times)}); funded {len(result.best.amounts)}, "
-          f"{len(result.alternatives)} alternatives, {len(result.without)} what-ifs, binding {len(result.binding)}, "
-          f"worst-case gap {result.best.gap:.2e}, status {result.best.status}")
+    best = result.allocations[0]
+    print(f"allocate: {len(apps):,} applications ({len(ranked_again):,} ranked), {len(shares)} share constraints, "
+          f"envelope {envelope:,.0f}: median {statistics.median(times):.2f} s over {args.repeat} runs "
+          f"({', '.join(f'{t:.2f}' for t in times)}); funded {int((best.amounts > 0).sum())}, "
+          f"{len(result.allocations)} allocations, status {best.status}, within {best.gap:.3%} of the LP bound")
 
 
 if __name__ == "__main__":

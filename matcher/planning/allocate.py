@@ -14,7 +14,6 @@ with the LP bound beside the answer.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from matcher.planning import solver
-from matcher.planning.plan import PlanningError, _euros
+from matcher.planning.plan import PlanningError, euros
 
 DIMENSIONS = ("region", "department", "sector", "legal_form", "ess", "new_recipient")
 ALLOCATION_COLUMNS = ("alternative", "project_id", "amount", "requested", "score", "eligibility") + DIMENSIONS
@@ -151,8 +150,8 @@ def check_feasible(apps: pd.DataFrame, options: AllocationOptions) -> None:
         need = share.share * options.envelope
         asked = apps.loc[membership(apps, share), "requested"].sum()
         if asked + 0.5 < need:
-            problems.append(f"{share.label} needs {_euros(need)} but the eligible applications from "
-                            f"{share.dimension} {share.value} ask {_euros(asked)}")
+            problems.append(f"{share.label} needs {euros(need)} but the eligible applications from "
+                            f"{share.dimension} {share.value} ask {euros(asked)}")
         for other in options.shares:
             if other.kind == "max" and (other.dimension, other.value) == (share.dimension, share.value) \
                     and other.share < share.share:
@@ -281,12 +280,12 @@ def below_the_line(apps, options, amounts, count: int = 5) -> list[tuple[str, st
         need = options.floor * r[j] if options.partial else r[j]
         why = []
         if need > left + 1e-6:
-            why.append(f"the envelope has {_euros(left)} left, it asks {_euros(need)}")
+            why.append(f"the envelope has {euros(left)} left, it asks {euros(need)}")
         for share in options.shares:
             if share.kind == "max" and share.value in apps.iloc[j][share.dimension]:
                 room = share.share * options.envelope - amounts[membership(apps, share)].sum()
                 if need > room + 1e-6:
-                    why.append(f"{share.label} leaves {_euros(max(room, 0))}")
+                    why.append(f"{share.label} leaves {euros(max(room, 0))}")
         if not why:
             why.append("the money does more fit elsewhere under the constraints (score × amount)")
         out.append((apps.iloc[j]["project_id"], " ; ".join(why)))

@@ -106,7 +106,7 @@ def _number(value) -> float:
     return value
 
 
-def _euros(value: float) -> str:
+def euros(value: float) -> str:
     return f"{value:,.0f} €".replace(",", "\u202f")
 
 
@@ -130,7 +130,7 @@ def candidates_of(project: dict, ranked: pd.DataFrame, funders: pd.DataFrame, ne
                   math.inf if math.isnan(share) else share * budget)
         name = f["name"] or row["funder_id"]
         if floor > cap + 1e-9:
-            notes.append(f"{name}: ticket minimum {_euros(floor)} above what it may give here ({_euros(cap)})")
+            notes.append(f"{name}: ticket minimum {euros(floor)} above what it may give here ({euros(cap)})")
             continue
         offered = tuple(f["instruments"] or ())
         common = [i for i in offered if i in sought] or list(offered)
@@ -264,10 +264,10 @@ def gap_reasons(result: PlanResult, amounts, used_public: float, options: PlanOp
     room = pd.Series({c.funder_id: c.cap for c in cands}).groupby(level=0).max().sum()
     if room < result.need - 0.5:
         out.append(f"the ceilings of the eligible funders (ticket_max, max share of budget) add up to "
-                   f"{_euros(room)} for a need of {_euros(result.need)}")
+                   f"{euros(room)} for a need of {euros(result.need)}")
     public_room = options.public_cap * result.budget
     if any(c.public for c in cands) and used_public >= public_room - 1:
-        out.append(f"the public-aid cap ({options.public_cap:.0%} of the budget, {_euros(public_room)}) is reached")
+        out.append(f"the public-aid cap ({options.public_cap:.0%} of the budget, {euros(public_room)}) is reached")
     n_asked = sum(1 for a in amounts if a > 0)
     if options.max_applications is not None and n_asked >= options.max_applications:
         out.append(f"--max-applications {options.max_applications} is reached")
