@@ -33,7 +33,7 @@ def share_constraints(apps, count: int):
     """``count`` share constraints over the most common values: min-shares on regions, max-shares elsewhere.
 
     A min-share asks half the group's share of all the money asked; a max-share
-    allows 80 % of it (so most of them bind).
+    allows 120 % of it (some of them bind).
     """
     from collections import Counter
 
@@ -46,9 +46,9 @@ def share_constraints(apps, count: int):
         for k, (value, _n) in enumerate(common):
             if len(out) >= count:
                 return out
-            kind = "min" if dim == "region" and k < 4 else "max"
+            kind = "min" if dim == "region" and k < 2 else "max"
             part = apps.loc[[value in v for v in apps[dim]], "requested"].sum() / total
-            share = round(0.5 * part if kind == "min" else min(1.0, 0.8 * part), 4)
+            share = round(0.5 * part if kind == "min" else min(1.0, 1.2 * part), 4)
             out.append(Share(kind, dim, value, share))
     return out
 

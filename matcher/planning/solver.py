@@ -177,7 +177,7 @@ def solve_core(model: Model, time_limit: float | None = None, core_size: int = C
     The binaries whose reduced cost is far from zero keep their LP value (0 or 1);
     the ``core_size`` nearest the margin (every fractional one among them) stay
     free, and the MILP over them is solved exactly. When that restricted model has
-    no integer solution the core doubles, up to the whole model. The LP optimum is
+    no integer solution, the binaries the LP funds are freed too, then all of them. The LP optimum is
     an upper bound, so the answer says how close to the optimum it is at worst.
     """
     binaries = np.flatnonzero(model.integrality == 1)
@@ -192,15 +192,55 @@ def solve_core(model: Model, time_limit: float | None = None, core_size: int = C
     fractional = (values > 1e-6) & (values < 1 - 1e-6)
     distance[fractional] = -1.0
     order = np.argsort(distance, kind="stable")
-    size = max(core_size, int(fractional.sum()))
-    while True:
-        free = binaries[order[:size]]
+    core = binaries[order[:max(core_size, int(fractional.sum()))]]
+    ones = binaries[values > 1 - 1e-6]
+    # the core alone; then the core with every binary the LP funds free too; then everything
+    rounded = round_greedy(model, lp.x)
+    for free in (core, np.union1d(core, ones)):
         fixed = np.setdiff1d(binaries, free)
         restricted = model.copy()
         at = np.round(lp.x[fixed])
         restricted.var_lower[fixed] = at
         restricted.var_upper[fixed] = at
         solution = solve(restricted, time_limit)
-        if solution.found or size >= binaries.size:
+        if solution.found:
             return CoreSolution(solution, lp.objective, int(free.size))
-        size = min(binaries.size, size * 2)
+    if rounded is not None:
+        return CoreSolution(Solution(rounded, float(model.c @ rounded), "rounded"), lp.objective, 0)
+    solution = solve(model, time_limit)
+    return CoreSolution(solution, lp.objective, int(binaries.size))
+
+
+def round_greedy(model: Model, x: np.ndarray) -> np.ndarray | None:
+    """A pure 0/1 model's LP solution rounded down, repaired and filled greedily (best objective first).
+
+    First the unchosen variables that help a row still below its lower bound are
+    added, best first, as long as no upper bound breaks; then any that fits and
+    improves the objective. None when a lower bound stays unmet (or the model has
+    continuous variables).
+    """
+    if not np.all(model.integrality == 1):
+        return None
+    matrix = sp.vstack(model.rows, format="csc")
+    lower, upper = np.concatenate(model.lower), np.concatenate(model.upper)
+    y = np.floor(x + 1e-9)
+    y = np.clip(y, model.var_lower, model.var_upper)
+    level = matrix @ y
+    order = np.argsort(-model.c, kind="stable")
+    for phase in ("repair", "fill"):
+        for j in order:
+            if y[j] >= model.var_upper[j]:
+                continue
+            column = matrix.getcol(j).toarray().ravel()
+            after = level + column
+            if np.any(after > upper + 1e-9):
+                continue
+            if phase == "repair" and not np.any((level < lower - 1e-9) & (column > 0)):
+                continue
+            if phase == "fill" and model.c[j] <= 0:
+                continue
+            y[j] += 1
+            level = after
+    if np.any(level < lower - 1e-9):
+        return None
+    return y
