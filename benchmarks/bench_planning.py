@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_batch import RUN_DATE, generate  # noqa: E402
 
 
-def share_constraints(apps, count: int):
+def share_constraints(apps, count: int, args_min: int = 2):
     """``count`` share constraints over the most common values: min-shares on regions, max-shares elsewhere.
 
     A min-share asks half the group's share of all the money asked; a max-share
@@ -46,7 +46,7 @@ def share_constraints(apps, count: int):
         for k, (value, _n) in enumerate(common):
             if len(out) >= count:
                 return out
-            kind = "min" if dim == "region" and k < 2 else "max"
+            kind = "min" if dim == "region" and k < args_min else "max"
             part = apps.loc[[value in v for v in apps[dim]], "requested"].sum() / total
             share = round(0.5 * part if kind == "min" else min(1.0, 1.2 * part), 4)
             out.append(Share(kind, dim, value, share))
@@ -58,6 +58,7 @@ def main(argv=None) -> None:
     parser.add_argument("--funders", type=int, default=5000, help="funder rows for plan")
     parser.add_argument("--applications", type=int, default=5000, help="applications for allocate")
     parser.add_argument("--constraints", type=int, default=20)
+    parser.add_argument("--min-shares", type=int, default=2, help="how many of them are min-shares (regions)")
     parser.add_argument("--envelope-share", type=float, default=0.2,
                         help="the envelope, as a share of all the money the applications ask")
     parser.add_argument("--repeat", type=int, default=3)
@@ -95,7 +96,7 @@ def main(argv=None) -> None:
     ranked = ranked.drop_duplicates("project_id").assign(eligibility="eligible")
     apps, _ = applications(ranked, projects, funders[funders["funder_id"] != funder["funder_id"]],
                            funder["funder_id"], None, None)
-    shares = tuple(share_constraints(apps, args.constraints))
+    shares = tuple(share_constraints(apps, args.constraints, args.min_shares))
     envelope = round(args.envelope_share * apps["requested"].sum(), -3)
     options = AllocationOptions(envelope=envelope, shares=shares)
     times = []
