@@ -79,7 +79,7 @@ def main(argv=None) -> None:
     project = projects[projects["total_budget"].notna()].head(1)
 
     def run_plan():
-        ranked = matcher.rank_funders(project, top=None)
+        ranked = matcher.rank_funders(project, top=len(funders))
         return plan_financing(project.iloc[0].to_dict(), ranked, funders)
 
     run_plan()  # compile the kernels
@@ -92,7 +92,7 @@ def main(argv=None) -> None:
           f"{len(result.plans)} plans): median {statistics.median(times):.2f} s over {args.repeat} runs "
           f"({', '.join(f'{t:.2f}' for t in times)})")
     funder = funders.iloc[0].to_dict()
-    ranked = matcher.rank_projects(projects, funder["funder_id"], top=None, include_ineligible=True)
+    ranked = matcher.rank_projects(projects, funder["funder_id"], top=len(projects), include_ineligible=True)
     ranked = ranked.drop_duplicates("project_id").assign(eligibility="eligible")
     apps, _ = applications(ranked, projects, funders[funders["funder_id"] != funder["funder_id"]],
                            funder["funder_id"], None, None)
@@ -102,7 +102,8 @@ def main(argv=None) -> None:
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        ranked_again = matcher.rank_projects(projects, funder["funder_id"], top=None, include_ineligible=True)
+        ranked_again = matcher.rank_projects(projects, funder["funder_id"], top=len(projects),
+                                             include_ineligible=True)
         result = allocate_envelope(apps, options)
         times.append(time.perf_counter() - start)
     best = result.allocations[0]
