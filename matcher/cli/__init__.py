@@ -13,6 +13,7 @@ import click
 from matcher.cli.batch import batch
 from matcher.cli.common import DEMO_DATE, CoopmatchGroup
 from matcher.cli.history import evaluate, learn_funders_command, learn_weights_command
+from matcher.cli.planning import allocate, plan
 from matcher.cli.profiles import normalize, validate
 from matcher.cli.ranking import demo, explain, funders_for, shortlist
 from matcher.cli.serve import serve
@@ -38,7 +39,7 @@ def cli():
 
 
 for command in (validate, normalize, learn_funders_command, funders_for, shortlist, explain, demo, batch,
-                evaluate, learn_weights_command, workspace, serve):
+                evaluate, learn_weights_command, workspace, serve, plan, allocate):
     cli.add_command(command)
 
 
