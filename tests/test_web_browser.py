@@ -4,7 +4,8 @@ Two journeys end to end, against ``coopmatch serve``'s app run by uvicorn on a
 loopback port: a fund officer imports applications from XLSX, maps a column by
 hand, opens the shortlist, records two decisions and exports XLSX; a project
 lead fills the form, sees the funders, opens an explanation. Screenshots of
-each page go to ``docs/screenshots/web_*.png``.
+each page go to a temporary folder; ``COOPMATCH_SCREENSHOTS=docs/screenshots``
+writes them where the README shows them (a run does not rewrite the docs).
 
 Skips where Chromium or Playwright is missing on a developer's machine; under
 ``CI=true`` it fails instead.
@@ -25,7 +26,7 @@ import pytest
 import matcher as m
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SHOTS_ENV = "COOPMATCH_SCREENSHOTS"
 DATE = "2026-12-01"
 FUNDER = "F-FDD-TERRES"
 
@@ -80,9 +81,17 @@ def server(tmp_path_factory):
     app.state.service.close()
 
 
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"web_{name}.png"), full_page=False)
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    folder = Path(os.environ[SHOTS_ENV]) if os.environ.get(SHOTS_ENV) else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def shot(page, folder: Path, name: str) -> None:
+    target = folder / f"web_{name}.png"
+    page.screenshot(path=str(target), full_page=False)
+    assert target.stat().st_size > 1000, f"empty screenshot {target}"
 
 
 def watch(page) -> list[str]:
@@ -92,7 +101,7 @@ def watch(page) -> list[str]:
     return errors
 
 
-def test_fund_officer_journey(browser, server):
+def test_fund_officer_journey(browser, server, shots):
     base, folder = server
     with open(m.SAMPLE_PROJECTS, encoding="utf-8") as handle:
         rows = list(csv.reader(handle, delimiter=";"))
@@ -106,7 +115,7 @@ def test_fund_officer_journey(browser, server):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = watch(page)
     page.goto(f"{base}/import")
-    shot(page, "import")
+    shot(page, shots, "import")
     page.select_option("#kind", "projects")
     page.set_input_files("#file", str(xlsx))
     page.click("text=Lire et valider")
@@ -116,7 +125,7 @@ def test_fund_officer_journey(browser, server):
     page.click("text=Prévisualiser")
     page.wait_for_selector("#summary")
     assert page.locator('select[aria-label="champ de la colonne Combien ?"]').input_value() == "amount_requested"
-    shot(page, "import_mapping")
+    shot(page, shots, "import_mapping")
     page.click("#do-import")
     assert "Import n°" in page.locator("#result").inner_text()
 
@@ -126,13 +135,13 @@ def test_fund_officer_journey(browser, server):
     second = page.locator("table#ranking tr.line").nth(1)
     ids = [first.locator("button.decide").get_attribute("data-project"),
            second.locator("button.decide").get_attribute("data-project")]
-    shot(page, "shortlist")
+    shot(page, shots, "shortlist")
     for row_index, status in ((0, "shortlisted"), (1, "refused")):
         page.locator("table#ranking tr.line").nth(row_index).locator("button.decide").click()
         page.select_option("#status", status)
         page.fill("#reason", "revue du comité")
         if row_index == 0:
-            shot(page, "decide")
+            shot(page, shots, "decide")
         page.click("#record")
         page.wait_for_selector("table#ranking tr.line")
     statuses = page.locator("table#ranking .status").all_inner_texts()
@@ -151,7 +160,7 @@ def test_fund_officer_journey(browser, server):
     assert not errors, errors
 
 
-def test_project_lead_journey(browser, server):
+def test_project_lead_journey(browser, server, shots):
     base, _ = server
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors = watch(page)
@@ -166,12 +175,12 @@ def test_project_lead_journey(browser, server):
     page.fill("#territory", "commune:26108")
     page.fill("#f-amount_requested", "200000")
     page.fill("#f-date", DATE)
-    shot(page, "project_form")
+    shot(page, shots, "project_form")
     page.click("#find")
     page.wait_for_selector("table#ranking tr.line")
-    shot(page, "project_funders")
+    shot(page, shots, "project_funders")
     first = page.locator("table#ranking tr.line").nth(0)
     first.locator("details summary").click()
     assert first.locator("table.waterfall").is_visible()
-    shot(page, "explanation")
+    shot(page, shots, "explanation")
     assert not errors, errors
