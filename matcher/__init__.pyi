@@ -31,6 +31,8 @@ from matcher.io.loading import (
 from matcher.io.writers import write_table
 from matcher.normalize.pipeline import Normalized
 from matcher.normalize.problems import Problem
+from matcher.planning.allocate import AllocationOptions, AllocationResult, allocate_envelope, parse_share
+from matcher.planning.plan import PlanningError, PlanOptions, PlanResult, plan_financing
 from matcher.report.html import render_html, write_html
 from matcher.report.model import Report, RunInfo, portfolio_balance
 from matcher.report.xlsx import write_report_workbook as write_xlsx

@@ -113,7 +113,7 @@ def plan(projects_path, project_id, funders_path, workspace_path, run_date, self
       coopmatch plan --project P002 projets.csv --self-funding 0.1 --format csv -o plan.csv
       coopmatch plan --project P001 --workspace appel.coopmatch
     """
-    from matcher.planning.plan import PlanOptions, plan_financing
+    from matcher import PlanOptions, plan_financing
 
     options = PlanOptions(self_funding=_share(self_funding, "--self-funding"),
                           public_cap=_share(public_cap, "--public-cap"), max_applications=max_applications,
@@ -207,7 +207,7 @@ def allocate(funder_id, call_id, projects_path, funders_path, workspace_path, hi
       coopmatch allocate --funder F-REG-AURA-TL --call AAP-TL-2026 --projects projets.csv \\
           --envelope 500000 --min-share department:26=0.2 --partial --format csv -o allocation.csv
     """
-    from matcher.planning.allocate import AllocationOptions, allocate_envelope, parse_share
+    from matcher import AllocationOptions, allocate_envelope, parse_share
     from matcher.planning.applications import applications, resolve_share
 
     if envelope <= 0:
