@@ -269,7 +269,8 @@ def _run_chunked(matcher, projects, funders, history, projects_path, funders_pat
             cluster.close()
     if done.resumed and say:
         say(f"resumed: {done.resumed} of {done.chunks} chunk(s) were already done")
-    timings["match_explain"] = time.perf_counter() - clock
+    timings.update(done.timings)
+    timings["chunks"] = time.perf_counter() - clock  # all of the chunks' stages, with the parts written
     clock = time.perf_counter()
     rows = assemble(parts_dir, done.chunks, fmt, top, paths)
     shutil.rmtree(parts_dir)

@@ -61,6 +61,8 @@ class ChunksDone:
     eligibility_counts: dict[str, int]
     chunks: int
     resumed: int
+    #: Stage times summed over the chunks run here (encode_projects, match, explain; seconds).
+    timings: dict[str, float]
 
 
 def _part(parts_dir: Path, name: str, index: int, ext: str) -> Path:
@@ -76,12 +78,12 @@ def _chunk_frames(matcher, frame: pd.DataFrame, lo: int, top: int, jobs: int, ru
     candidates[KEY] = result.funder_keys
     candidates[FUNDER_ROW] = result.funder_rows
     counts = [result.eligibility_counts[v] for v in ("eligible", "to_check", "ineligible")]
-    return rows, candidates, counts, result.running
+    return rows, candidates, counts, result.running, result.timings
 
 
 def _remote_chunk(matcher, frame, lo, top):
-    rows, candidates, counts, _ = _chunk_frames(matcher, frame, lo, top, 1, None)
-    return rows, candidates, counts
+    rows, candidates, counts, _, timings = _chunk_frames(matcher, frame, lo, top, 1, None)
+    return rows, candidates, counts, timings
 
 
 def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str, fingerprint: dict,
@@ -107,7 +109,13 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
     ext = "csv" if fmt == "csv" else "parquet"
     done_before = {int(i) for i in manifest["done"]}
 
-    def record(index, rows, candidates, counts):
+    timings: dict[str, float] = {}
+
+    def record(index, rows, candidates, counts, times):
+        for name, seconds in times.items():
+            name = "explain" if name == "write_streamed" else name  # rows collected, written below
+            timings[name] = timings.get(name, 0.0) + seconds
+        clock = time.perf_counter()
         ranked = _part(parts_dir, "funders_for_projects", index, ext)
         if ext == "csv":
             with CsvWriter(ranked) as writer:
@@ -118,6 +126,7 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
         write_table(candidates, _part(parts_dir, "candidates", index, "parquet"), fmt="parquet")
         manifest["done"][str(index)] = counts
         write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", manifest_path)
+        timings["write_parts"] = timings.get("write_parts", 0.0) + time.perf_counter() - clock
 
     todo = [i for i in range(len(bounds)) if i not in done_before]
     started, pairs_done = time.perf_counter(), 0
@@ -139,9 +148,9 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
         running = _running_of(parts_dir, sorted(done_before), top, n_funders) if done_before else None
         for index in todo:
             lo, hi = bounds[index]
-            rows, candidates, counts, running = _chunk_frames(
+            rows, candidates, counts, running, times = _chunk_frames(
                 matcher, frame.iloc[lo:hi].reset_index(drop=True), lo, top, jobs, running)
-            record(index, rows, candidates, counts)
+            record(index, rows, candidates, counts, times)
             report(index)
     else:
         from distributed import as_completed
@@ -154,14 +163,14 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
                                    key=f"coopmatch-chunk-{index}-{fingerprint['hash'][:12]}", pure=False)
             futures[future] = index
         for future in as_completed(list(futures)):
-            rows, candidates, counts = future.result()
+            rows, candidates, counts, times = future.result()
             index = futures[future]
-            record(index, rows, candidates, counts)
+            record(index, rows, candidates, counts, times)
             report(index)
             future.release()
     totals = np.sum([manifest["done"][str(i)] for i in range(len(bounds))], axis=0)
     names = ("eligible", "to_check", "ineligible")
-    return ChunksDone(dict(zip(names, map(int, totals), strict=True)), len(bounds), len(done_before))
+    return ChunksDone(dict(zip(names, map(int, totals), strict=True)), len(bounds), len(done_before), timings)
 
 
 def _running_of(parts_dir: Path, indices: list[int], k: int, n_funders: int) -> np.ndarray:
