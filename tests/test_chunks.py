@@ -126,3 +126,16 @@ def test_dask_local_cluster_gives_the_bytes_of_local_threads(files, tmp_path):
     assert dask.exit_code == 0, dask.output
     assert outputs(tmp_path / "local", "parquet") == outputs(tmp_path / "dask", "parquet")
     assert summary(tmp_path / "local") == summary(tmp_path / "dask")
+
+
+def test_chunked_parquet_has_the_bytes_of_one_frame_written(files, tmp_path):
+    from matcher.engine.batch import run_batch
+    from matcher.engine.model import Matcher
+    from matcher.io.loading import load
+
+    assert run(files, tmp_path / "cut", "--format", "parquet", "--chunk-size", "150").exit_code == 0
+    matcher = Matcher(date="2026-06-01", lang="fr", top=4).fit(load("funders", files / "funders.csv").frame)
+    result = run_batch(matcher, load("projects", files / "projects.csv").frame, top=4)
+    for name in ("funders_for_projects", "projects_for_funders"):
+        write_table(getattr(result, name), tmp_path / f"{name}.parquet", fmt="parquet")
+        assert (tmp_path / f"{name}.parquet").read_bytes() == (tmp_path / "cut" / f"{name}.parquet").read_bytes()

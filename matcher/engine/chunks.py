@@ -231,8 +231,9 @@ def assemble(parts_dir: Path, chunks: int, fmt: str, top: int, out: dict[str, Pa
 def _restore_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Text columns read back from Parquet as object columns with None for missing (as written)."""
     for name in frame.columns:
-        if frame[name].dtype == object:
-            frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+        if frame[name].dtype.kind not in "iufb":  # pandas may read text as a string dtype
+            values = frame[name].astype(object)
+            frame[name] = pd.Series(values.where(values.notna(), None).to_numpy(dtype=object), dtype=object)
     return frame
 
 
