@@ -72,7 +72,7 @@ def run_once(projects: Path, funders: Path, top: int, jobs: int, fmt: str) -> di
         summary = json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))
     timings = summary["timings_seconds"]
     return {"wall": wall, "peak_rss": json.loads(line[6:])["peak_rss"], "pairs": summary["pairs"],
-            "match": timings["match"], "timings": timings}
+            "match": timings.get("match") or timings["chunks"], "timings": timings}
 
 
 def reference_seconds_per_pair(projects: Path, funders: Path, sample: int, seed: int) -> float:

@@ -49,12 +49,22 @@ PROGRESS_MIN_PAIRS = 20_000_000
               help="Threads scoring blocks at the same time (output is the same for any value).")
 @click.option("--format", "fmt", type=click.Choice(BATCH_FORMATS), default="csv", show_default=True,
               help="Format of the two ranked files; html writes them as CSV plus OUTDIR/report.html.")
+@click.option("--engine", type=click.Choice(("local", "dask")), default="local", show_default=True,
+              help="Where chunks run: threads here, or tasks on a Dask cluster (pip install 'coopmatch[dask]').")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler to use with --engine dask (tcp://HOST:PORT); default: a local cluster.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Worker processes of the local Dask cluster (--engine dask without --scheduler).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=100_000, show_default=True,
+              help="Projects per chunk; each chunk is written to OUTDIR/parts as it is done.")
+@click.option("--resume", is_flag=True,
+              help="Skip the chunks an interrupted run with the same inputs and parameters left in OUTDIR/parts.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no closing line.")
 @click.option("-o", "--output", "outdir", required=True, type=click.Path(file_okay=False),
               help="Output folder (created if missing).")
 @lang_option
-def batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs, fmt, quiet,
-          outdir, lang):
+def batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs, fmt,
+          engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang):
     """Rank every project against every funder row, top K both ways, into a folder.
 
     Writes OUTDIR/funders_for_projects.<ext> (the best funder rows of each
@@ -70,11 +80,18 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
       coopmatch batch --projects projets.csv --funders financeurs.yaml --format html -o resultats
       coopmatch batch --workspace appel.coopmatch -o resultats
       coopmatch batch --workspace appel.coopmatch --project-ids lot2.txt -o lot2
+      coopmatch batch --projects national.csv --funders aides.csv --jobs 2 --format parquet -o out
+      coopmatch batch --projects national.csv --funders aides.csv --jobs 2 --format parquet -o out --resume
+      coopmatch batch --projects p.csv --funders f.csv --engine dask --scheduler tcp://10.0.0.5:8786 -o out
+
+    Projects run in chunks (--chunk-size); each chunk's rows go to OUTDIR/parts, then the
+    final files are assembled from them and the parts removed. After an interruption,
+    --resume picks up after the last chunk done (same inputs and parameters only). The
+    files are the same bytes whatever the engine, --jobs, --chunk-size or --resume.
     """
-    from matcher.core.version import VERSION as __version__
     from matcher.engine.batch import CsvWriter, run_batch
     from matcher.engine.model import Matcher
-    from matcher.io.writers import write_table, write_text
+    from matcher.io.writers import write_table
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -125,6 +142,16 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
         if fmt == "html" and sum(len(f) for f in shown) < HTML_MAX_LINES:
             shown.append(frame.head(HTML_MAX_LINES - sum(len(f) for f in shown)))
 
+    chunked = not ws and fmt != "html"
+    if not chunked and (resume or engine != "local"):
+        raise click.ClickException("--resume and --engine dask work with --format csv or parquet, "
+                                   "without --workspace")
+    if chunked:
+        _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, top=top,
+                     jobs=jobs, fmt=fmt, engine=engine, scheduler=scheduler, workers=workers,
+                     chunk_size=chunk_size, resume=resume, quiet=quiet, out=out, lang=lang, weights=weights,
+                     timings=timings, started=started, paths=paths)
+        return
     with contextlib.ExitStack() as stack:
         advance = stack.enter_context(_progress(show, n_projects, lang))
         if data_fmt == "csv":  # funders_for_projects is written as its blocks are scored (flat memory)
@@ -164,19 +191,32 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     timings["write"] = time.perf_counter() - clock + timings.pop("write_streamed", 0.0)
     timings["total"] = time.perf_counter() - started
 
+    _write_summary(out, projects, funders, history, projects_path, funders_path, history_path, matcher,
+                   result.pairs, result.eligibility_counts, paths,
+                   (result.funders_for_projects_rows, len(result.projects_for_funders)), top=top, weights=weights,
+                   jobs=jobs, fmt=fmt, lang=lang, timings=timings, ws=ws, workspace_path=workspace_path,
+                   history_path_given=history_path, kept=kept, result=result, quiet=quiet)
+
+
+def _write_summary(out, projects, funders, history, projects_path, funders_path, history_path, matcher, pairs,
+                   eligibility_counts, paths, rows, *, top, weights, jobs, fmt, lang, timings, ws=None,
+                   workspace_path=None, history_path_given=None, kept=(), result=None, quiet=False,
+                   profiles=None):
+    from matcher.core.version import VERSION as __version__
+    from matcher.io.writers import write_text
+
     summary = {
         "coopmatch_version": __version__,
         "inputs": {
-            "projects": _input_summary(projects, projects_path),
+            "projects": _input_summary(projects, projects_path, profiles),
             "funders": _input_summary(funders, funders_path),
             **({"history": _input_summary(history, history_path)} if history is not None else {}),
         },
         "funder_rows": len(matcher.funders_),
-        "pairs": result.pairs,
-        "eligibility_counts": result.eligibility_counts,
-        "outputs": {name: {"file": path.name, "rows": rows} for (name, path), rows in
-                    zip(list(paths.items())[:2],
-                        (result.funders_for_projects_rows, len(result.projects_for_funders)), strict=True)},
+        "pairs": pairs,
+        "eligibility_counts": eligibility_counts,
+        "outputs": {name: {"file": path.name, "rows": n} for (name, path), n in
+                    zip(list(paths.items())[:2], rows, strict=True)},
         "parameters": {"top": top, "date": matcher.run_date_, "weights": dict(parse_weights(weights) or {}),
                        "jobs": jobs, "format": fmt, "lang": lang, "criteria": list(matcher.criteria_names_)},
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
@@ -186,13 +226,12 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
 
         summary["workspace"] = {"path": workspace_path, "dismissed_hidden": ws.hidden,
                                 "run": ws.record("batch", "*", matcher, {"top": top, "weights": list(weights),
-                                                                         "history": bool(history_path)},
+                                                                         "history": bool(history_path_given)},
                                                  by_project=pd.concat(kept, ignore_index=True) if kept else None,
                                                  by_funder=result.projects_for_funders)}
     write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", out / "summary.json")
     if not quiet:
-        rows = (result.funders_for_projects_rows, len(result.projects_for_funders))
-        click.echo(f"{result.pairs:,} pairs; {rows[0]:,} + {rows[1]:,} rows → {out}/ "
+        click.echo(f"{pairs:,} pairs; {rows[0]:,} + {rows[1]:,} rows → {out}/ "
                    f"({timings['total']:.1f} s)", err=True)
 
 
@@ -209,6 +248,68 @@ def _only(loaded, project_ids: list[str], path):
     return dataclasses.replace(loaded, frame=kept)
 
 
+def _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, *, top,
+                 jobs, fmt, engine, scheduler, workers, chunk_size, resume, quiet, out, lang, weights, timings, started,
+                 paths) -> None:
+    """The batch in chunks (matcher.engine.chunks): parts, manifest, resume, local threads or Dask."""
+    import shutil
+
+    from matcher.core.errors import CoopmatchError
+    from matcher.engine.chunks import assemble, file_hash, run_chunks
+
+    clock = time.perf_counter()
+    frame = matcher.sorted_projects(projects.frame)
+    projects.frame = None  # the sorted copy is the only one held from here on
+    timings["sort_projects"] = time.perf_counter() - clock
+    params = {"top": top, "date": matcher.run_date_, "weights": sorted(weights), "format": fmt, "lang": lang,
+              "criteria": list(matcher.criteria_names_), "chunk_size": chunk_size}
+    inputs = {"projects": file_hash(projects_path), "funders": file_hash(funders_path),
+              "history": file_hash(history_path) if history_path else None}
+    blob = json.dumps({"inputs": inputs, "parameters": params}, sort_keys=True, default=str)
+    import hashlib
+
+    fingerprint = {"inputs": inputs, "parameters": json.loads(blob)["parameters"],
+                   "hash": hashlib.sha256(blob.encode()).hexdigest()}
+    say = None if quiet else (lambda text: click.echo(text, err=True))
+    client = cluster = None
+    if engine == "dask":
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise click.ClickException("--engine dask needs Dask: pip install 'coopmatch[dask]'") from None
+        if scheduler:
+            client = Client(scheduler)
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+            client = Client(cluster)
+    parts_dir = out / "parts"
+    clock = time.perf_counter()
+    try:
+        done = run_chunks(matcher, frame, top, parts_dir, fmt, fingerprint, jobs=jobs, chunk_size=chunk_size,
+                          resume=resume, client=client, progress=say)
+    except CoopmatchError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    if done.resumed and say:
+        say(f"resumed: {done.resumed} of {done.chunks} chunk(s) were already done")
+    timings.update(done.timings)
+    timings["chunks"] = time.perf_counter() - clock  # all of the chunks' stages, with the parts written
+    clock = time.perf_counter()
+    rows = assemble(parts_dir, done.chunks, fmt, top, paths)
+    shutil.rmtree(parts_dir)
+    timings["write"] = time.perf_counter() - clock
+    timings["total"] = time.perf_counter() - started
+    _write_summary(out, projects, funders, history, projects_path, funders_path, history_path, matcher,
+                   len(frame) * len(matcher.funders_), done.eligibility_counts, paths,
+                   (rows["funders_for_projects"], rows["projects_for_funders"]), top=top, weights=weights,
+                   jobs=jobs, fmt=fmt, lang=lang, timings=timings, quiet=quiet, profiles=len(frame))
+
+
 def _write_report(shown, projects, funders, matcher, path, lang, **params) -> None:
     """One HTML report of the run: the first lines of funders_for_projects, explained."""
     import pandas as pd
@@ -222,10 +323,11 @@ def _write_report(shown, projects, funders, matcher, path, lang, **params) -> No
     write_html(ranking_report(ranked, projects, funders, projects.frame, matcher, "batch", lang, **params), path)
 
 
-def _input_summary(loaded, path) -> dict:
+def _input_summary(loaded, path, profiles=None) -> dict:
     s = loaded.summary
     return {"file": str(path), "rows_read": s["rows_read"], "rows_normalised": s["rows_normalised"],
-            "rows_rejected": s["rows_rejected"], "warnings": s["warnings"], "profiles": len(loaded.frame)}
+            "rows_rejected": s["rows_rejected"], "warnings": s["warnings"],
+            "profiles": len(loaded.frame) if profiles is None else profiles}
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ from matcher.engine.scoring import (
     check_positions,
     gather,
     score_block,
+    score_eligible,
 )
 
 
@@ -48,6 +49,11 @@ class BatchResult:
     pairs: int
     timings: dict[str, float] = field(default_factory=dict)
     funders_for_projects_rows: int = 0
+    #: Ranking key and funder row index of each row of ``projects_for_funders``, in its order.
+    funder_keys: np.ndarray | None = None
+    funder_rows: np.ndarray | None = None
+    #: The K x F best keys per funder row, this run's and those of ``running`` given to it.
+    running: np.ndarray | None = None
 
 
 def _single_thread_blas():
@@ -68,7 +74,9 @@ STREAM_ROWS = 50_000
 
 def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
               progress: Callable[[int], None] | None = None,
-              on_project_rows: Callable[[pd.DataFrame], None] | None = None) -> BatchResult:
+              on_project_rows: Callable[[pd.DataFrame], None] | None = None,
+              position_offset: int = 0, running: np.ndarray | None = None,
+              sorted_frame: bool = False) -> BatchResult:
     """Rank every project against every funder row of a fitted ``matcher``, both ways.
 
     Parameters
@@ -89,6 +97,18 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         rows each, in output order) as soon as their blocks are scored, so
         memory does not grow with the number of projects. Concatenated, the
         frames equal the ``funders_for_projects`` frame of a run without it.
+    position_offset:
+        When ``projects`` are one chunk of a larger run (:mod:`matcher.engine.chunks`): the
+        position of its first project among all the run's projects, sorted by id. Ties
+        between projects break by that position, so the keys of the chunk's
+        ``projects_for_funders`` candidates (``BatchResult.funder_keys``) compare with
+        those of the other chunks.
+    running:
+        The ``K x F`` best keys per funder row of the chunks already done
+        (``BatchResult.running`` of the previous chunk): a project that cannot enter a
+        funder row's top K is left out of ``projects_for_funders``.
+    sorted_frame:
+        ``projects`` are already sorted by id and checked (:meth:`Matcher.sorted_projects`).
 
     Returns
     -------
@@ -107,32 +127,44 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         raise MatchingError(f"jobs must be a whole number >= 1, not {jobs!r}")
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    frame, features = matcher.prepare_projects(projects)
+    frame, features = matcher.prepare_projects(projects, sorted_frame=sorted_frame)
     timings["encode_projects"] = time.perf_counter() - start
     ff = matcher.funder_features_
     check_positions(ff.n)
-    check_positions(features.n)
+    check_positions(position_offset + features.n)
     n_criteria = len(matcher.criteria_)
     funder_index = np.arange(ff.n)
-    threshold = np.full(ff.n, kernels.NO_KEY, dtype=np.int64)  # read by workers, only ever lowered
-    running = np.full((k, ff.n), kernels.NO_KEY, dtype=np.int64)
+    if running is None:
+        running = np.full((k, ff.n), kernels.NO_KEY, dtype=np.int64)
+    threshold = running.max(axis=0)  # read by workers, only ever lowered
+    if features.n:  # fill the tables cached on the funder features once, before the threads cut them
+        score_block(matcher.criteria_, matcher.rules_, Block(features.slice(0, 1), ff, matcher.space_,
+                                                             matcher.day_), matcher.weights_)
     counts = np.zeros(3, dtype=np.int64)
+
+    position_mask = (np.int64(1) << kernels.POSITION_BITS) - 1
 
     def work(bounds):
         lo, hi = bounds
         block = Block(features.slice(lo, hi), ff, matcher.space_, matcher.day_)
-        scored = score_block(matcher.criteria_, matcher.rules_, block, matcher.weights_)
+        # Eligibility first: only the funder rows where a pair of the block can rank are scored.
+        scored, alive = score_eligible(matcher.criteria_, matcher.rules_, block, matcher.weights_)
+        rows_of = funder_index if alive is None else alive
         keys = scored.keys
         # Funder rows of each project (eligible or to check), best first.
         cols, found, best_keys = kernels.top_rows(keys, k, 0, kernels.INELIGIBLE)
         kept = cols >= 0
         rows = np.repeat(np.arange(hi - lo), found)
-        by_project = gather(scored, rows, cols[kept], best_keys[kept], lo, funder_index)
+        picked, picked_keys = cols[kept], best_keys[kept]
+        if alive is not None:  # the position in a key is the funder row's, not the subset's column
+            picked_keys = (picked_keys & ~position_mask) | alive[picked]
+        by_project = gather(scored, rows, picked, picked_keys, lo, rows_of)
         # Projects of each funder row: the block's k best, if they can still enter.
-        best, found, cand = kernels.top_cols(keys, k, lo, kernels.INELIGIBLE, threshold)
+        best, found, cand = kernels.top_cols(keys, k, lo + position_offset, kernels.INELIGIBLE,
+                                             threshold if alive is None else threshold[alive])
         fit = best >= 0
-        r, c = best[fit], np.broadcast_to(funder_index[None, :], fit.shape)[fit]
-        by_funder = gather(scored, r, c, cand[fit], lo, funder_index)
+        r, c = best[fit], np.broadcast_to(np.arange(len(rows_of))[None, :], fit.shape)[fit]
+        by_funder = gather(scored, r, c, cand[fit], lo, rows_of)
         return by_project, by_funder, scored.tally, hi - lo
 
     size = block_size(features.n, ff.n)
@@ -201,6 +233,8 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
     final = running.max(axis=0)
     funder_details = PairDetails.concat(parts_funder, n_criteria)
     funder_details = funder_details.take(funder_details.key <= final[funder_details.funder])
+    order = np.lexsort((funder_details.key, funder_details.funder))  # the order of pairs_frame
+    funder_keys, funder_rows = funder_details.key[order], funder_details.funder[order]
     ranked_funders = matcher.pairs_frame(funder_details, frame, features, by="funder", reasons=reasons)
     timings["explain"] = time.perf_counter() - start + streamed["explain"]
     if on_project_rows is not None:
@@ -208,7 +242,8 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
     names = ("eligible", "to_check", "ineligible")
     return BatchResult(ranked_projects, ranked_funders, dict(zip(names, map(int, counts), strict=True)),
                        pairs=int(features.n) * int(ff.n), timings=timings,
-                       funders_for_projects_rows=project_rows)
+                       funders_for_projects_rows=project_rows, funder_keys=funder_keys,
+                       funder_rows=funder_rows, running=running)
 
 
 def _columns(details: PairDetails, n_funders: int, k: int) -> np.ndarray:

@@ -378,13 +378,22 @@ class Matcher:
         for start in range(0, n_projects, size):
             yield start, min(start + size, n_projects)
 
-    def prepare_projects(self, projects: pd.DataFrame) -> tuple[pd.DataFrame, ProjectFeatures]:
-        """The projects sorted by id, checked, and their encoded features (what blocks are cut from)."""
+    def prepare_projects(self, projects: pd.DataFrame, sorted_frame: bool = False
+                         ) -> tuple[pd.DataFrame, ProjectFeatures]:
+        """The projects sorted by id, checked, and their encoded features (what blocks are cut from).
+
+        With ``sorted_frame``, ``projects`` come from :meth:`sorted_projects` (or a slice of
+        it) and are encoded as they are."""
+        frame = projects if sorted_frame else self.sorted_projects(projects)
+        return frame, self.space_.encode_projects(frame)
+
+    @staticmethod
+    def sorted_projects(projects: pd.DataFrame) -> pd.DataFrame:
+        """The projects checked (ids present and unique) and sorted by id, index 0..n-1."""
         frame = _projects_frame(projects)
         ids = frame["project_id"].tolist()
         order = sorted(range(len(frame)), key=ids.__getitem__)
-        frame = frame.iloc[order].reset_index(drop=True)
-        return frame, self.space_.encode_projects(frame)
+        return frame.iloc[order].reset_index(drop=True)
 
     def _funder_rows(self, funder_id: str, call_id: str | None) -> np.ndarray:
         ids = self.funders_["funder_id"].tolist()

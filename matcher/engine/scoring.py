@@ -162,11 +162,40 @@ def score_block(criteria, rules: list[Rule], block: Block, weights: np.ndarray) 
     (:func:`matcher.engine.kernels.combine`) then makes the weighted mean of the
     known criteria, the verdicts and the ranking keys.
     """
+    return _score(criteria, block, weights, evaluate_rules(rules, block, verdict=False))
+
+
+#: Below this share of funder rows with a pair that does not fail, a block is scored on those
+#: rows only (:func:`score_eligible`).
+COMPACT_SHARE = 0.75
+
+
+def score_eligible(criteria, rules: list[Rule], block: Block, weights: np.ndarray
+                   ) -> tuple[ScoredBlock, np.ndarray | None]:
+    """:func:`score_block`, eligibility first: the criteria are computed only for the funder
+    rows where at least one project of the block does not fail a hard rule.
+
+    Returns the scored block and the funder rows it holds (``None``: all of them). The
+    pairs left out are all ineligible: they are counted in the tally, and no ranking keeps
+    an ineligible pair. The values of every pair kept are those of :func:`score_block`.
+    """
+    eligibility = evaluate_rules(rules, block, verdict=False)
+    alive = np.flatnonzero((eligibility.fail_bits == 0).any(axis=0))
+    n_rows, n_cols = block.shape
+    if len(alive) > COMPACT_SHARE * n_cols:
+        return _score(criteria, block, weights, eligibility), None
+    sub = EligibilityBlock(None, *(np.ascontiguousarray(bits[:, alive]) for bits in
+                                   (eligibility.fail_bits, eligibility.unknown_bits, eligibility.warn_bits)))
+    scored = _score(criteria, block.funder_subset(alive), weights[alive], sub)
+    scored.tally[2] += n_rows * (n_cols - len(alive))
+    return scored, alive
+
+
+def _score(criteria, block: Block, weights: np.ndarray, eligibility: EligibilityBlock) -> ScoredBlock:
     shape = block.shape
     stack = np.empty((len(criteria), *shape))
     for c, criterion in enumerate(criteria):
         criterion.fill(block, stack[c])
-    eligibility = evaluate_rules(rules, block, verdict=False)
     score = np.empty(shape)
     known = np.empty(shape)
     verdict = np.empty(shape, dtype=np.int8)

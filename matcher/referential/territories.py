@@ -252,6 +252,18 @@ class Territories:
         self._resolve_cached = lru_cache(maxsize=500_000)(self._resolve)
         self._resolve_cell = lru_cache(maxsize=500_000)(self._resolve_cell_uncached)
 
+    def __getstate__(self):
+        """The lookups without the per-instance caches (so that a fitted matcher can be sent to
+        Dask workers); :meth:`__setstate__` makes new, empty ones."""
+        state = dict(self.__dict__)
+        del state["_resolve_cached"], state["_resolve_cell"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._resolve_cached = lru_cache(maxsize=500_000)(self._resolve)
+        self._resolve_cell = lru_cache(maxsize=500_000)(self._resolve_cell_uncached)
+
     # ------------------------------------------------------------------ loading
 
     @classmethod

@@ -1,0 +1,291 @@
+"""A batch in chunks of projects: parts on disk, resumable, on threads or on a Dask cluster.
+
+:func:`run_chunks` cuts the projects (sorted by id, :meth:`Matcher.sorted_projects`) into
+chunks of ``chunk_size`` and runs :func:`matcher.engine.batch.run_batch` on each, with the
+chunk's position among all projects (``position_offset``), so ties break as in one run.
+Each chunk leaves two parts in ``parts_dir``:
+
+- ``funders_for_projects-NNNNN.<csv|parquet>``: the chunk's ranked rows (a project's rows
+  are all in its chunk);
+- ``candidates-NNNNN.parquet``: the chunk's best projects per funder row, explained, with
+  their ranking key and funder row (``_key``, ``_funder_row``).
+
+and ``manifest.json`` records the chunks done, their eligibility counts, and the hashes of the
+inputs and the parameters. With ``resume``, the chunks already done are skipped; a manifest
+of other inputs or parameters is refused. :func:`assemble` then concatenates the parts
+(the bytes of a run in one piece) and reduces the candidates to the top K per funder row.
+
+With a Dask ``client``, chunks are tasks on the workers; the fitted matcher is sent to the
+workers once (``scatter``) and each task returns its frames to this process, which writes
+the parts. The files are the same bytes as with local threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from matcher.core.errors import MatchingError
+from matcher.engine.batch import CsvWriter, run_batch
+from matcher.io.writers import atomic_path, write_table, write_text
+
+MANIFEST = "manifest.json"
+#: Projects per chunk by default.
+CHUNK_PROJECTS = 100_000
+KEY, FUNDER_ROW = "_key", "_funder_row"
+
+
+def file_hash(path) -> str:
+    """SHA-256 of a file, or of every file of a folder (names and bytes, in name order)."""
+    digest = hashlib.sha256()
+    path = Path(path)
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for p in files:
+        digest.update(str(p.relative_to(path) if path.is_dir() else p.name).encode())
+        with p.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class ChunksDone:
+    eligibility_counts: dict[str, int]
+    chunks: int
+    resumed: int
+    #: Stage times summed over the chunks run here (encode_projects, match, explain; seconds).
+    timings: dict[str, float]
+
+
+def _part(parts_dir: Path, name: str, index: int, ext: str) -> Path:
+    return parts_dir / f"{name}-{index:05d}.{ext}"
+
+
+def _chunk_frames(matcher, frame: pd.DataFrame, lo: int, top: int, jobs: int, running):
+    """One chunk: its ranked rows, its explained candidates (with key and funder row), its tally."""
+    rows: list[pd.DataFrame] = []
+    result = run_batch(matcher, frame, top=top, jobs=jobs, on_project_rows=rows.append,
+                       position_offset=lo, running=running, sorted_frame=True)
+    candidates = result.projects_for_funders.copy()
+    candidates[KEY] = result.funder_keys
+    candidates[FUNDER_ROW] = result.funder_rows
+    counts = [result.eligibility_counts[v] for v in ("eligible", "to_check", "ineligible")]
+    return rows, candidates, counts, result.running, result.timings
+
+
+def _remote_chunk(matcher, frame, lo, top):
+    rows, candidates, counts, _, timings = _chunk_frames(matcher, frame, lo, top, 1, None)
+    return rows, candidates, counts, timings
+
+
+def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str, fingerprint: dict,
+               jobs: int = 1, chunk_size: int = CHUNK_PROJECTS, resume: bool = False, client=None,
+               progress: Callable[[str], None] | None = None) -> ChunksDone:
+    """Run every chunk not yet done into ``parts_dir`` (see the module docs)."""
+    if chunk_size < 1:
+        raise MatchingError("chunk size must be >= 1")
+    n = len(frame)
+    bounds = [(lo, min(lo + chunk_size, n)) for lo in range(0, max(n, 1), chunk_size)]
+    manifest_path = parts_dir / MANIFEST
+    manifest = {"fingerprint": fingerprint, "chunks": len(bounds), "done": {}}
+    if resume and manifest_path.exists():
+        found = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if found.get("fingerprint") != fingerprint or found.get("chunks") != len(bounds):
+            raise MatchingError(f"cannot resume in '{parts_dir.parent}': the earlier run had other inputs "
+                                "or parameters (run without --resume to start over)")
+        manifest["done"] = found.get("done", {})
+    else:
+        if parts_dir.exists():
+            shutil.rmtree(parts_dir)
+        parts_dir.mkdir(parents=True)
+    ext = "csv" if fmt == "csv" else "parquet"
+    done_before = {int(i) for i in manifest["done"]}
+
+    timings: dict[str, float] = {}
+
+    def record(index, rows, candidates, counts, times):
+        for name, seconds in times.items():
+            name = "explain" if name == "write_streamed" else name  # rows collected, written below
+            timings[name] = timings.get(name, 0.0) + seconds
+        clock = time.perf_counter()
+        ranked = _part(parts_dir, "funders_for_projects", index, ext)
+        if ext == "csv":
+            with CsvWriter(ranked) as writer:
+                for part in rows:
+                    writer.write(part)
+        else:
+            write_table(pd.concat(rows, ignore_index=True), ranked, fmt="parquet")
+        write_table(candidates, _part(parts_dir, "candidates", index, "parquet"), fmt="parquet")
+        manifest["done"][str(index)] = counts
+        write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", manifest_path)
+        timings["write_parts"] = timings.get("write_parts", 0.0) + time.perf_counter() - clock
+
+    todo = [i for i in range(len(bounds)) if i not in done_before]
+    started, pairs_done = time.perf_counter(), 0
+    n_funders = matcher.funder_features_.n
+
+    def report(index):
+        nonlocal pairs_done
+        lo, hi = bounds[index]
+        pairs_done += (hi - lo) * n_funders
+        if progress is not None:
+            seconds = time.perf_counter() - started
+            left = sum(bounds[i][1] - bounds[i][0] for i in todo if str(i) not in manifest["done"])
+            rate = pairs_done / seconds if seconds > 0 else 0.0
+            eta = left * n_funders / rate if rate else 0.0
+            progress(f"chunk {len(manifest['done'])}/{len(bounds)}: {rate / 1e6:.1f} M pairs/s, "
+                     f"ETA {eta:.0f} s")
+
+    if client is None:
+        running = _running_of(parts_dir, sorted(done_before), top, n_funders) if done_before else None
+        for index in todo:
+            lo, hi = bounds[index]
+            rows, candidates, counts, running, times = _chunk_frames(
+                matcher, frame.iloc[lo:hi].reset_index(drop=True), lo, top, jobs, running)
+            record(index, rows, candidates, counts, times)
+            report(index)
+    else:
+        from distributed import as_completed
+
+        remote = client.scatter(matcher, broadcast=True)
+        futures = {}
+        for index in todo:
+            lo, hi = bounds[index]
+            future = client.submit(_remote_chunk, remote, frame.iloc[lo:hi].reset_index(drop=True), lo, top,
+                                   key=f"coopmatch-chunk-{index}-{fingerprint['hash'][:12]}", pure=False)
+            futures[future] = index
+        for future in as_completed(list(futures)):
+            rows, candidates, counts, times = future.result()
+            index = futures[future]
+            record(index, rows, candidates, counts, times)
+            report(index)
+            future.release()
+    totals = np.sum([manifest["done"][str(i)] for i in range(len(bounds))], axis=0)
+    names = ("eligible", "to_check", "ineligible")
+    return ChunksDone(dict(zip(names, map(int, totals), strict=True)), len(bounds), len(done_before), timings)
+
+
+def _running_of(parts_dir: Path, indices: list[int], k: int, n_funders: int) -> np.ndarray:
+    """The K best keys per funder row among the candidates of the chunks done."""
+    import pyarrow.parquet as pq
+
+    from matcher.engine import kernels
+
+    running = np.full((k, n_funders), kernels.NO_KEY, dtype=np.int64)
+    for i in indices:
+        table = pq.read_table(_part(parts_dir, "candidates", i, "parquet"), columns=[KEY, FUNDER_ROW])
+        key, row = table[KEY].to_numpy(), table[FUNDER_ROW].to_numpy()
+        columns = np.full((k, n_funders), kernels.NO_KEY, dtype=np.int64)
+        order = np.lexsort((key, row))
+        key, row = key[order], row[order]
+        starts = np.r_[0, np.flatnonzero(row[1:] != row[:-1]) + 1] if len(row) else np.zeros(0, int)
+        rank = np.arange(len(row)) - np.repeat(starts, np.diff(np.r_[starts, len(row)]))
+        keep = rank < k
+        columns[rank[keep], row[keep]] = key[keep]
+        running = np.partition(np.concatenate([running, columns]), k - 1, axis=0)[:k]
+    return running
+
+
+def assemble(parts_dir: Path, chunks: int, fmt: str, top: int, out: dict[str, Path]) -> dict[str, int]:
+    """Write the two final files from the parts (atomically) and return their row counts.
+
+    ``funders_for_projects`` is the parts one after another (the CSV header once; Parquet
+    row groups as one write of the whole frame makes them); ``projects_for_funders`` is the
+    candidates reduced to the top K per funder row, ranked again.
+    """
+    import pyarrow.parquet as pq
+
+    ext = "csv" if fmt == "csv" else "parquet"
+    parts = [_part(parts_dir, "funders_for_projects", i, ext) for i in range(chunks)]
+    if ext == "csv":
+        rows = _concat_csv(parts, out["funders_for_projects"])
+    else:
+        rows = _concat_parquet(parts, out["funders_for_projects"])
+    candidates = pd.concat([pq.read_table(_part(parts_dir, "candidates", i, "parquet")).to_pandas()
+                            for i in range(chunks)], ignore_index=True)
+    order = np.lexsort((candidates[KEY].to_numpy(), candidates[FUNDER_ROW].to_numpy()))
+    candidates = candidates.iloc[order].reset_index(drop=True)
+    group = candidates[FUNDER_ROW].to_numpy()
+    n = len(group)
+    starts = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1] if n else np.zeros(0, int)
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n])) + 1
+    candidates["rank"] = rank.astype(np.int64)
+    final = candidates[rank <= top].drop(columns=[KEY, FUNDER_ROW]).reset_index(drop=True)
+    final = _restore_text(final)
+    if ext == "csv":
+        with CsvWriter(out["projects_for_funders"]) as writer:
+            writer.write(final)
+    else:
+        write_table(final, out["projects_for_funders"], fmt="parquet")
+    return {"funders_for_projects": rows, "projects_for_funders": len(final)}
+
+
+def _restore_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns read back from Parquet as object columns with None for missing (as written)."""
+    for name in frame.columns:
+        if frame[name].dtype.kind not in "iufb":  # pandas may read text as a string dtype
+            values = frame[name].astype(object)
+            frame[name] = pd.Series(values.where(values.notna(), None).to_numpy(dtype=object), dtype=object)
+    return frame
+
+
+def _concat_csv(parts: list[Path], path: Path) -> int:
+    rows = 0
+    with atomic_path(path) as tmp, tmp.open("wb") as target:
+        header = None
+        for part in parts:
+            with part.open("rb") as source:
+                first = source.readline()
+                if not first:
+                    continue
+                if header is None:
+                    header = first
+                    target.write(first)
+                for line in iter(lambda: source.read(1 << 20), b""):
+                    rows += line.count(b"\n")
+                    target.write(line)
+    return rows
+
+
+def _concat_parquet(parts: list[Path], path: Path) -> int:
+    """The parts as one Parquet file, row groups of the size ``pyarrow.parquet.write_table`` uses."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schemas = [pq.read_schema(p) for p in parts]
+    fields = []
+    for i, name in enumerate(schemas[0].names):
+        types = [s.field(i).type for s in schemas if not pa.types.is_null(s.field(i).type)]
+        fields.append(pa.field(name, types[0] if types else pa.null()))
+    schema = pa.schema(fields)
+    group = 1024 * 1024
+    rows = 0
+    with atomic_path(path) as tmp:
+        writer = pq.ParquetWriter(tmp, schema)
+        try:
+            held: list = []
+            size = 0
+            for part in parts:
+                table = pq.read_table(part).cast(schema)
+                held.append(table)
+                size += len(table)
+                rows += len(table)
+                while size >= group:
+                    joined = pa.concat_tables(held)
+                    writer.write_table(joined.slice(0, group), row_group_size=group)
+                    rest = joined.slice(group)
+                    held, size = [rest], len(rest)
+            if size or rows == 0:
+                writer.write_table(pa.concat_tables(held) if held else schema.empty_table(),
+                                   row_group_size=group)
+        finally:
+            writer.close()
+    return rows

@@ -1,0 +1,141 @@
+"""``coopmatch batch`` in chunks: the same bytes for any chunk size, engine and resumption."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from matcher.cli import cli
+from matcher.engine import chunks
+from matcher.evaluation.synthetic import write_profiles
+from matcher.io.writers import write_table
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("chunks")
+    write_profiles(folder, 900, 120, seed=5)
+    return folder
+
+
+def run(files, out, *extra):
+    return CliRunner().invoke(cli, ["batch", "--projects", str(files / "projects.csv"), "--funders",
+                                    str(files / "funders.csv"), "--date", "2026-06-01", "--top", "4",
+                                    "--quiet", "-o", str(out), *extra])
+
+
+def outputs(folder, ext="csv"):
+    return {name: (folder / f"{name}.{ext}").read_bytes()
+            for name in ("funders_for_projects", "projects_for_funders")}
+
+
+def summary(folder):
+    found = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    found.pop("timings_seconds")
+    return found
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_any_chunk_size_gives_the_same_bytes(files, tmp_path, fmt):
+    whole = run(files, tmp_path / "whole", "--format", fmt)
+    assert whole.exit_code == 0, whole.output
+    cut = run(files, tmp_path / "cut", "--format", fmt, "--chunk-size", "97", "--jobs", "2")
+    assert cut.exit_code == 0, cut.output
+    assert outputs(tmp_path / "whole", fmt) == outputs(tmp_path / "cut", fmt)
+    assert not (tmp_path / "cut" / "parts").exists()
+    a, b = summary(tmp_path / "whole"), summary(tmp_path / "cut")
+    assert a["eligibility_counts"] == b["eligibility_counts"]
+    assert sum(a["eligibility_counts"].values()) == a["pairs"] == 900 * a["funder_rows"]
+
+
+def test_resume_after_an_interruption_gives_the_same_bytes(files, tmp_path, monkeypatch):
+    assert run(files, tmp_path / "once", "--chunk-size", "200").exit_code == 0
+    real = chunks._chunk_frames
+    calls = []
+
+    def dies_on_the_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # as a user's Ctrl-C, or a killed run, between chunks
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chunks, "_chunk_frames", dies_on_the_third)
+    broken = run(files, tmp_path / "again", "--chunk-size", "200")
+    assert broken.exit_code != 0
+    assert not (tmp_path / "again" / "funders_for_projects.csv").exists()  # no final file half-made
+    manifest = json.loads((tmp_path / "again" / "parts" / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(manifest["done"]) == ["0", "1"]
+    monkeypatch.setattr(chunks, "_chunk_frames", real)
+    calls.clear()
+    resumed = CliRunner().invoke(cli, ["batch", "--projects", str(files / "projects.csv"), "--funders",
+                                       str(files / "funders.csv"), "--date", "2026-06-01", "--top", "4",
+                                       "-o", str(tmp_path / "again"), "--chunk-size", "200", "--resume"])
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed: 2 of 5 chunk(s) were already done" in resumed.output
+    assert outputs(tmp_path / "once") == outputs(tmp_path / "again")
+    assert summary(tmp_path / "once") == summary(tmp_path / "again")
+
+
+def test_resume_refuses_other_parameters(files, tmp_path, monkeypatch):
+    real = chunks._chunk_frames
+    calls = []
+
+    def dies_on_the_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chunks, "_chunk_frames", dies_on_the_second)
+    run(files, tmp_path / "out", "--chunk-size", "300")
+    monkeypatch.setattr(chunks, "_chunk_frames", real)
+    result = CliRunner().invoke(cli, ["batch", "--projects", str(files / "projects.csv"), "--funders",
+                                      str(files / "funders.csv"), "--date", "2026-06-01", "--top", "5",
+                                      "--quiet", "-o", str(tmp_path / "out"), "--chunk-size", "300", "--resume"])
+    assert result.exit_code == 1
+    assert "Error: cannot resume in" in result.output
+    assert "other inputs or parameters" in result.output
+
+
+def test_resume_and_dask_need_csv_or_parquet(files, tmp_path):
+    result = run(files, tmp_path / "out", "--format", "html", "--resume")
+    assert result.exit_code == 1
+    assert "Error: --resume and --engine dask work with --format csv or parquet" in result.output
+
+
+def test_parquet_parts_assemble_to_the_bytes_of_one_write(tmp_path):
+    frame = pd.DataFrame({"a": ["x", None, "z", "w", None], "b": [1.5, 2.0, None, 4.25, 5.0],
+                          "c": [1, 2, 3, 4, 5], "d": [None, None, None, "late", None]})
+    write_table(frame, tmp_path / "one.parquet")
+    parts = []
+    for i, (lo, hi) in enumerate([(0, 2), (2, 3), (3, 5)]):
+        parts.append(write_table(frame.iloc[lo:hi].reset_index(drop=True), tmp_path / f"p{i}.parquet"))
+    assert chunks._concat_parquet(parts, tmp_path / "joined.parquet") == 5
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "joined.parquet").read_bytes()
+
+
+def test_dask_local_cluster_gives_the_bytes_of_local_threads(files, tmp_path):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    local = run(files, tmp_path / "local", "--chunk-size", "250", "--format", "parquet")
+    assert local.exit_code == 0, local.output
+    dask = run(files, tmp_path / "dask", "--chunk-size", "250", "--format", "parquet", "--engine", "dask",
+               "--workers", "2")
+    assert dask.exit_code == 0, dask.output
+    assert outputs(tmp_path / "local", "parquet") == outputs(tmp_path / "dask", "parquet")
+    assert summary(tmp_path / "local") == summary(tmp_path / "dask")
+
+
+def test_chunked_parquet_has_the_bytes_of_one_frame_written(files, tmp_path):
+    from matcher.engine.batch import run_batch
+    from matcher.engine.model import Matcher
+    from matcher.io.loading import load
+
+    assert run(files, tmp_path / "cut", "--format", "parquet", "--chunk-size", "150").exit_code == 0
+    matcher = Matcher(date="2026-06-01", lang="fr", top=4).fit(load("funders", files / "funders.csv").frame)
+    result = run_batch(matcher, load("projects", files / "projects.csv").frame, top=4)
+    for name in ("funders_for_projects", "projects_for_funders"):
+        write_table(getattr(result, name), tmp_path / f"{name}.parquet", fmt="parquet")
+        assert (tmp_path / f"{name}.parquet").read_bytes() == (tmp_path / "cut" / f"{name}.parquet").read_bytes()
