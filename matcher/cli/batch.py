@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from matcher.cli.common import lang_option, load_profiles, parse_run_date, parse_weights
+from matcher.cli.common import lang_option, load_profiles, parse_run_date, parse_weights, require_rows
 from matcher.cli.workspace_runs import open_for_ranking, require_inputs, workspace_option
 
 BATCH_FORMATS = ("csv", "parquet", "html")
@@ -85,12 +85,8 @@ def batch(projects_path, funders_path, workspace_path, history_path, top, run_da
     if not ws:
         history_frame = None if history is None else history.frame
     timings["read_normalise"] = time.perf_counter() - clock
-    if projects.frame.empty:
-        raise click.ClickException(f"no usable project in '{projects_path}' "
-                                   f"({projects.summary['rows_rejected']} row(s) rejected)")
-    if funders.frame.empty:
-        raise click.ClickException(f"no usable funder in '{funders_path}' "
-                                   f"({funders.summary['rows_rejected']} row(s) rejected)")
+    require_rows(projects, "project", projects_path)
+    require_rows(funders, "funder", funders_path)
 
     clock = time.perf_counter()
     matcher = Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang, top=top)

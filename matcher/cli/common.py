@@ -210,9 +210,18 @@ def load_normalized(projects_path, funders_path, lang):
 
     projects = load_profiles("projects", projects_path, {})
     notice_rejects(projects, "projects" if lang == "en" else "projets", lang)
+    require_rows(projects, "project", projects_path)
     funders = load_profiles("funders", funders_path or SAMPLE_FUNDERS, {})
     notice_rejects(funders, "funders" if lang == "en" else "financeurs", lang)
+    require_rows(funders, "funder", funders_path or SAMPLE_FUNDERS)
     return projects, funders
+
+
+def require_rows(loaded, what: str, path) -> None:
+    """Refuse a file with no usable row (header only, or every row rejected) before ranking it."""
+    if loaded.frame.empty:
+        raise click.ClickException(f"no usable {what} in '{path}' "
+                                   f"({loaded.summary['rows_rejected']} row(s) rejected)")
 
 
 def ranking_report(ranked, projects_in, funders_in, projects, matcher, command, lang, **params):

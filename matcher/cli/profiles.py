@@ -71,7 +71,10 @@ def validate(kind, file, forced, rejects, refused_when_zero, show, strict, lang,
         write_rejects(result, rejects)
     if save_mapping:
         save_mapping_file(result, save_mapping)
-    failed = not result.ok or (strict and result.summary["warnings"] > 0)
+    empty = result.frame.empty
+    if empty:  # the ranking commands would refuse it: say so here
+        click.echo("Aucune ligne utilisable : rien à classer." if lang == "fr" else "No usable row: nothing to rank.")
+    failed = empty or not result.ok or (strict and result.summary["warnings"] > 0)
     sys.exit(1 if failed else 0)
 
 

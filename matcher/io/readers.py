@@ -37,7 +37,6 @@ import codecs
 import csv
 import datetime as dt
 import gc
-import gzip
 import io
 import json
 import re
@@ -54,7 +53,7 @@ import pandas as pd
 import yaml
 
 from matcher.core.errors import InputError
-from matcher.io import layout
+from matcher.io import layout, limits
 from matcher.normalize.problems import ERROR, FILE, WARNING, Problem, problem
 from matcher.normalize.schema import SCHEMAS
 
@@ -85,6 +84,7 @@ KEEP_NESTED = frozenset({"calls"}) | frozenset(name for fields in SCHEMAS.values
 
 _SAMPLE_CHARS = 65_536
 _SAMPLE_RECORDS = 20
+_MAX_HEADER_CHARS = 4_000_000
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _BLANK_CHARS = " \t\r\x0b\x0c\""
 _QUOTED = re.compile(r'"[^"]*"')
@@ -171,6 +171,9 @@ def read_table(
         table = _read_xlsx(data, path, sheet, kind)
     else:
         text, used_encoding = decode_text(data, path, encoding)
+        mixed = _mixed_lines(data) if used_encoding in ("cp1252", "latin-1") and not encoding else None
+        if mixed:
+            text, used_encoding = _decode_mixed(data), "utf-8+cp1252"
         if not text.strip():
             raise InputError(f"{path}: the file is empty")
         if fmt == "csv":
@@ -182,6 +185,10 @@ def read_table(
         else:
             table = _read_yaml(text, path)
         table.encoding = used_encoding
+        if mixed:
+            shown = ", ".join(map(str, mixed[:10])) + (", …" if len(mixed) > 10 else "")
+            table.problems.insert(0, problem("file.mixed_encoding", None, None, None, FILE, count=len(mixed),
+                                             lines=shown))
     if fmt in ("csv", "xlsx"):
         _leave_out_totals(table)
     table.source = source
@@ -271,17 +278,41 @@ def _read_bytes(path: Path, compressed: bool) -> bytes:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a file")
     try:
+        limits.check(path, "bytes", path.stat().st_size)
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
     if compressed and data:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"{path}: not a valid gzip file ({exc})") from exc
+        data = _gunzip(data, path)
     if not data:
         raise InputError(f"{path}: the file is empty")
     return data
+
+
+def _gunzip(data: bytes, path: Path) -> bytes:
+    """Decompress every gzip member of ``data``, refusing more than the ``bytes`` limit (a gzip bomb)."""
+    cap = limits.limit("bytes")
+    out: list[bytes] = []
+    size = 0
+    try:
+        while data:
+            inflater = zlib.decompressobj(wbits=31)
+            chunk = inflater.decompress(data, cap + 1 - size)
+            while True:
+                size += len(chunk)
+                out.append(chunk)
+                if size > cap:
+                    raise limits.exceeded(path, "bytes", "once decompressed")
+                if inflater.eof or not inflater.unconsumed_tail:
+                    break
+                chunk = inflater.decompress(inflater.unconsumed_tail, cap + 1 - size)
+            if not inflater.eof:
+                raise InputError(f"{path}: not a valid gzip file (Compressed file ended before the end-of-stream "
+                                 f"marker was reached)")
+            data = inflater.unused_data.lstrip(b"\x00")
+    except zlib.error as exc:
+        raise InputError(f"{path}: not a valid gzip file ({exc})") from exc
+    return b"".join(out)
 
 
 # --------------------------------------------------------------------------- text decoding
@@ -321,6 +352,38 @@ def decode_text(data: bytes, path: Path | str = "<data>", encoding: str | None =
     return text, used
 
 
+def _mixed_lines(data: bytes) -> list[int] | None:
+    """Line numbers that are not UTF-8 in a file whose other non-ASCII lines are: a file edited with two tools.
+
+    None when no non-ASCII line is valid UTF-8 (the whole file is Windows-1252, as before).
+    """
+    bad: list[int] = []
+    good = 0
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad.append(number)
+    return bad if good and bad else None
+
+
+def _decode_mixed(data: bytes) -> str:
+    """Each line as UTF-8 when it is, else as Windows-1252 (Latin-1 for its five unused bytes)."""
+    out = []
+    for line in data.split(b"\n"):
+        try:
+            out.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                out.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                out.append(line.decode("latin-1"))
+    return "\n".join(out)
+
+
 def _binary_message(path: Path | str, data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         return f"{path}: not a text table (binary file? it looks like a ZIP or XLSX archive)"
@@ -338,8 +401,12 @@ def detect_delimiter(text: str, preferred: str | None = None) -> str:
     (share of records with the header's count), then ``preferred``, then the
     most frequent. Falls back to ``preferred`` or ``,`` for a one-column file.
     """
-    lines = text[:_SAMPLE_CHARS].split("\n")
-    if len(text) > _SAMPLE_CHARS:
+    end = _SAMPLE_CHARS
+    header_end = text.find("\n", 0, _MAX_HEADER_CHARS)
+    if header_end >= _SAMPLE_CHARS:  # a very wide header: the sample must hold all of it, and the lines below
+        end = header_end + _SAMPLE_CHARS
+    lines = text[:end].split("\n")
+    if len(text) > end:
         lines.pop()  # probably cut in the middle
     records = [r for r in _join_quoted(lines) if r.strip(_BLANK_CHARS + "".join(DELIMITERS))]
     records = records[: _SAMPLE_RECORDS + 1]
@@ -396,6 +463,7 @@ def _read_csv(text: str, path: Path, delimiter: str | None, kind: str | None = N
     preferred = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else None
     preamble, delimiter = layout.csv_preamble(text, delimiter, detect_delimiter, preferred, kind)
     text = preamble.text
+    _check_csv_size(text, delimiter, path)
     try:
         parsed = _parse_csv_fast(text, delimiter)
     except _FastPathFailed:
@@ -413,6 +481,21 @@ def _read_csv(text: str, path: Path, delimiter: str | None, kind: str | None = N
         format="csv",
         delimiter=delimiter,
     )
+
+
+def _check_csv_size(text: str, delimiter: str, path: Path) -> None:
+    """Refuse, before parsing, a CSV wider, larger or with longer cells than the limits (:mod:`limits`)."""
+    first = text.lstrip("\r\n")
+    header = first[: first.find("\n")] if "\n" in first else first
+    width = _count_outside_quotes(header, delimiter) + 1
+    limits.check(path, "columns", width)
+    limits.check(path, "cells", (text.count("\n") + 1) * width)
+    cap = limits.limit("cell_chars")
+    if len(text) <= cap:
+        return
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > cap and any(len(cell) > cap for cell in line.split(delimiter)):
+            raise limits.exceeded(f"{path}, line {number}", "cell_chars")
 
 
 def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:
@@ -636,8 +719,8 @@ def _csv_fields(record: str, delimiter: str) -> list[str]:
 
 def _parse_csv_slow(text: str, delimiter: str, path: Path) -> _ParsedCsv:
     """Parse with the csv module, record by record: slower, exact on any quoting."""
-    # A long quoted cell must not abort the read; the limit is process-wide.
-    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    # A long cell is refused with the limit's name (cell_chars), not csv's own message.
+    csv.field_size_limit(limits.limit("cell_chars") + 2)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     header: list[str] | None = None
     records: list[list[str]] = []
@@ -662,6 +745,8 @@ def _parse_csv_slow(text: str, delimiter: str, path: Path) -> _ParsedCsv:
                 records.append(fields)
                 rows.append(start)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise limits.exceeded(f"{path}, line {reader.line_num}", "cell_chars") from exc
         raise InputError(f"{path}: cannot read as CSV near line {reader.line_num} ({exc})") from exc
     if header is None:
         raise InputError(f"{path}: no header line")

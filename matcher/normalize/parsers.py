@@ -301,8 +301,19 @@ def parse_amount(value, currency_ok: bool = False) -> float | None:
             raise _error("amount.unreadable", value)
         if number < 0:
             raise _error("amount.negative", value)
-        return number
+        return _bounded_amount(number, value)
     raise _error("amount.unreadable", value)
+
+
+#: Above this an amount is a typo or a corrupt cell (the whole French State budget is under 1e12 €): an error, so
+#: that it can never overflow a later sum, ratio or formatting.
+AMOUNT_MAX = 1e12
+
+
+def _bounded_amount(number: float, value) -> float:
+    if number > AMOUNT_MAX:
+        raise _error("amount.too_large", value)
+    return number
 
 
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
@@ -311,7 +322,7 @@ _PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
 @_cached
 def _amount_text(value: str, currency_ok: bool) -> float | None:
     if _PLAIN_AMOUNT.fullmatch(value):  # the usual export: 45000, 99786.57
-        return float(value)
+        return _bounded_amount(float(value), value)
     if _says_nothing(value):
         return None
     text = _clean(value).lower().replace("’", "'")
@@ -335,8 +346,8 @@ def _amount_text(value: str, currency_ok: bool) -> float | None:
         raise _error("amount.negative", value)
     amount = _finite_float(number * multiplier)
     if amount is None:
-        raise _error("amount.unreadable", value)
-    return amount
+        raise _error("amount.too_large", value)
+    return _bounded_amount(amount, value)
 
 
 # --------------------------------------------------------------------------- percentages
