@@ -711,7 +711,10 @@ def _record_text(lines: list[str], starts: np.ndarray, ends: np.ndarray, k: int)
 
 
 def _csv_fields(record: str, delimiter: str) -> list[str]:
-    rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter, strict=False))
+    try:
+        rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter, strict=False))
+    except csv.Error as exc:  # a cell over the limit: the csv module path reports it
+        raise _FastPathFailed from exc
     if len(rows) != 1:
         raise _FastPathFailed
     return rows[0]
