@@ -70,6 +70,12 @@ def batch(projects_path, funders_path, workspace_path, history_path, top, run_da
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise click.ClickException(f"'{outdir}' exists and is not a folder")
+    inputs = [p for p in (projects_path, funders_path, history_path) if p]
+    if any(Path(p).resolve() == out.resolve() for p in inputs):
+        raise click.ClickException(f"'{outdir}' is an input of this command; choose another output folder")
+    for ancestor in out.parents:  # a file on the way: say so now, not after the whole computation
+        if ancestor.exists() and not ancestor.is_dir():
+            raise click.ClickException(f"cannot create '{outdir}': '{ancestor}' is a file, not a folder")
 
     clock = time.perf_counter()
     require_inputs(workspace_path, **{"--projects": projects_path, "--funders": funders_path})

@@ -28,6 +28,67 @@ class CoopmatchGroup(click.Group):
             raise click.ClickException(str(err)) from None
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit(143), so that ``finally`` blocks run and temporary files are removed.
+
+    Only from the main thread, and only when nobody else handles SIGTERM.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def stop(signum, frame):
+            raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, stop)
+
+
+def check_outputs(inputs, outputs) -> None:
+    """Refuse, before any work, an output that is one of the inputs or that cannot be written.
+
+    ``inputs`` and ``outputs`` are paths or None. Compares resolved paths and, where both exist,
+    the files themselves (a hard link or another spelling of the same file).
+    """
+    given = [Path(p) for p in inputs if p]
+    for output in (Path(o) for o in outputs if o):
+        for source in given:
+            same = output.resolve() == source.resolve()
+            if not same and output.exists() and source.exists():
+                try:
+                    same = os.path.samefile(output, source)
+                except OSError:
+                    same = False
+            if same:
+                raise click.ClickException(f"'{output}' is an input of this command; "
+                                           f"choose another output file (the input would be overwritten)")
+        check_writable(output)
+
+
+def check_writable(output: Path) -> None:
+    """An output path whose folder exists, is a folder, and whose name the file system accepts."""
+    parent = output.parent
+    if output.is_dir():
+        raise click.ClickException(f"'{output}' is a folder; give a file name")
+    if not parent.exists():
+        for ancestor in parent.parents:
+            if ancestor.exists() and not ancestor.is_dir():
+                raise click.ClickException(f"cannot write '{output}': '{ancestor}' is a file, not a folder")
+        raise click.ClickException(f"folder '{parent}' does not exist")
+    if not parent.is_dir():
+        raise click.ClickException(f"cannot write '{output}': '{parent}' is a file, not a folder")
+    try:
+        name_max = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    if len(os.fsencode(output.name)) + 12 > name_max:  # + the temporary file's prefix and suffix
+        raise click.ClickException(f"cannot write '{output.name[:40]}…': the file name is too long "
+                                   f"(at most {name_max - 12} bytes)")
+    if not os.access(parent, os.W_OK):
+        raise click.ClickException(f"cannot write in folder '{parent}' (permission denied)")
+
+
 def mapping_options(fn):
     """``--map field=Column`` (repeatable) and ``--mapping-file FILE``."""
 

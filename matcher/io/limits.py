@@ -24,7 +24,7 @@ DEFAULTS: dict[str, int] = {
     "columns": 2_000,
     "cell_chars": 1_000_000,  # one cell
     "depth": 64,  # nesting of JSON/YAML lists and objects
-    "yaml_aliases": 100,  # *alias uses in one YAML file (anchors are fine, bombs repeat aliases)
+    "yaml_aliases": 40,  # *alias uses in one YAML file (anchors are fine; a bomb repeats aliases of aliases)
 }
 #: What each limit bounds, for the error messages.
 LABELS = {

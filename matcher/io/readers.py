@@ -68,6 +68,7 @@ FORMATS = {
     ".ndjson": "jsonl",
     ".yaml": "yaml",
     ".yml": "yaml",
+    ".parquet": "parquet",
 }
 _EXTENSION_HINTS = {
     ".xls": "save it as .xlsx",
@@ -169,6 +170,8 @@ def read_table(
     source = str(path)
     if fmt == "xlsx":
         table = _read_xlsx(data, path, sheet, kind)
+    elif fmt == "parquet":
+        table = _read_parquet(data, path)
     else:
         text, used_encoding = decode_text(data, path, encoding)
         mixed = _mixed_lines(data) if used_encoding in ("cp1252", "latin-1") and not encoding else None
@@ -916,8 +919,15 @@ def _unique_names(names: list[str], problems: list[Problem]) -> list[str]:
 
 
 def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | None = None) -> RawTable:
+    import zipfile
+
     import openpyxl
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            limits.check(path, "bytes", sum(member.file_size for member in archive.infolist()))
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{path}: cannot open as XLSX (BadZipFile: {exc})") from exc
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types (zip, XML, KeyError...)
@@ -937,7 +947,16 @@ def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | Non
         records: list[list] = []
         rows: list[int] = []
         number = 0
+        max_columns, max_cells, seen = limits.limit("columns"), limits.limit("cells"), 0
         for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            if len(values) > max_columns:  # one far cell (XFD1) would widen every row: keep the used part
+                used = max((i for i, v in enumerate(values) if v is not None and v != ""), default=-1) + 1
+                if used > max_columns:
+                    raise limits.exceeded(f"{path}, row {number}", "columns", f"{used:,}")
+                values = values[:max_columns]
+            seen += len(values)
+            if seen > max_cells:
+                raise limits.exceeded(path, "cells")
             cells = [None if v == "" else v for v in values]
             if all(v is None or (isinstance(v, str) and v.isspace()) for v in cells):
                 continue
@@ -964,6 +983,21 @@ def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | Non
     titles = sum(1 for p in layout_problems if p.code == "row.title")
     return RawTable(frame, rows, sheet_notes + layout_problems + problems, len(frame) + titles,
                     str(path), "xlsx")
+
+
+def _read_parquet(data: bytes, path: Path) -> RawTable:
+    """A Parquet file (as ``normalize -o x.parquet`` writes): columns as they are, rows numbered from 1."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise InputError(f"{path}: cannot read as Parquet ({type(exc).__name__}: {exc})") from exc
+    limits.check(path, "columns", table.num_columns)
+    limits.check(path, "cells", table.num_columns * table.num_rows)
+    records = table.to_pylist()
+    return _table_from_records(records, path, "parquet", flatten=False)
 
 
 def _leave_out_totals(table: RawTable) -> None:
@@ -1040,10 +1074,13 @@ def _object_array(values: list) -> np.ndarray:
 
 
 def _read_json(text: str, path: Path) -> RawTable:
+    _check_brackets(text, path)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise limits.exceeded(path, "depth") from exc
     return _table_from_records(_records_of(document, path), path, "json", flatten=True)
 
 
@@ -1054,7 +1091,10 @@ def _read_jsonl(text: str, path: Path) -> RawTable:
         if not line.strip():
             continue
         try:
+            _check_brackets(line, f"{path}, line {line_number}")
             records.append(json.loads(line))
+        except RecursionError as exc:
+            raise limits.exceeded(f"{path}, line {line_number}", "depth") from exc
         except json.JSONDecodeError as exc:
             first_error = first_error or f"line {line_number}: {exc.msg}"
             records.append(_BadRecord(f"{exc.msg} (line {line_number})", line[:200]))
@@ -1069,9 +1109,82 @@ class _BadRecord:
     text: str
 
 
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_brackets(text: str, where) -> None:
+    """Refuse JSON nested deeper than the ``depth`` limit before parsing it (strings skipped)."""
+    if text.count("[") + text.count("{") <= limits.limit("depth"):
+        return
+    depth = deepest = 0
+    for found in _BRACKETS.finditer(text):
+        char = found.group()
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limits.limit("depth"):
+                    raise limits.exceeded(where, "depth")
+        elif char in "]}":
+            depth -= 1
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """Safe loading with YAML 1.2 scalars and a cap on alias uses (a "billion laughs" file is refused).
+
+    YAML 1.1 would read ``NO`` as false, ``yes`` as true, ``012`` as 10 and ``0x10`` as 16: an id or
+    an amount silently changed. Here only ``true``/``false`` are booleans and only plain decimal
+    numbers are numbers; everything else stays the text that was written.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.aliases = 0
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > limits.limit("yaml_aliases"):
+                raise limits.exceeded(self.name, "yaml_aliases")
+        self.depth += 1
+        if self.depth > limits.limit("depth"):
+            raise limits.exceeded(self.name, "depth")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+_BoundedLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers
+          if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                     list("tTfF"))
+_BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"),
+                                     list("-+0123456789"))
+_BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                     re.compile(r"^[-+]?(?:(?:0|[1-9][0-9]*)\.[0-9]*(?:[eE][-+]?[0-9]+)?"
+                                                r"|(?:0|[1-9][0-9]*)[eE][-+]?[0-9]+)$"),
+                                     list("-+0123456789"))
+
+
 def _read_yaml(text: str, path: Path) -> RawTable:
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        loader = _BoundedLoader(text)
+        loader.name = str(path)
+        try:
+            documents = []
+            while loader.check_data():
+                document = loader.get_data()
+                if document is not None:
+                    documents.append(document)
+        finally:
+            loader.dispose()
+    except RecursionError as exc:
+        raise limits.exceeded(path, "depth") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -1110,11 +1223,16 @@ def _table_from_records(records: list, path: Path, fmt: str, flatten: bool) -> R
                 problem("json.not_an_object", number, None, repr(record)[:200], ERROR, kind=type(record).__name__)
             )
             continue
-        kept.append({str(k): v for k, v in record.items()})
+        clean, broken = _without_surrogates({str(k): v for k, v in record.items()})
+        if broken:
+            problems.append(problem("text.surrogate", number, None, None, WARNING))
+        kept.append(clean)
         rows.append(number)
     if flatten and _needs_flattening(kept):
         kept = flatten_records(kept)
     columns = list(dict.fromkeys(key for record in kept for key in record))
+    limits.check(path, "columns", len(columns))
+    limits.check(path, "cells", len(columns) * len(kept))
     header = columns
     frame = pd.DataFrame(
         {i: _object_array([_empty_to_none(r.get(c)) for r in kept]) for i, c in enumerate(columns)},
@@ -1123,7 +1241,30 @@ def _table_from_records(records: list, path: Path, fmt: str, flatten: bool) -> R
     if not columns:
         frame = pd.DataFrame(index=range(len(kept)), dtype=object)
     frame, header_problems = _finish_columns(header, frame)
-    return RawTable(frame, rows, header_problems + problems, len(kept) + len(problems), str(path), fmt)
+    rejected = sum(1 for p in problems if p.severity == ERROR)
+    return RawTable(frame, rows, header_problems + problems, len(kept) + rejected, str(path), fmt)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value):
+    """``value`` with every lone surrogate (half an emoji, cut off) replaced by U+FFFD; and whether any was."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            return _SURROGATE.sub("\ufffd", value), True
+        return value, False
+    if isinstance(value, dict):
+        out, broken = {}, False
+        for key, child in value.items():
+            (key, b1), (child, b2) = _without_surrogates(key), _without_surrogates(child)
+            out[key] = child
+            broken = broken or b1 or b2
+        return out, broken
+    if isinstance(value, list):
+        pairs = [_without_surrogates(v) for v in value]
+        return [v for v, _ in pairs], any(b for _, b in pairs)
+    return value, False
 
 
 def _empty_to_none(value):
