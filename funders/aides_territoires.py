@@ -166,8 +166,11 @@ def slug(text: str, limit: int = _ID_LIMIT) -> str:
 def call_id_of(link: str | None, title: str | None) -> str | None:
     """The aid's id: the last path segment of its link, else a hash of its title."""
     if link:
-        parsed = urlparse(link.strip())
-        segment = parsed.path.rstrip("/").rsplit("/", 1)[-1] if parsed.path else ""
+        try:
+            path = urlparse(link.strip()).path
+        except ValueError:  # not a URL ("http://[x/", found by benchmarks/fuzz.py): hash the text
+            path = ""
+        segment = path.rstrip("/").rsplit("/", 1)[-1] if path else ""
         if fold(segment):
             return slug(segment)
         if fold(link):

@@ -327,3 +327,8 @@ def test_inferred_sectors_are_marked_and_stated_ones_are_not(tmp_path):
     frame = result.frame
     assert frame["sectors_inferred"].fillna(False).tolist() == [True, False]
     assert frame["sectors"].tolist()[1] == {"energy": 1.0}
+
+
+def test_a_link_that_is_no_url_gets_a_hashed_id_not_a_crash():
+    # found by benchmarks/fuzz.py (issue 16): urlparse raises ValueError on an unclosed IPv6 bracket
+    assert call_id_of("https://[aides-territoires/x", "Une aide").startswith("lien-")
