@@ -123,8 +123,11 @@ def accounting_line(summary: dict, lang: str) -> str:
     if lang == "fr":
         left = summary.get("rows_left_out")
         left_fr = f" (dont {n(left)} lignes de titre ou de total laissées de côté)" if left else ""
-        line = (f"{n(summary['rows_read'])} lignes lues : {n(summary['rows_normalised'])} normalisées, "
-                f"{n(summary['rows_rejected'])} rejetées{left_fr} ; {n(summary['warnings'])} avertissements")
+        def fr(count: int, word: str) -> str:  # "1 ligne lue", "2 lignes lues", "0 rejetée"
+            return f"{n(count)} {word}" if count > 1 else f"{n(count)} " + " ".join(w[:-1] for w in word.split())
+
+        line = (f"{fr(summary['rows_read'], 'lignes lues')} : {fr(summary['rows_normalised'], 'normalisées')}, "
+                f"{fr(summary['rows_rejected'], 'rejetées')}{left_fr} ; {fr(summary['warnings'], 'avertissements')}")
         if "funders" in summary:
             line += f" ({n(summary['funders'])} financeurs, {n(summary['calls'])} appels)"
     else:
