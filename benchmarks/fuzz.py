@@ -51,7 +51,8 @@ def text_value(rng: random.Random) -> str:
     if kind < 0.5:
         return " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
     if kind < 0.8:
-        return "".join(chr(rng.choice((rng.randint(32, 126), rng.randint(0xA0, 0x2FFF)))) for _ in range(rng.randint(0, 30)))
+        return "".join(chr(rng.choice((rng.randint(32, 126), rng.randint(0xA0, 0x2FFF))))
+                       for _ in range(rng.randint(0, 30)))
     return "".join(rng.choice("0123456789 .,'-+€kKMmd%e") for _ in range(rng.randint(1, 25)))
 
 
