@@ -229,3 +229,12 @@ def test_limit_option_is_checked(runner, tmp_path):
     result = runner.invoke(cli, ["--limit", "nope=3", "validate", "projects", str(projects(tmp_path))])
     assert result.exit_code == 1
     assert "Error: --limit expects NAME=N" in result.output
+
+
+def test_identical_rows_are_not_a_totals_row(tmp_path):
+    path = tmp_path / "same.csv"
+    path.write_text("a\n0\n0\n«\n0\n", encoding="utf-8")
+    assert read_table(path).frame["a"].tolist() == ["0", "0", "«", "0"]
+    sums = tmp_path / "sums.csv"
+    sums.write_text("a;b\nx;1\ny;2\n;3\n", encoding="utf-8")
+    assert len(read_table(sums).frame) == 2  # a real unlabelled totals row is still left out
