@@ -64,7 +64,7 @@ def test_validate_in_french(runner, tmp_path):
     path = write(tmp_path, "p.csv", "project_id,amount_requested\nP1,beaucoup\n")
     result = runner.invoke(cli, ["validate", "projects", path, "--lang", "fr"])
     assert result.exit_code == 0
-    assert result.output.splitlines()[0] == "1 lignes lues : 1 normalisées, 0 rejetées ; 1 avertissements"
+    assert result.output.splitlines()[0] == "1 ligne lue : 1 normalisée, 0 rejetée ; 1 avertissement"
     assert "ligne 2, colonne 'amount_requested'" in result.output
 
 

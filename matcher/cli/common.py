@@ -53,6 +53,7 @@ def check_outputs(inputs, outputs) -> None:
     """
     given = [Path(p) for p in inputs if p]
     for output in (Path(o) for o in outputs if o):
+        check_writable(output)
         for source in given:
             same = output.resolve() == source.resolve()
             if not same and output.exists() and source.exists():
@@ -63,12 +64,18 @@ def check_outputs(inputs, outputs) -> None:
             if same:
                 raise click.ClickException(f"'{output}' is an input of this command; "
                                            f"choose another output file (the input would be overwritten)")
-        check_writable(output)
 
 
 def check_writable(output: Path) -> None:
     """An output path whose folder exists, is a folder, and whose name the file system accepts."""
     parent = output.parent
+    try:
+        name_max = os.pathconf(parent if parent.is_dir() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    if len(os.fsencode(output.name)) + 12 > name_max:  # + the temporary file's prefix and suffix
+        raise click.ClickException(f"cannot write '{output.name[:40]}…': the file name is too long "
+                                   f"(at most {name_max - 12} bytes)")
     if output.is_dir():
         raise click.ClickException(f"'{output}' is a folder; give a file name")
     if not parent.exists():
@@ -78,13 +85,6 @@ def check_writable(output: Path) -> None:
         raise click.ClickException(f"folder '{parent}' does not exist")
     if not parent.is_dir():
         raise click.ClickException(f"cannot write '{output}': '{parent}' is a file, not a folder")
-    try:
-        name_max = os.pathconf(parent, "PC_NAME_MAX")
-    except (OSError, ValueError):
-        name_max = 255
-    if len(os.fsencode(output.name)) + 12 > name_max:  # + the temporary file's prefix and suffix
-        raise click.ClickException(f"cannot write '{output.name[:40]}…': the file name is too long "
-                                   f"(at most {name_max - 12} bytes)")
     if not os.access(parent, os.W_OK):
         raise click.ClickException(f"cannot write in folder '{parent}' (permission denied)")
 
@@ -123,8 +123,11 @@ def accounting_line(summary: dict, lang: str) -> str:
     if lang == "fr":
         left = summary.get("rows_left_out")
         left_fr = f" (dont {n(left)} lignes de titre ou de total laissées de côté)" if left else ""
-        line = (f"{n(summary['rows_read'])} lignes lues : {n(summary['rows_normalised'])} normalisées, "
-                f"{n(summary['rows_rejected'])} rejetées{left_fr} ; {n(summary['warnings'])} avertissements")
+        def fr(count: int, word: str) -> str:  # "1 ligne lue", "2 lignes lues", "0 rejetée"
+            return f"{n(count)} {word}" if count > 1 else f"{n(count)} " + " ".join(w[:-1] for w in word.split())
+
+        line = (f"{fr(summary['rows_read'], 'lignes lues')} : {fr(summary['rows_normalised'], 'normalisées')}, "
+                f"{fr(summary['rows_rejected'], 'rejetées')}{left_fr} ; {fr(summary['warnings'], 'avertissements')}")
         if "funders" in summary:
             line += f" ({n(summary['funders'])} financeurs, {n(summary['calls'])} appels)"
     else:

@@ -471,6 +471,7 @@ def _read_csv(text: str, path: Path, delimiter: str | None, kind: str | None = N
         parsed = _parse_csv_fast(text, delimiter)
     except _FastPathFailed:
         parsed = _parse_csv_slow(text, delimiter, path)
+    _check_cell_lengths(parsed, path, len(text))
     frame, problems = _finish_columns(parsed.header, parsed.frame)
     trailing = layout.csv_trailing_blank(text, delimiter)
     if trailing is not None:
@@ -499,6 +500,17 @@ def _check_csv_size(text: str, delimiter: str, path: Path) -> None:
     for number, line in enumerate(text.split("\n"), start=1):
         if len(line) > cap and any(len(cell) > cap for cell in line.split(delimiter)):
             raise limits.exceeded(f"{path}, line {number}", "cell_chars")
+
+
+def _check_cell_lengths(parsed: _ParsedCsv, path: Path, size: int) -> None:
+    """A quoted cell over many lines escapes the line scan of :func:`_check_csv_size`: check the cells."""
+    cap = limits.limit("cell_chars")
+    if size <= cap:
+        return
+    for position in range(parsed.frame.shape[1]):
+        for index, value in enumerate(parsed.frame.iloc[:, position].tolist()):
+            if isinstance(value, str) and len(value) > cap:
+                raise limits.exceeded(f"{path}, line {parsed.rows[index]}", "cell_chars")
 
 
 def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:

@@ -586,6 +586,21 @@ def _int_text(value: str) -> int | None:
     return _whole(-number if found["neg"] else number, value)
 
 
+_DURATION = re.compile(r"^(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>mois|months?|mo|m|ans?|années?|years?|yrs?|y|a)\.?$",
+                       re.IGNORECASE)
+
+
+def parse_months(value) -> int | None:
+    """A duration in whole months: a number (``24``), or ``24 mois``, ``2 ans``, ``18 months``, ``1,5 an``."""
+    if isinstance(value, str) and not _says_nothing(value):
+        found = _DURATION.match(_clean(value).lower())
+        if found:
+            number = Decimal(found["num"].replace(",", "."))
+            years = found["unit"][0] in "aéy"
+            return _whole(number * 12 if years else number, value)
+    return parse_int(value)
+
+
 # --------------------------------------------------------------------------- lists
 
 _BULLET = re.compile(r"^[-*•·–—▪►]+\s*")
