@@ -247,7 +247,8 @@ def test_categories_column_gives_sectors_when_present(tmp_path):
     rows = [ROWS[0] + ["Mobilité / transports / Mobilité partagée;Énergie"], ROWS[1] + ["Nulle part ailleurs"]]
     result = normalize_aides_territoires(read_table(_export(tmp_path, rows, header)))
     assert result.frame["sectors"].tolist() == [{"energy": 1.0, "mobility": 1.0}, None]
-    assert result.frame["sectors_inferred"].fillna(False).tolist() == [False, False]  # stated (or unreadable), not guessed
+    # stated (or unreadable), not guessed
+    assert result.frame["sectors_inferred"].fillna(False).tolist() == [False, False]
     warned = result.rejects[result.rejects["column"] == "Catégories"]
     assert warned["row"].tolist() == [3]
 
