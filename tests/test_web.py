@@ -51,7 +51,7 @@ def local(ws):
     with TestClient(asgi(app)) as client:
         client.fastapi = app
         yield client
-    app.state.service.close()
+    app.state.close()
 
 
 def test_healthz_and_home(local):
@@ -189,7 +189,7 @@ def test_uploads_are_capped(ws):
         big = client.post("/import", data={"csrf": token, "kind": "projects"},
                           files={"file": ("big.csv", io.BytesIO(b"a;b\n" * 1000), "text/csv")})
         assert big.status_code == 413 and "<html" in big.text
-    app.state.service.close()
+    app.state.close()
 
 
 @pytest.fixture()
@@ -234,7 +234,7 @@ def test_accounts_viewer_cannot_decide_and_tokens(with_accounts):
         viewer_decides = client.post("/api/v1/decisions", headers={"Authorization": f"Bearer {token}"},
                                      json={"project_id": "P001", "funder_id": FUNDER, "status": "applied"})
         assert viewer_decides.status_code == 403
-    app.state.service.close()
+    app.state.close()
 
 
 def test_login_attempts_are_rate_limited(with_accounts):
@@ -244,7 +244,7 @@ def test_login_attempts_are_rate_limited(with_accounts):
         codes = [login(client, "ana", "nope nope").status_code for _ in range(6)]
         assert codes[:5] == [401] * 5 and codes[5] == 429
         assert login(client, "ana", "correct horse").status_code == 429
-    app.state.service.close()
+    app.state.close()
 
 
 def test_non_loopback_without_accounts_refuses_to_start(ws):
@@ -294,4 +294,16 @@ def test_admins_manage_users_staff_cannot(with_accounts):
                                             "password": "zoe password"}, follow_redirects=False)
         assert added.status_code == 303
         assert "zoe" in [u["name"] for u in accounts.users(app.state.service.ws)]
-    app.state.service.close()
+    app.state.close()
+
+
+def test_the_private_upload_folder_goes_with_the_app(tmp_path):
+    path = tmp_path / "appel.coopmatch"
+    with m.Workspace.init(path) as ws:
+        ws.import_profiles("funders", m.SAMPLE_FUNDERS)
+    app = create_app(str(path))
+    folder = app.state.uploads_root
+    assert folder.is_dir() and folder.name.startswith("coopmatch-uploads-")
+    (folder / "left-over").mkdir()
+    app.state.close()
+    assert not folder.exists()

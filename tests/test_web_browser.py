@@ -78,7 +78,7 @@ def server(tmp_path_factory):
     yield f"http://127.0.0.1:{port}", folder
     runner.should_exit = True
     thread.join(timeout=10)
-    app.state.service.close()
+    app.state.close()
 
 
 @pytest.fixture(scope="module")

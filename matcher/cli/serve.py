@@ -40,4 +40,7 @@ def serve(workspace_path, host, port, max_upload_mb, secure_cookies, lang):
     import uvicorn
 
     click.echo(f"coopmatch serve: http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-    uvicorn.run(asgi(app), host=host, port=port, log_level="warning")
+    try:
+        uvicorn.run(asgi(app), host=host, port=port, log_level="warning")
+    finally:
+        app.state.close()

@@ -13,8 +13,10 @@ Page addresses are stable: ``/import``, ``/funders/{id}/shortlist?call=&date=``,
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 import threading
+import weakref
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -52,6 +54,16 @@ def create_app(ws: str, host: str = "127.0.0.1", max_upload: int = DEFAULT_MAX_U
                        statuses=STATUSES, format_date=lambda d, lg: ex.format_date(d, lg) if d else "—")
     uploads_root = Path(upload_dir or tempfile.mkdtemp(prefix="coopmatch-uploads-"))
     uploads_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Our own private folder goes with the app (app.state.close()), or at the latest when Python exits.
+    remove_uploads = weakref.finalize(app, shutil.rmtree, str(uploads_root), True) if upload_dir is None else None
+
+    def close() -> None:
+        """Close the workspace and remove the private upload folder (uploads not imported are dropped)."""
+        service.close()
+        if remove_uploads is not None:
+            remove_uploads()
+
+    app.state.close = close
     app.state.service, app.state.env, app.state.lang = service, env, lang
     app.state.local_csrf = secrets.token_urlsafe(32)
     app.state.limiter = accounts.LoginLimiter()
