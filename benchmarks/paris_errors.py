@@ -48,11 +48,11 @@ MAPPING = {"funder_id": "direction", "recipient_name": "beneficiaire", "recipien
 EXAMPLES = 10
 
 
-def rank_all(split, run_date: str, weights: dict | None):
+def rank_all(split, run_date: str, weights: dict | None, dormant_years: int):
     """Fit as ``evaluate`` does and rank every funder for every test project."""
     from matcher import Matcher, learn_funders
 
-    funders = learn_funders(split.train)
+    funders = learn_funders(split.train, dormant_years=dormant_years or None)
     matcher = Matcher(date=run_date, lang="en", top=10, weights=weights).fit(funders, history=split.train)
     projects = projects_from_history(split.test)
     ranked = matcher.rank_funders(projects, top=len(matcher.funders_), include_ineligible=True)
@@ -187,6 +187,7 @@ def main(argv=None) -> int:
     parser.add_argument("--test-from-year", type=int, default=2018)
     parser.add_argument("--until-year", type=int, default=None, help="Drop rows of this year and after.")
     parser.add_argument("--weight", action="append", default=[], metavar="CRITERION=W")
+    parser.add_argument("--dormant-years", type=int, default=2, help="0: keep every learned funder open.")
     parser.add_argument("--out", required=True)
     parser.add_argument("--from-cache", action="store_true", help="Re-analyse OUT/ranked.csv.gz.")
     args = parser.parse_args(argv)
@@ -209,7 +210,7 @@ def main(argv=None) -> int:
         criteria = [c.removeprefix("contribution_") for c in ranked.columns if c.startswith("contribution_")]
     else:
         print("fit and rank…", file=sys.stderr)
-        projects, ranked, criteria = rank_all(split, f"{args.test_from_year}-01-01", weights)
+        projects, ranked, criteria = rank_all(split, f"{args.test_from_year}-01-01", weights, args.dormant_years)
         ranked.to_csv(cache, index=False, float_format="%.6g")
     print(f"ranked in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     result = analyse(split, projects, ranked, criteria)
