@@ -188,6 +188,8 @@ def main(argv=None) -> int:
     parser.add_argument("--until-year", type=int, default=None, help="Drop rows of this year and after.")
     parser.add_argument("--weight", action="append", default=[], metavar="CRITERION=W")
     parser.add_argument("--dormant-years", type=int, default=2, help="0: keep every learned funder open.")
+    parser.add_argument("--drop-words", default="",
+                        help="Comma-separated words removed from every purpose before fitting (experiment).")
     parser.add_argument("--out", required=True)
     parser.add_argument("--from-cache", action="store_true", help="Re-analyse OUT/ranked.csv.gz.")
     args = parser.parse_args(argv)
@@ -200,6 +202,12 @@ def main(argv=None) -> int:
     if args.until_year is not None:
         years = pd.to_numeric(history["year"], errors="coerce")
         history = history.loc[years < args.until_year].reset_index(drop=True)
+    if args.drop_words:
+        import re
+
+        pattern = re.compile(r"\b(" + "|".join(re.escape(w) for w in args.drop_words.split(",")) + r")\b",
+                             re.IGNORECASE)
+        history["purpose"] = [None if not isinstance(v, str) else pattern.sub(" ", v) for v in history["purpose"]]
     split = time_split(history, args.test_from_year)
     weights = {k: float(v) for k, v in (w.split("=", 1) for w in args.weight)} or None
     cache = out / "ranked.csv.gz"
