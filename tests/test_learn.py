@@ -151,6 +151,23 @@ def test_until_year_learns_only_from_the_past():
     assert "(2015)" in past.loc[0, "description"]
 
 
+def test_dormant_funders_are_closed_after_their_last_grant_year_and_ranked_last():
+    from matcher.engine.model import Matcher
+
+    rows = (grants("OLD", 3, year=2014, sectors=("health",)) + grants("MID", 2, year=2016, sectors=("health",))
+            + grants("NEW", 2, year=2017, sectors=("energy",)))
+    assert learn_funders(history(rows))["call_closes"].isna().all()  # off by default
+    out = learn_funders(history(rows), dormant_years=2).set_index("funder_id")
+    # latest grant year 2017: NEW (2017) and MID (2016) granted in the last two years, OLD did not
+    assert out["call_closes"].to_dict() == {"MID": None, "NEW": None, "OLD": "2014-12-31"}
+    projects = pd.DataFrame({"project_id": ["P1"], "name": ["clinic"], "sectors": [("health",)]})
+    ranked = Matcher(date="2018-01-01").fit(out.reset_index()).rank_funders(projects, include_ineligible=True)
+    assert ranked["funder_id"].tolist()[-1] == "OLD"
+    assert ranked.loc[ranked["funder_id"] == "OLD", "eligibility"].item() == "ineligible"
+    kept = Matcher(date="2018-01-01").fit(out.reset_index()).rank_funders(projects)
+    assert "OLD" not in kept["funder_id"].tolist()
+
+
 def test_only_granted_rows_teach_and_a_funder_without_grants_is_left_out():
     rows = (grants("F1", 2, sectors=("energy",))
             + [{"funder_id": "F1", "status": "refused", "sectors": ("health",), "amount_awarded": 0.0},

@@ -36,6 +36,8 @@ from matcher.cli.common import (
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --sample and of the baselines.")
 @click.option("--weights-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="YAML weights (criterion: weight), e.g. written by learn-weights; --weight overrides it.")
+@click.option("--dormant-years", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Close learned funders with no grant in that many last training years (0: keep all open).")
 @click.option("--no-baselines", is_flag=True, help="Skip the two baselines (time coopmatch alone).")
 @click.option("--decisions", is_flag=True,
               help="Also score the chance of award (p_award) on every test decision: AUC, Brier, ECE.")
@@ -44,7 +46,7 @@ from matcher.cli.common import (
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the JSON report here.")
 @lang_option
 def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_date, weights, sample, seed,
-             weights_file, no_baselines, decisions, reliability_path, output, lang):
+             weights_file, dormant_years, no_baselines, decisions, reliability_path, output, lang):
     """Rank funders for past granted applications and measure how often the real funder comes first.
 
     Trains on every decision (granted and refused) before --test-from-year:
@@ -87,7 +89,7 @@ def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_
     run_weights = {**(read_weights_file(weights_file) if weights_file else {}), **(parse_weights(weights) or {})}
     evaluation = evaluate_history(history, test_from_year, top=top, run_date=parse_run_date(run_date),
                                   lang=lang, baselines=not no_baselines, sample=sample, seed=seed,
-                                  weights=run_weights or None)
+                                  weights=run_weights or None, dormant_years=dormant_years)
     click.echo(format_table(evaluation, lang))
     report = evaluation.to_dict()
     if decisions:

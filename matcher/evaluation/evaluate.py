@@ -50,6 +50,9 @@ DEFAULT_TOP = 10
 #: Test cases whose top-3 explanation is written into the report.
 EXAMPLES = 3
 METHODS = ("coopmatch", "most_frequent", "tfidf_char_lr")
+#: Learned funders with no grant in this many last training years are closed (see
+#: :func:`funders.learn.learn_funders`); chosen on the Paris validation year 2017.
+DORMANT_YEARS = 2
 
 
 # --------------------------------------------------------------------------- metrics
@@ -234,14 +237,14 @@ class Evaluation:
 
 
 def rank_with_coopmatch(split: Split, top: int, run_date: str, lang: str,
-                        weights: dict[str, float] | None = None):
+                        weights: dict[str, float] | None = None, dormant_years: int | None = DORMANT_YEARS):
     """Learn profiles, fit the matcher with history on the past, rank the test projects."""
     from funders.learn import learn_funders
     from matcher.engine.model import Matcher
 
     timings = {}
     start = time.perf_counter()
-    funders = learn_funders(split.train)
+    funders = learn_funders(split.train, dormant_years=dormant_years or None)
     timings["learn_funders"] = time.perf_counter() - start
     start = time.perf_counter()
     matcher = Matcher(date=run_date, lang=lang,
@@ -309,7 +312,8 @@ def tfidf_lr_ranking(split: Split, top: int, seed: int = 0) -> list[list[str]]:
 def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFAULT_TOP,
                      run_date: str | None = None, lang: str = "fr", baselines: bool = True,
                      sample: int | None = None, seed: int = 0,
-                     weights: dict[str, float] | None = None) -> Evaluation:
+                     weights: dict[str, float] | None = None,
+                     dormant_years: int | None = DORMANT_YEARS) -> Evaluation:
     """Rank funders for every granted test application and score the rankings.
 
     Parameters
@@ -330,12 +334,15 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
         Keep ``sample`` test rows at random (for quick checks and tests).
     weights:
         Criterion weights for this run (default: the documented defaults).
+    dormant_years:
+        Learned funders with no grant in that many last training years are
+        closed (ranked after the open ones); ``None`` or 0 keeps them all open.
     """
     if top < max(HITS + (NDCG_AT,)):
         raise InputError(f"--top must be at least {max(HITS + (NDCG_AT,))} to compute the metrics")
     run_date = run_date or dt.date(test_from_year, 1, 1).isoformat()
     split = time_split(history, test_from_year, sample, seed)
-    matcher, projects, ranked, timings = rank_with_coopmatch(split, top, run_date, lang, weights)
+    matcher, projects, ranked, timings = rank_with_coopmatch(split, top, run_date, lang, weights, dormant_years)
     ids = projects["project_id"].tolist()
     ranks = {"coopmatch": ranks_of_truth(_ranked_lists(ranked, ids), split.truth)}
     if baselines:
@@ -357,7 +364,7 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
         settings={"run_date": matcher.run_date_, "weights": dict(zip(
             matcher.criteria_names_, np.round(matcher.weights_[0], 4).tolist(), strict=True)),
                   "history_temperature": round(getattr(criterion, "temperature_", float("nan")), 4),
-                  "sample": sample, "seed": seed},
+                  "sample": sample, "seed": seed, "dormant_years": dormant_years or None},
         subsets=subsets,
     )
 
