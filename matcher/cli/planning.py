@@ -211,7 +211,6 @@ def allocate(funder_id, call_id, projects_path, funders_path, workspace_path, hi
     """
     from matcher import AllocationOptions, allocate_envelope, parse_share
     from matcher.planning.applications import applications, resolve_share
-
     from matcher.planning.texts import t
 
     if envelope <= 0:

@@ -95,14 +95,14 @@ def resolve_share(share: Share, has_history: bool, lang: str = "fr") -> Share:
     if dim in ("region", "department"):
         from matcher.referential.territories import Territories
 
-        t = Territories.default()
+        places = Territories.default()
         prefix = "reg:" if dim == "region" else "dep:"
-        code = prefix + value.upper() if prefix + value.upper() in set(t.codes()) else None
+        code = prefix + value.upper() if prefix + value.upper() in set(places.codes()) else None
         if code is None:
-            found = t.resolve(value)
+            found = places.resolve(value)
             code = found.code if found.code and found.code.startswith(prefix) else None
         if code is None:
-            known = [c[4:] for c in t.codes(dim)]
+            known = [c[4:] for c in places.codes(dim)]
             raise PlanningError(unknown(dim, value, known, lang, list_up_to=0))
         return Share(share.kind, dim, code[4:], share.share)
     if dim in ("ess", "new_recipient"):

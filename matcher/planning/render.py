@@ -85,7 +85,7 @@ def write_plan_workbook(result, path: str | Path, title: str, run_date: str, lan
                "col.status", "col.notes"]
     for plan in result.plans:
         sheet = workbook.create_sheet(_sheet_title(plan.rank, lang)[:31])
-        put = lambda row, col, value, **style: _put(sheet, row, col, value, **style)  # noqa: E731
+        put = lambda row, col, value, sheet=sheet, **style: _put(sheet, row, col, value, **style)  # noqa: E731
         put(1, 1, t("plan.title", lang, title=title) + (t("plan.best", lang) if plan.rank == 1 else ""),
             font=Font(bold=True, size=13))
         put(2, 1, t("plan.on", lang, date=ex.format_date(run_date, lang)))
@@ -219,7 +219,8 @@ def plan_html(result, title: str, run_date: str, lang: str = "fr") -> str:
                        f'<td class="num">{_e(money(r["amount"], lang))}</td><td class="num">{r["share"]:.1%}</td>'
                        f'<td>{_e(ex.format_date(r["deadline"], lang) if r["deadline"] else "")}</td>'
                        f'<td><span class="badge {badge}">{_e(r["status"])}</span></td></tr>')
-        out.append(f'<tr class="total"><td><strong>{_e(t("plan.total_resources", lang))}</strong></td><td></td><td></td>'
+        out.append(f'<tr class="total"><td><strong>{_e(t("plan.total_resources", lang))}</strong></td>'
+                   "<td></td><td></td>"
                    f'<td class="num"><strong>{_e(money(total, lang))}</strong></td>'
                    f'<td class="num"><strong>{total / result.budget:.1%}</strong></td><td></td><td></td></tr>'
                    "</tbody></table>"

@@ -97,7 +97,8 @@ TEXTS: dict[str, dict[str, str]] = {
                             "of the project, and uses its secured funding (secured_funding) when known"},
     "err.envelope": {"fr": "l'enveloppe doit être un montant positif, reçu {value}",
                      "en": "the envelope must be a positive amount, got {value}"},
-    "err.share_range": {"fr": "une part est entre 0 et 1, reçu {value}", "en": "a share is between 0 and 1, got {value}"},
+    "err.share_range": {"fr": "une part est entre 0 et 1, reçu {value}",
+                        "en": "a share is between 0 and 1, got {value}"},
     "err.share_text": {"fr": "une part entre 0 et 1 était attendue, reçu '{value}'",
                        "en": "expected a share between 0 and 1, got '{value}'"},
     "err.infeasible": {"fr": "les contraintes ne peuvent pas toutes tenir : {problems}",
@@ -108,7 +109,8 @@ TEXTS: dict[str, dict[str, str]] = {
                             "{asked}",
                       "en": "{label} needs {need} but the eligible applications from {dimension} {value} ask {asked}"},
     "err.contradict": {"fr": "{a} et {b} se contredisent", "en": "{a} and {b} contradict each other"},
-    "err.whole": {"fr": " avec des subventions entières (essayez --partial)", "en": " with whole grants (try --partial)"},
+    "err.whole": {"fr": " avec des subventions entières (essayez --partial)",
+                  "en": " with whole grants (try --partial)"},
     "err.no_whole": {"fr": "aucune combinaison de subventions entières ne convient ; essayez --partial",
                      "en": "no combination of whole grants fits; try --partial"},
     "err.xlsx_output": {"fr": "--format xlsx demande -o FICHIER.xlsx", "en": "--format xlsx needs -o FILE.xlsx"},
@@ -120,7 +122,8 @@ TEXTS: dict[str, dict[str, str]] = {
                              "en": "secured funding is not counted as public aid (its origin is not known)"},
     "note.covered": {"fr": "les financements acquis et l'autofinancement couvrent déjà le budget",
                      "en": "secured funding and self-funding already cover the budget"},
-    "err.share_format": {"fr": "DIM:VALEUR=PART attendu, reçu '{text}'", "en": "expected DIM:VALUE=SHARE, got '{text}'"},
+    "err.share_format": {"fr": "DIM:VALEUR=PART attendu, reçu '{text}'",
+                         "en": "expected DIM:VALUE=SHARE, got '{text}'"},
     "err.share_number": {"fr": "la part doit être un nombre entre 0 et 1, reçu '{value}'",
                          "en": "the share must be a number between 0 and 1, got '{value}'"},
     "err.share_bounds": {"fr": "la part doit être entre 0 et 1 (une part de l'enveloppe), reçu {value}",
@@ -146,7 +149,8 @@ def t(key: str, lang: str = "fr", **values) -> str:
 
 #: French names of what an unknown value may be (the English name is the key).
 _WHAT_FR = {"dimension": "dimension inconnue", "region": "région inconnue", "department": "département inconnu",
-            "legal form": "forme juridique inconnue", "sector": "secteur inconnu", "project id": "identifiant de projet inconnu",
+            "legal form": "forme juridique inconnue", "sector": "secteur inconnu",
+            "project id": "identifiant de projet inconnu",
             "funder id": "identifiant de financeur inconnu"}
 
 
