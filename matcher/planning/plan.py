@@ -114,7 +114,7 @@ def euros(value: float) -> str:
 
 
 def candidates_of(project: dict, ranked: pd.DataFrame, funders: pd.DataFrame, need: float,
-                  budget: float) -> tuple[list[Candidate], list[str]]:
+                  budget: float, lang: str = "fr") -> tuple[list[Candidate], list[str]]:
     """The funder rows a plan may use, with their floor and ceiling, and notes on those left out."""
     keys = funders.set_index([funders["funder_id"], funders["call_id"].fillna("")])
     sought = set(project.get("instruments_sought") or ())
@@ -133,7 +133,7 @@ def candidates_of(project: dict, ranked: pd.DataFrame, funders: pd.DataFrame, ne
                   math.inf if math.isnan(share) else share * budget)
         name = f["name"] or row["funder_id"]
         if floor > cap + 1e-9:
-            notes.append(f"{name}: ticket minimum {euros(floor)} above what it may give here ({euros(cap)})")
+            notes.append(t("note.ticket_min", lang, name=name, floor=euros(floor), cap=euros(cap)))
             continue
         offered = tuple(f["instruments"] or ())
         common = [i for i in offered if i in sought] or list(offered)
@@ -141,9 +141,9 @@ def candidates_of(project: dict, ranked: pd.DataFrame, funders: pd.DataFrame, ne
         deadline = f["call_closes"] if isinstance(f["call_closes"], str) else None
         flags = []
         if deadline and isinstance(start, str) and deadline > start:
-            flags.append(f"closes {deadline}, after the project starts ({start})")
+            flags.append(t("flag.late", lang, deadline=deadline, start=start))
         if row["eligibility"] == "to_check" and row.get("reasons"):
-            flags.append(f"to check: {row['reasons']}")
+            flags.append(t("flag.to_check", lang, reasons=row["reasons"]))
         out.append(Candidate(row["funder_id"], call, name, f["call_title"] if call else None, f["funder_type"],
                              f["funder_type"] in PUBLIC_TYPES, float(row["score"]), row["eligibility"],
                              row.get("reasons") or "", floor, cap, instrument, deadline, flags))
@@ -203,7 +203,7 @@ def plan_financing(project: dict, ranked: pd.DataFrame, funders: pd.DataFrame,
         notes.append(t("note.covered", options.lang))
         cands, more = [], []
     else:
-        cands, more = candidates_of(project, ranked, funders, need, budget)
+        cands, more = candidates_of(project, ranked, funders, need, budget, options.lang)
     notes += more
     public_room = options.public_cap * budget
     result = PlanResult(pid, project.get("name") or "", budget, secured, own, max(need, 0.0), options.public_cap,

@@ -135,6 +135,11 @@ TEXTS: dict[str, dict[str, str]] = {
                  "en": "unknown value '{value}' for {dim}: use true or false"},
     "note.no_amount": {"fr": "{pid} : montant demandé inconnu, dossier écarté",
                        "en": "{pid}: amount requested unknown, left out"},
+    "note.ticket_min": {"fr": "{name} : ticket minimum {floor} au-dessus de ce qu'il peut donner ici ({cap})",
+                        "en": "{name}: ticket minimum {floor} above what it may give here ({cap})"},
+    "flag.late": {"fr": "clôture le {deadline}, après le démarrage du projet ({start})",
+                  "en": "closes {deadline}, after the project starts ({start})"},
+    "flag.to_check": {"fr": "à vérifier : {reasons}", "en": "to check: {reasons}"},
     "rows": {"fr": "{n} lignes → {path}", "en": "{n} rows → {path}"},
     "recorded": {"fr": "{n} décision(s) « shortlisted » enregistrée(s)", "en": "{n} shortlisted decision(s) recorded"},
 }
