@@ -24,7 +24,7 @@ from matcher.core.resources import DATA_DIR
 from matcher.engine import explain as ex
 from matcher.io.writers import atomic_path, cell_text, make_zip_reproducible, neutralise, write_text
 from matcher.planning.allocate import balance, below_the_line, binding
-from matcher.planning.texts import t
+from matcher.planning.texts import TEXTS, t
 
 EURO = '#,##0 "€"'
 SHARE = "0.0%"
@@ -169,6 +169,11 @@ def _save(workbook, path) -> None:
 # --------------------------------------------------------------------------- HTML
 
 
+#: The two columns of a plan: dépenses narrow, ressources wide.
+_EXTRA_CSS = ("\n.plan-grid { display: grid; grid-template-columns: minmax(240px, 1fr) 3fr; gap: 24px; }"
+              "\n@media (max-width: 900px) { .plan-grid { grid-template-columns: 1fr; } }\n")
+
+
 def _page(title: str, subtitle: str, body: list[str], lang: str) -> str:
     css = (DATA_DIR / "report" / "report.css").read_text(encoding="utf-8")
     policy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -176,7 +181,7 @@ def _page(title: str, subtitle: str, body: list[str], lang: str) -> str:
             f'<html lang="{_e(lang)}"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{_e(policy)}">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{css}</style></head>\n<body>\n"
+            f"<title>{_e(title)}</title><style>{css}{_EXTRA_CSS}</style></head>\n<body>\n"
             f'<header class="report"><h1>{_e(title)}</h1><p class="sub">{_e(subtitle)}</p></header>\n'
             + "\n".join(body) + "\n</body></html>\n")
 
@@ -198,7 +203,7 @@ def plan_html(result, title: str, run_date: str, lang: str = "fr") -> str:
         public = float(plan.lines.loc[plan.lines["public"] == "true", "amount"].sum())
         total = float(plan.lines["amount"].sum())
         out = [f'<section id="plan-{plan.rank}"><h2>{_e(t("plan.plan", lang, rank=plan.rank))}'
-               f'{_e(t("plan.best", lang) if plan.rank == 1 else "")}</h2><div class="grid">',
+               f'{_e(t("plan.best", lang) if plan.rank == 1 else "")}</h2><div class="plan-grid">',
                f'<div><h3>{_e(t("plan.expenses", lang))}</h3><table class="ranking"><thead><tr>'
                f'<th></th><th class="num">{_e(t("col.amount", lang))}</th></tr></thead><tbody>'
                f'<tr class="line"><td>{_e(t("plan.expense_line", lang))}'
@@ -300,7 +305,7 @@ def _frame_html(frame: pd.DataFrame, lang: str, drop=()) -> str:
     out = ['<table class="ranking"><thead><tr>']
     for c in frame.columns:
         cls = ' class="num"' if c in _MONEY_COLUMNS + _SHARE_COLUMNS + ("score", "projects") else ""
-        out.append(f"<th{cls}>{_e(c)}</th>")
+        out.append(f"<th{cls}>{_e(t('head.' + c, lang) if 'head.' + c in TEXTS else c)}</th>")
     out.append("</tr></thead><tbody>")
     for row in frame.to_dict("records"):
         cells = []
@@ -312,6 +317,8 @@ def _frame_html(frame: pd.DataFrame, lang: str, drop=()) -> str:
             elif c == "binding":
                 badge = "ineligible" if v == t("alloc.binding", lang) else "eligible"
                 cells.append(f'<td><span class="badge {badge}">{_e(v)}</span></td>')
+            elif c in ("region", "department", "sector", "legal_form", "ess") and isinstance(v, str):
+                cells.append(f"<td>{_e(v.replace('|', ', '))}</td>")
             else:
                 cls = ' class="num"' if c in ("score", "projects") else ""
                 cells.append(f"<td{cls}>{_e(cell_text(v))}</td>")
@@ -328,8 +335,11 @@ def allocation_html(result, notes, funder: str, run_date: str, lang: str = "fr")
                     (str(int((best.amounts > 0).sum())), t("alloc.projects", lang))]),
             f'<p class="note">{_e(allocation_summary(result, lang))}</p>']
     for k, (head, section) in enumerate(pack_sections(result, notes, lang)):
+        if k == 0 and not isinstance(section, str):
+            first = ["project_id", "project_name"]
+            section = section[first + [c for c in section.columns if c not in first]]
         content = f"<p>{_e(section)}</p>" if isinstance(section, str) else _frame_html(
-            section, lang, drop=("alternative",) if k == 0 else ())
+            section, lang, drop=("alternative", "new_recipient") if k == 0 else ())
         body.append(f'<section id="s{k}"><h2>{_e(head)}</h2>{content}</section>')
     return _page(t("alloc.title", lang, funder=funder), t("plan.on", lang, date=ex.format_date(run_date, lang)),
                  body, lang)
