@@ -22,7 +22,7 @@ import pandas as pd
 
 from matcher.core.resources import DATA_DIR
 from matcher.engine import explain as ex
-from matcher.io.writers import atomic_path, cell_text, make_zip_reproducible, neutralise, write_text
+from matcher.io.writers import atomic_path, cell_text, make_zip_reproducible, neutralise
 from matcher.planning.allocate import balance, below_the_line, binding
 from matcher.planning.texts import TEXTS, t
 
@@ -343,10 +343,6 @@ def allocation_html(result, notes, funder: str, run_date: str, lang: str = "fr")
         body.append(f'<section id="s{k}"><h2>{_e(head)}</h2>{content}</section>')
     return _page(t("alloc.title", lang, funder=funder), t("plan.on", lang, date=ex.format_date(run_date, lang)),
                  body, lang)
-
-
-def write_html_page(text: str, path: str | Path) -> None:
-    write_text(text, path)
 
 
 def write_allocation_workbook(result, notes, path: str | Path, lang: str = "fr") -> Path:
