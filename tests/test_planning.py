@@ -239,7 +239,8 @@ def test_infeasible_min_share_is_named():
     apps = _apps([{"project_id": "A", "requested": 40000.0, "score": 0.5, "department": ("93",)},
                   {"project_id": "B", "requested": 80000.0, "score": 0.5, "department": ("26",)}])
     with pytest.raises(PlanningError) as err:
-        allocate_envelope(apps, AllocationOptions(envelope=500000, shares=(parse_share("min", "department:93=0.2"),)))
+        allocate_envelope(apps, AllocationOptions(envelope=500000, shares=(parse_share("min", "department:93=0.2"),),
+                                                  lang="en"))
     assert str(err.value) == ("the constraints cannot all hold: min-share department:93=0.2 needs 100\u202f000 € "
                               "but the eligible applications from department 93 ask 40\u202f000 €")
 
@@ -256,14 +257,17 @@ def test_binding_constraint_gives_a_without_alternative():
     assert without.amounts.tolist() == [50000.0, 50000.0, 0.0]
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("region:84=1.5", "the share must be between 0 and 1 (a share of the envelope), got 1.5"),
-    ("colour:red=0.2", "unknown dimension 'colour'"),
-    ("region84=0.2", "expected DIM:VALUE=SHARE, got 'region84=0.2'"),
+@pytest.mark.parametrize(("text", "lang", "message"), [
+    ("region:84=1.5", "en", "the share must be between 0 and 1 (a share of the envelope), got 1.5"),
+    ("colour:red=0.2", "en", "unknown dimension 'colour'"),
+    ("region84=0.2", "en", "expected DIM:VALUE=SHARE, got 'region84=0.2'"),
+    ("region:84=1.5", "fr", "la part doit être entre 0 et 1 (une part de l'enveloppe), reçu 1.5"),
+    ("colour:red=0.2", "fr", "dimension inconnue 'colour'"),
+    ("region84=0.2", "fr", "DIM:VALEUR=PART attendu, reçu 'region84=0.2'"),
 ])
-def test_parse_share_refuses_bad_input(text, message):
+def test_parse_share_refuses_bad_input(text, lang, message):
     with pytest.raises(ValueError) as err:
-        parse_share("max", text)
+        parse_share("max", text, lang)
     assert str(err.value).startswith(message)
 
 
@@ -272,11 +276,18 @@ def test_share_values_read_codes_and_names():
     assert resolve_share(parse_share("min", "department:93=0.2"), False).value == "93"
     assert resolve_share(parse_share("min", "ess:oui=0.5"), False).value == "true"
     with pytest.raises(PlanningError, match="unknown region 'Atlantis'"):
+        resolve_share(parse_share("max", "region:Atlantis=0.3"), False, "en")
+    with pytest.raises(PlanningError, match="région inconnue 'Atlantis'"):
         resolve_share(parse_share("max", "region:Atlantis=0.3"), False)
     with pytest.raises(PlanningError, match="new_recipient needs the funder's grant history"):
+        resolve_share(parse_share("min", "new_recipient:true=0.3"), False, "en")
+    with pytest.raises(PlanningError, match="new_recipient demande l'historique des aides du financeur"):
         resolve_share(parse_share("min", "new_recipient:true=0.3"), False)
 
 
 def test_plan_without_budget_says_what_is_missing():
     with pytest.raises(PlanningError, match="project P has no total budget"):
+        plan_financing({"project_id": "P", "total_budget": None}, pd.DataFrame(), pd.DataFrame(),
+                       PlanOptions(lang="en"))
+    with pytest.raises(PlanningError, match="le projet P n'a pas de budget total"):
         plan_financing({"project_id": "P", "total_budget": None}, pd.DataFrame(), pd.DataFrame())

@@ -9,40 +9,57 @@ from __future__ import annotations
 
 import click
 
-from matcher.cli.common import OUTPUT_FORMATS, check_call, check_id, fit_matcher, lang_option, load_normalized
+from matcher.cli.common import OUTPUT_FORMATS, fit_matcher, lang_option, load_normalized
 from matcher.cli.workspace_runs import open_for_ranking, require_inputs, workspace_option
 
 
-def _euros(value) -> str:
-    return f"{value:,.0f} €".replace(",", "\u202f")
+def _euros(value, lang: str = "fr") -> str:
+    from matcher.planning.render import money
+
+    return money(value, lang)
 
 
-def _share(value: str, name: str) -> float:
+def _share(value: str, name: str, lang: str = "fr") -> float:
+    from matcher.planning.texts import t
+
     try:
         share = float(str(value).replace(",", "."))
     except ValueError:
-        raise click.BadParameter(f"expected a share between 0 and 1, got '{value}'", param_hint=name) from None
+        raise click.BadParameter(t("err.share_text", lang, value=value), param_hint=name) from None
     if not 0 <= share <= 1:
-        raise click.BadParameter(f"a share is between 0 and 1, got {share:g}", param_hint=name)
+        raise click.BadParameter(t("err.share_range", lang, value=f"{share:g}"), param_hint=name)
     return share
 
 
-def _write(frame, fmt, output, html_text, lang):
-    from matcher.io.writers import write_table
+def _check(value, known, what: str, lang: str) -> None:
+    """Refuse an id that is not among ``known``, suggesting the close ones (in ``lang``)."""
+    from matcher.planning.texts import unknown
+
+    if value not in {k for k in known if k is not None}:
+        raise click.ClickException(unknown(what, value, known, lang))
+
+
+def _write(frame, fmt, output, lang, html_page=None, workbook=None):
+    """Write the machine table (csv/json), the HTML page or the workbook, to ``output`` or stdout."""
+    from matcher.io.writers import write_table, write_text
+    from matcher.planning.texts import t
 
     if fmt == "xlsx" and not output:
-        raise click.ClickException("--format xlsx needs -o FILE.xlsx")
+        raise click.ClickException(t("err.xlsx_output", lang))
     if fmt == "html":
+        text = html_page()
         if output:
-            from pathlib import Path
-
-            Path(output).write_text(html_text, encoding="utf-8")
+            write_text(text, output)
         else:
-            click.echo(html_text, nl=False)
+            click.echo(text, nl=False)
+        return
+    if fmt == "xlsx" and workbook is not None:
+        workbook(output)
+        click.echo(t("rows", lang, n=len(frame), path=output), err=True)
         return
     if output:
         write_table(frame, output, fmt=fmt, money_columns=())
-        click.echo(f"{len(frame)} {'lignes' if lang == 'fr' else 'rows'} → {output}", err=True)
+        click.echo(t("rows", lang, n=len(frame), path=output), err=True)
         return
     if fmt == "csv":
         import io
@@ -60,25 +77,6 @@ def _write(frame, fmt, output, html_text, lang):
         from matcher.io.writers import records
 
         click.echo(json.dumps(records(frame), ensure_ascii=False, indent=2))
-
-
-def _html(title: str, sections: list[tuple[str, object]]) -> str:
-    from html import escape
-
-    parts = [f"<!doctype html><html lang=\"fr\"><meta charset=\"utf-8\"><title>{escape(title)}</title>",
-             "<style>body{font-family:sans-serif;max-width:60em;margin:auto}td,th{padding:.2em .6em;"
-             "border-bottom:1px solid #ddd;text-align:left}</style>", f"<h1>{escape(title)}</h1>"]
-    for head, body in sections:
-        parts.append(f"<h2>{escape(head)}</h2>")
-        if isinstance(body, str):
-            parts.append(f"<p>{escape(body)}</p>")
-        else:
-            parts.append("<table><tr>" + "".join(f"<th>{escape(str(c))}</th>" for c in body.columns) + "</tr>")
-            for row in body.itertuples(index=False, name=None):
-                parts.append("<tr>" + "".join(f"<td>{escape('' if v is None or v != v else str(v))}</td>"
-                                              for v in row) + "</tr>")
-            parts.append("</table>")
-    return "\n".join(parts) + "\n</html>\n"
 
 
 @click.command("plan")
@@ -115,14 +113,14 @@ def plan(projects_path, project_id, funders_path, workspace_path, run_date, self
     """
     from matcher import PlanOptions, plan_financing
 
-    options = PlanOptions(self_funding=_share(self_funding, "--self-funding"),
-                          public_cap=_share(public_cap, "--public-cap"), max_applications=max_applications,
-                          alternatives=alternatives)
+    options = PlanOptions(self_funding=_share(self_funding, "--self-funding", lang),
+                          public_cap=_share(public_cap, "--public-cap", lang), max_applications=max_applications,
+                          alternatives=alternatives, lang=lang)
     require_inputs(workspace_path, PROJECTS=projects_path)
     ws = open_for_ranking(workspace_path, lang, PROJECTS=projects_path, **{"--funders": funders_path})
     projects_in, funders_in = ws.inputs if ws else load_normalized(projects_path, funders_path, lang)
     projects, funders = projects_in.frame, funders_in.frame
-    check_id(project_id, projects["project_id"].tolist(), "project id")
+    _check(project_id, projects["project_id"].tolist(), "project id", lang)
     one = projects[projects["project_id"] == project_id]
     matcher = fit_matcher(funders, (), run_date, lang, None)
     ranked = matcher.rank_funders(one, top=max(1, len(funders)))
@@ -136,32 +134,36 @@ def plan(projects_path, project_id, funders_path, workspace_path, run_date, self
         ws.record("plan", project_id, matcher, {**options.__dict__}, by_project=picked[ranked.columns])
     title = f"{project_id} — {result.project_name}"
     if fmt == "table":
-        click.echo(plan_text(result, title, matcher.run_date_))
+        click.echo(plan_text(result, title, matcher.run_date_, lang))
         return
-    _write(lines, fmt, output, _html(f"Plan de financement — {title}",
-           [(f"Plan {p.rank}", p.lines) for p in result.plans] + [("Notes", " ; ".join(result.notes))]), lang)
+    from matcher.planning.render import plan_html, write_plan_workbook
+
+    _write(lines, fmt, output, lang, html_page=lambda: plan_html(result, title, matcher.run_date_, lang),
+           workbook=lambda path: write_plan_workbook(result, path, title, matcher.run_date_, lang))
 
 
-def plan_text(result, title: str, run_date: str) -> str:
-    out = [f"Plan de financement / financing plan — {title} (on {run_date})",
-           f"Budget {_euros(result.budget)} ; secured {_euros(result.secured)} ; self-funding "
-           f"{_euros(result.self_funding)} ; need {_euros(result.need)} ; public cap {result.public_cap:.0%}"]
+def plan_text(result, title: str, run_date: str, lang: str = "fr") -> str:
+    from matcher.planning.render import resource_rows
+    from matcher.planning.texts import t
+
+    out = [t("plan.title", lang, title=title) + " — " + t("plan.on", lang, date=run_date),
+           t("plan.summary", lang, budget=_euros(result.budget, lang), secured=_euros(result.secured, lang),
+             own=_euros(result.self_funding, lang), need=_euros(result.need, lang), cap=f"{result.public_cap:.0%}")]
     for p in result.plans:
-        out.append(f"\nPlan {p.rank}" + (" (best)" if p.rank == 1 else ""))
-        for r in p.lines.to_dict("records"):
-            who = {"secured": "Financements acquis / secured", "self": "Autofinancement / self-funding",
-                   "gap": "Reste à financer / gap"}.get(r["kind"])
-            if who is None:
-                who = r["funder_name"] + (f" / {r['call_title'] or r['call_id']}" if r["call_id"] else "")
-                who += f" [{r['instrument']}{', public' if r['public'] == 'true' else ''}, {r['eligibility']}"
-                who += f", deadline {r['deadline']}]" if r["deadline"] else "]"
-            note = f"  — {r['notes']}" if isinstance(r["notes"], str) and r["notes"] else ""
-            out.append(f"  {_euros(r['amount']):>14}  {r['share_of_budget']:>6.1%}  {who}{note}")
+        out.append("\n" + t("plan.plan", lang, rank=p.rank) + (t("plan.best", lang) if p.rank == 1 else ""))
+        for r in resource_rows(p.lines, lang):
+            who = r["who"]
+            if r["kind"] == "funder":
+                who += f" / {r['call']}" if r["call"] else ""
+                who += f" [{r['instrument']}, {r['status']}"
+                who += f", {t('deadline', lang, date=r['deadline'])}]" if r["deadline"] else "]"
+            note = f"  — {r['notes']}" if r["notes"] else ""
+            out.append(f"  {_euros(r['amount'], lang):>14}  {r['share']:>6.1%}  {who}{note}")
         public = p.lines.loc[p.lines["public"] == "true", "amount"].sum()
-        out.append(f"  {_euros(p.lines['amount'].sum()):>14}  100.0%  Total = budget ; public aid "
-                   f"{public / result.budget:.1%} of the budget")
+        out.append(f"  {_euros(p.lines['amount'].sum(), lang):>14}  100.0%  "
+                   + t("plan.total", lang, public=f"{public / result.budget:.1%}"))
     for note in result.notes:
-        out.append(f"Note: {note}")
+        out.append(f"Note : {note}" if lang == "fr" else f"Note: {note}")
     return "\n".join(out)
 
 
@@ -209,35 +211,39 @@ def allocate(funder_id, call_id, projects_path, funders_path, workspace_path, hi
     """
     from matcher import AllocationOptions, allocate_envelope, parse_share
     from matcher.planning.applications import applications, resolve_share
+    from matcher.planning.texts import t
 
     if envelope <= 0:
-        raise click.BadParameter(f"the envelope must be a positive amount, got {envelope:g}", param_hint="--envelope")
+        raise click.BadParameter(t("err.envelope", lang, value=f"{envelope:g}"), param_hint="--envelope")
     shares = []
     for kind, texts in (("min", min_shares), ("max", max_shares)):
         for text in texts:
             try:
-                shares.append(parse_share(kind, text))
+                shares.append(parse_share(kind, text, lang))
             except ValueError as err:
                 raise click.BadParameter(str(err), param_hint=f"--{kind}-share") from None
     if record and not workspace_path:
-        raise click.UsageError("--record needs --workspace WS")
+        raise click.UsageError(t("err.record", lang))
     require_inputs(workspace_path, **{"--projects": projects_path})
     ws = open_for_ranking(workspace_path, lang, **{"--projects": projects_path, "--funders": funders_path})
     projects_in, funders_in = ws.inputs if ws else load_normalized(projects_path, funders_path, lang)
     projects, funders = projects_in.frame, funders_in.frame
-    check_id(funder_id, funders["funder_id"].tolist(), "funder id")
-    check_call(call_id, funders, funder_id)
+    _check(funder_id, funders["funder_id"].tolist(), "funder id", lang)
+    if call_id is not None:
+        _check(call_id, funders.loc[funders["funder_id"] == funder_id, "call_id"].tolist(),
+               f"call id for funder {funder_id}", lang)
     history = ws.history(history_path) if ws else None
     if history is None and history_path:
         from matcher.cli.common import load_profiles
 
         history = load_profiles("history", history_path, {}).frame
-    shares = [resolve_share(s, history is not None) for s in shares]
+    shares = [resolve_share(s, history is not None, lang) for s in shares]
     matcher = fit_matcher(funders, (), run_date, lang, None)
     ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=max(1, len(projects)))
-    apps, notes = applications(ranked, projects, funders, funder_id, max_per_project, history)
+    apps, notes = applications(ranked, projects, funders, funder_id, max_per_project, history, lang)
     options = AllocationOptions(envelope=envelope, shares=tuple(shares), max_per_project=max_per_project,
-                                partial=partial, floor=_share(floor, "--floor"), alternatives=alternatives)
+                                partial=partial, floor=_share(floor, "--floor", lang), alternatives=alternatives,
+                                lang=lang)
     result = allocate_envelope(apps, options)
     table = result.table()
     if ws:
@@ -251,65 +257,29 @@ def allocate(funder_id, call_id, projects_path, funders_path, workspace_path, hi
                 app = apps[apps["project_id"] == row["project_id"]].iloc[0]
                 ws.ws.decide(row["project_id"], funder_id, "shortlisted", call_id=app["call_id"],
                              amount=float(row["amount"]), reason="coopmatch allocate")
-            click.echo(f"{len(best)} shortlisted decision(s) recorded", err=True)
+            click.echo(t("recorded", lang, n=len(best)), err=True)
     if fmt == "table":
-        click.echo(allocation_text(result, notes))
+        click.echo(allocation_text(result, notes, lang))
         return
-    _write(table, fmt, output, _html(f"Allocation — {funder_id}", pack_sections(result, notes)), lang)
+    from matcher.planning.render import allocation_html, write_allocation_workbook
+
+    name = funder_id + (f" / {call_id}" if call_id else "")
+    _write(table, fmt, output, lang, html_page=lambda: allocation_html(result, notes, name, matcher.run_date_, lang),
+           workbook=lambda path: write_allocation_workbook(result, notes, path, lang))
 
 
-def pack_sections(result, notes):
-    import pandas as pd
+def allocation_text(result, notes, lang: str = "fr") -> str:
+    from matcher.planning.render import allocation_summary, pack_sections
 
-    from matcher.planning.allocate import balance, below_the_line, binding
-
-    best = result.allocations[0]
-    opts = result.options
-    table = result.table()
-    bound = {s.label for s in binding(result.applications, opts, best.amounts)}
-    constraints = pd.DataFrame([{"constraint": s.label, "binding": s.label in bound} for s in opts.shares],
-                               columns=["constraint", "binding"])
-    below = pd.DataFrame(below_the_line(result.applications, opts, best.amounts), columns=["project_id", "why"])
-    return [("Funded", table[table["alternative"] == 1]), ("Constraints", constraints), ("Below the line", below),
-            ("Balance", balance(result.applications, best.amounts, opts.envelope)),
-            ("Alternatives", alternatives_frame(result)), ("Notes", " ; ".join(notes) or "—")]
-
-
-def alternatives_frame(result):
-    import pandas as pd
-
-    apps = result.applications
-    best = result.allocations[0]
-    rows = []
-    for a in result.allocations:
-        funded = a.amounts > 0
-        delta = int(funded.sum() - (best.amounts > 0).sum())
-        changes = []
-        if a.dropped is not None:
-            mask = [a.dropped.value in v for v in apps[a.dropped.dimension]]
-            before = int((best.amounts > 0)[mask].sum())
-            after = int(funded[mask].sum())
-            changes.append(f"{a.dropped.dimension} {a.dropped.value}: {before} → {after}")
-        rows.append({"alternative": a.rank, "label": a.label, "projects": int(funded.sum()),
-                     "vs_best": f"{delta:+d} projects" if a.rank > 1 else "", "amount": float(a.amounts.sum()),
-                     "objective": round(a.objective, 6), "changes": ", ".join(changes), "status": a.status,
-                     "gap_to_bound": round(a.gap, 6)})
-    return pd.DataFrame(rows)
-
-
-def allocation_text(result, notes) -> str:
     out = []
-    for head, body in pack_sections(result, notes):
+    for k, (head, body) in enumerate(pack_sections(result, notes, lang)):
         out.append(f"\n== {head}")
         if isinstance(body, str):
             out.append(body)
         elif body.empty:
             out.append("—")
         else:
-            drop = [c for c in ("alternative", "new_recipient") if c in body.columns and head == "Funded"]
+            drop = [c for c in ("alternative", "new_recipient") if c in body.columns and k == 0]
             out.append(body.drop(columns=drop).to_string(index=False))
-    best = result.allocations[0]
-    out.append(f"\nEnvelope {_euros(result.options.envelope)} ; allocated {_euros(best.amounts.sum())} to "
-               f"{int((best.amounts > 0).sum())} project(s) ; solver: {best.status}, within {best.gap:.3%} "
-               "of the LP bound")
+    out.append("\n" + allocation_summary(result, lang))
     return "\n".join(out).lstrip("\n")

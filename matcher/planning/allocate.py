@@ -22,6 +22,7 @@ import scipy.sparse as sp
 
 from matcher.planning import solver
 from matcher.planning.plan import PlanningError, euros
+from matcher.planning.texts import t
 
 DIMENSIONS = ("region", "department", "sector", "legal_form", "ess", "new_recipient")
 ALLOCATION_COLUMNS = ("alternative", "project_id", "amount", "requested", "score", "eligibility") + DIMENSIONS
@@ -43,23 +44,23 @@ class Share:
         return f"{self.kind}-share {self.dimension}:{self.value}={self.share:g}"
 
 
-def parse_share(kind: str, text: str) -> Share:
+def parse_share(kind: str, text: str, lang: str = "fr") -> Share:
     """``DIM:VALUE=SHARE`` → :class:`Share`; ``ValueError`` with the reason when malformed."""
     head, sep, number = text.rpartition("=")
     dimension, colon, value = head.partition(":")
     if not sep or not colon or not value.strip():
-        raise ValueError(f"expected DIM:VALUE=SHARE, got '{text}'")
+        raise ValueError(t("err.share_format", lang, text=text))
     dimension = dimension.strip()
     if dimension not in DIMENSIONS:
-        from matcher.core.suggest import unknown_message
+        from matcher.planning.texts import unknown
 
-        raise ValueError(unknown_message("dimension", dimension, DIMENSIONS))
+        raise ValueError(unknown("dimension", dimension, DIMENSIONS, lang))
     try:
         share = float(number.replace(",", "."))
     except ValueError:
-        raise ValueError(f"the share must be a number between 0 and 1, got '{number}'") from None
+        raise ValueError(t("err.share_number", lang, value=number)) from None
     if not 0 <= share <= 1:
-        raise ValueError(f"the share must be between 0 and 1 (a share of the envelope), got {share:g}")
+        raise ValueError(t("err.share_bounds", lang, value=f"{share:g}"))
     return Share(kind, dimension, value.strip(), share)
 
 
@@ -72,6 +73,7 @@ class AllocationOptions:
     floor: float = PARTIAL_FLOOR
     alternatives: int = 2
     time_limit: float | None = None
+    lang: str = "fr"
 
 
 @dataclass
@@ -150,14 +152,14 @@ def check_feasible(apps: pd.DataFrame, options: AllocationOptions) -> None:
         need = share.share * options.envelope
         asked = apps.loc[membership(apps, share), "requested"].sum()
         if asked + 0.5 < need:
-            problems.append(f"{share.label} needs {euros(need)} but the eligible applications from "
-                            f"{share.dimension} {share.value} ask {euros(asked)}")
+            problems.append(t("err.min_needs", options.lang, label=share.label, need=euros(need),
+                              dimension=share.dimension, value=share.value, asked=euros(asked)))
         for other in options.shares:
             if other.kind == "max" and (other.dimension, other.value) == (share.dimension, share.value) \
                     and other.share < share.share:
-                problems.append(f"{share.label} and {other.label} contradict each other")
+                problems.append(t("err.contradict", options.lang, a=share.label, b=other.label))
     if problems:
-        raise PlanningError("the constraints cannot all hold: " + " ; ".join(problems))
+        raise PlanningError(t("err.infeasible", options.lang, problems=" ; ".join(problems)))
 
 
 def _amounts(apps, options, x) -> np.ndarray:
@@ -177,7 +179,7 @@ def allocation_objective(apps, amounts, envelope) -> float:
 def allocate_envelope(apps: pd.DataFrame, options: AllocationOptions) -> AllocationResult:
     """The best allocation, then alternatives: without each constraint that binds, then the next best ones."""
     if options.envelope <= 0:
-        raise PlanningError(f"the envelope must be a positive amount, got {options.envelope:g}")
+        raise PlanningError(t("err.envelope", options.lang, value=f"{options.envelope:g}"))
     check_feasible(apps, options)
     result = AllocationResult(apps, options, [])
     if apps.empty:
@@ -186,7 +188,7 @@ def allocate_envelope(apps: pd.DataFrame, options: AllocationOptions) -> Allocat
     model = build_model(apps, options, options.shares)
     core = solver.solve_core(model, options.time_limit)
     if not core.solution.found:
-        raise PlanningError("the constraints cannot all hold together: " + infeasible_set(apps, options))
+        raise PlanningError(t("err.infeasible_together", options.lang, problems=infeasible_set(apps, options)))
     best = Allocation(1, "best", _amounts(apps, options, core.solution.x), core.solution.objective,
                       core.solution.status, core.gap)
     result.allocations.append(best)
@@ -227,9 +229,9 @@ def infeasible_set(apps, options) -> str:
         if not lp.found:
             kept = trial
     if not kept:
-        return "no combination of whole grants fits; try --partial"
+        return t("err.no_whole", options.lang)
     lp, _ = solver.relaxation(build_model(apps, options, kept))
-    tail = "" if not lp.found else " with whole grants (try --partial)"
+    tail = "" if not lp.found else t("err.whole", options.lang)
     return ", ".join(s.label for s in kept) + tail
 
 
@@ -271,8 +273,9 @@ def balance(apps: pd.DataFrame, amounts: np.ndarray, envelope: float) -> pd.Data
     return pd.DataFrame(rows, columns=["dimension", "value", "projects", "amount", "share_of_envelope"])
 
 
-def below_the_line(apps, options, amounts, count: int = 5) -> list[tuple[str, str]]:
+def below_the_line(apps, options, amounts, count: int = 5, lang: str | None = None) -> list[tuple[str, str]]:
     """The best-scoring applications left out, and why each missed."""
+    lang = lang or options.lang
     left = options.envelope - amounts.sum()
     out = []
     r = apps["requested"].to_numpy(float)
@@ -280,13 +283,13 @@ def below_the_line(apps, options, amounts, count: int = 5) -> list[tuple[str, st
         need = options.floor * r[j] if options.partial else r[j]
         why = []
         if need > left + 1e-6:
-            why.append(f"the envelope has {euros(left)} left, it asks {euros(need)}")
+            why.append(t("why.envelope", lang, left=euros(left), need=euros(need)))
         for share in options.shares:
             if share.kind == "max" and share.value in apps.iloc[j][share.dimension]:
                 room = share.share * options.envelope - amounts[membership(apps, share)].sum()
                 if need > room + 1e-6:
-                    why.append(f"{share.label} leaves {euros(max(room, 0))}")
+                    why.append(t("why.share", lang, label=share.label, room=euros(max(room, 0))))
         if not why:
-            why.append("the money does more fit elsewhere under the constraints (score × amount)")
+            why.append(t("why.elsewhere", lang))
         out.append((apps.iloc[j]["project_id"], " ; ".join(why)))
     return out

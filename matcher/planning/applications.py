@@ -9,6 +9,7 @@ import pandas as pd
 from matcher.core.text import fold
 from matcher.planning.allocate import DIMENSIONS, Share
 from matcher.planning.plan import PlanningError
+from matcher.planning.texts import t, unknown
 
 
 def _places(territories, codes, level: str) -> tuple[str, ...]:
@@ -35,7 +36,8 @@ def _ess(row) -> tuple[str, ...]:
 
 
 def applications(ranked: pd.DataFrame, projects: pd.DataFrame, funders: pd.DataFrame, funder_id: str,
-                 max_per_project: float | None, history: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:
+                 max_per_project: float | None, history: pd.DataFrame | None,
+                 lang: str = "fr") -> tuple[pd.DataFrame, list[str]]:
     """One row per eligible or to-check project (its best call), best score first, and notes on those left out."""
     from matcher.referential.territories import Territories
 
@@ -56,7 +58,7 @@ def applications(ranked: pd.DataFrame, projects: pd.DataFrame, funders: pd.DataF
         p = by_id.loc[r["project_id"]].to_dict()
         asked = p.get("amount_requested")
         if asked is None or (isinstance(asked, float) and math.isnan(asked)):
-            notes.append(f"{r['project_id']}: amount requested unknown, left out")
+            notes.append(t("note.no_amount", lang, pid=r["project_id"]))
             continue
         f = rows_f[rows_f["call_id"].fillna("") == (r["call_id"] if isinstance(r["call_id"], str) else "")]
         t_max = float(f["ticket_max"].iloc[0]) if len(f) and f["ticket_max"].notna().iloc[0] else math.inf
@@ -86,43 +88,41 @@ _YES = {"true", "1", "yes", "oui", "vrai", "ess", "new", "nouveau"}
 _NO = {"false", "0", "no", "non", "faux"}
 
 
-def resolve_share(share: Share, has_history: bool) -> Share:
+def resolve_share(share: Share, has_history: bool, lang: str = "fr") -> Share:
     """The share with its value in the form the applications carry (codes, ids); refuses unknown values."""
-    from matcher.core.suggest import unknown_message
-
     value = share.value
     dim = share.dimension
     if dim in ("region", "department"):
         from matcher.referential.territories import Territories
 
-        t = Territories.default()
+        places = Territories.default()
         prefix = "reg:" if dim == "region" else "dep:"
-        code = prefix + value.upper() if prefix + value.upper() in set(t.codes()) else None
+        code = prefix + value.upper() if prefix + value.upper() in set(places.codes()) else None
         if code is None:
-            found = t.resolve(value)
+            found = places.resolve(value)
             code = found.code if found.code and found.code.startswith(prefix) else None
         if code is None:
-            known = [c[4:] for c in t.codes(dim)]
-            raise PlanningError(unknown_message(f"{dim}", value, known, list_up_to=0))
+            known = [c[4:] for c in places.codes(dim)]
+            raise PlanningError(unknown(dim, value, known, lang, list_up_to=0))
         return Share(share.kind, dim, code[4:], share.share)
     if dim in ("ess", "new_recipient"):
         if dim == "new_recipient" and not has_history:
-            raise PlanningError("new_recipient needs the funder's grant history: give --history FILE or --workspace WS")
+            raise PlanningError(t("err.history", lang))
         key = fold(value)
         if key not in _YES | _NO:
-            raise PlanningError(f"unknown value '{value}' for {dim}: use true or false")
+            raise PlanningError(t("err.bool", lang, value=value, dim=dim))
         return Share(share.kind, dim, "true" if key in _YES else "false", share.share)
     from matcher.referential.vocabularies import get_vocabulary, resolve_legal_form
 
     if dim == "legal_form":
         found = resolve_legal_form(value)
         if not found:
-            raise PlanningError(unknown_message("legal form", value, get_vocabulary("legal_forms").labels("en")))
+            raise PlanningError(unknown("legal form", value, get_vocabulary("legal_forms").labels(lang), lang))
         return Share(share.kind, dim, found, share.share)
     vocab = get_vocabulary("sectors")
     found = vocab.resolve(value)
     if not found:
-        raise PlanningError(unknown_message("sector", value, vocab.labels("en")))
+        raise PlanningError(unknown("sector", value, vocab.labels(lang), lang))
     return Share(share.kind, dim, found[0], share.share)
 
 

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from matcher.core.errors import CoopmatchError
 from matcher.planning import solver
+from matcher.planning.texts import t
 
 #: Weight of the fit score against covering one more share of the need.
 SCORE_WEIGHT = 0.1
@@ -47,6 +48,7 @@ class PlanOptions:
     max_applications: int | None = None
     alternatives: int = 2
     time_limit: float | None = None
+    lang: str = "fr"
 
 
 @dataclass
@@ -92,6 +94,7 @@ class PlanResult:
     candidates: list[Candidate]
     plans: list[FinancingPlan]
     notes: list[str]
+    expense_type: str | None = None
 
     def lines(self) -> pd.DataFrame:
         frames = [p.lines for p in self.plans]
@@ -111,7 +114,7 @@ def euros(value: float) -> str:
 
 
 def candidates_of(project: dict, ranked: pd.DataFrame, funders: pd.DataFrame, need: float,
-                  budget: float) -> tuple[list[Candidate], list[str]]:
+                  budget: float, lang: str = "fr") -> tuple[list[Candidate], list[str]]:
     """The funder rows a plan may use, with their floor and ceiling, and notes on those left out."""
     keys = funders.set_index([funders["funder_id"], funders["call_id"].fillna("")])
     sought = set(project.get("instruments_sought") or ())
@@ -130,7 +133,7 @@ def candidates_of(project: dict, ranked: pd.DataFrame, funders: pd.DataFrame, ne
                   math.inf if math.isnan(share) else share * budget)
         name = f["name"] or row["funder_id"]
         if floor > cap + 1e-9:
-            notes.append(f"{name}: ticket minimum {euros(floor)} above what it may give here ({euros(cap)})")
+            notes.append(t("note.ticket_min", lang, name=name, floor=euros(floor), cap=euros(cap)))
             continue
         offered = tuple(f["instruments"] or ())
         common = [i for i in offered if i in sought] or list(offered)
@@ -138,9 +141,9 @@ def candidates_of(project: dict, ranked: pd.DataFrame, funders: pd.DataFrame, ne
         deadline = f["call_closes"] if isinstance(f["call_closes"], str) else None
         flags = []
         if deadline and isinstance(start, str) and deadline > start:
-            flags.append(f"closes {deadline}, after the project starts ({start})")
+            flags.append(t("flag.late", lang, deadline=deadline, start=start))
         if row["eligibility"] == "to_check" and row.get("reasons"):
-            flags.append(f"to check: {row['reasons']}")
+            flags.append(t("flag.to_check", lang, reasons=row["reasons"]))
         out.append(Candidate(row["funder_id"], call, name, f["call_title"] if call else None, f["funder_type"],
                              f["funder_type"] in PUBLIC_TYPES, float(row["score"]), row["eligibility"],
                              row.get("reasons") or "", floor, cap, instrument, deadline, flags))
@@ -188,24 +191,24 @@ def plan_financing(project: dict, ranked: pd.DataFrame, funders: pd.DataFrame,
     pid = project["project_id"]
     budget, secured = _number(project.get("total_budget")), _number(project.get("secured_funding"))
     if math.isnan(budget) or budget <= 0:
-        raise PlanningError(f"project {pid} has no total budget (total_budget): a plan needs the total budget "
-                            "of the project, and uses its secured funding (secured_funding) when known")
+        raise PlanningError(t("err.no_budget", options.lang, pid=pid))
     notes = []
     if math.isnan(secured):
         secured = 0.0
-        notes.append("secured funding unknown: counted as 0 €")
-    notes.append("secured funding is not counted as public aid (its origin is not known)")
+        notes.append(t("note.secured_unknown", options.lang))
+    notes.append(t("note.secured_private", options.lang))
     own = round(options.self_funding * budget, 2)
     need = budget - secured - own
     if need <= 0.5:
-        notes.append("secured funding and self-funding already cover the budget")
+        notes.append(t("note.covered", options.lang))
         cands, more = [], []
     else:
-        cands, more = candidates_of(project, ranked, funders, need, budget)
+        cands, more = candidates_of(project, ranked, funders, need, budget, options.lang)
     notes += more
     public_room = options.public_cap * budget
     result = PlanResult(pid, project.get("name") or "", budget, secured, own, max(need, 0.0), options.public_cap,
-                        cands, [], notes)
+                        cands, [], notes,
+                        project.get("expense_type") if isinstance(project.get("expense_type"), str) else None)
     if not cands:
         result.plans.append(_plan(result, 1, [], 0.0, "optimal", options))
         return result
@@ -259,16 +262,16 @@ def gap_reasons(result: PlanResult, amounts, used_public: float, options: PlanOp
     """Which constraints leave the gap uncovered, in words."""
     cands = result.candidates
     out = []
+    lang = options.lang
     if not cands:
-        return ["no eligible or to-check funder for this project"]
+        return [t("gap.none", lang)]
     room = pd.Series({c.funder_id: c.cap for c in cands}).groupby(level=0).max().sum()
     if room < result.need - 0.5:
-        out.append(f"the ceilings of the eligible funders (ticket_max, max share of budget) add up to "
-                   f"{euros(room)} for a need of {euros(result.need)}")
+        out.append(t("gap.ceilings", lang, room=euros(room), need=euros(result.need)))
     public_room = options.public_cap * result.budget
     if any(c.public for c in cands) and used_public >= public_room - 1:
-        out.append(f"the public-aid cap ({options.public_cap:.0%} of the budget, {euros(public_room)}) is reached")
+        out.append(t("gap.public", lang, cap=f"{options.public_cap:.0%}", room=euros(public_room)))
     n_asked = sum(1 for a in amounts if a > 0)
     if options.max_applications is not None and n_asked >= options.max_applications:
-        out.append(f"--max-applications {options.max_applications} is reached")
-    return out or ["the remaining funders' ticket minimums do not fit in what is left"]
+        out.append(t("gap.max_apps", lang, n=options.max_applications))
+    return out or [t("gap.tickets", lang)]
