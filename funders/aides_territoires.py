@@ -56,6 +56,7 @@ from funders.pipeline import STEPS
 from matcher.core.errors import MappingError
 from matcher.core.resources import load_data
 from matcher.core.text import fold
+from matcher.core.textsim import analyze
 from matcher.normalize import parsers
 from matcher.normalize import pipeline as p
 from matcher.normalize.headers import HeaderMapping
@@ -165,8 +166,11 @@ def slug(text: str, limit: int = _ID_LIMIT) -> str:
 def call_id_of(link: str | None, title: str | None) -> str | None:
     """The aid's id: the last path segment of its link, else a hash of its title."""
     if link:
-        parsed = urlparse(link.strip())
-        segment = parsed.path.rstrip("/").rsplit("/", 1)[-1] if parsed.path else ""
+        try:
+            path = urlparse(link.strip()).path
+        except ValueError:  # not a URL ("http://[x/", found by benchmarks/fuzz.py): hash the text
+            path = ""
+        segment = path.rstrip("/").rsplit("/", 1)[-1] if path else ""
         if fold(segment):
             return slug(segment)
         if fold(link):
@@ -415,6 +419,67 @@ def _sectors_cell(value: str | None):
     return (";".join(ids) if ids else None), unknown
 
 
+#: At most this many sectors are inferred for one aid; a sector is kept when its score is at least
+#: ``INFERRED_SHARE`` of the best one's.
+INFERRED_MAX = 3
+INFERRED_SHARE = 0.5
+
+
+def infer_sectors(title: str | None, description: str | None) -> tuple[tuple[str, float], ...]:
+    """The sectors an aid is about, guessed from its name and description: ``((id, weight), ...)``, best first.
+
+    First the sector vocabulary's labels and synonyms found as whole words (the name counts
+    twice); when none is found, the word stems the aid shares with each sector's labels
+    (Snowball, as the text model), each stem weighted by 1 / the number of sectors it belongs
+    to. Weights are the score over the best score (the best weighs 1). Empty when nothing
+    points to a sector. These are guesses, never what the funder stated: the pipeline marks
+    them ``sectors_inferred``.
+    """
+    vocabulary = get_vocabulary("sectors")
+    scores: Counter = Counter()
+    for text, weight in ((title, 2), (description, 1)):
+        for value_id, count in vocabulary.mentions(text).items():
+            scores[value_id] += weight * count
+    if not scores:
+        stems = _sector_stems()
+        for text, weight in ((title, 2), (description, 1)):
+            for stem in set(analyze(text or "")):
+                owners = stems.get(stem, ())
+                for value_id in owners:
+                    scores[value_id] += weight / len(owners)
+        scores = Counter({k: v for k, v in scores.items() if v >= 1})
+    if not scores:
+        return ()
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    best = ranked[0][1]
+    return tuple((value_id, round(score / best, 2)) for value_id, score in ranked[:INFERRED_MAX]
+                 if score >= INFERRED_SHARE * best)
+
+
+#: Stems that sector labels hold but that any aid's text uses without naming a sector
+#: ("développement économique", "soutien scolaire", "projet alimentaire", "transport public").
+GENERIC_STEMS = frozenset({"developp", "soutien", "equip", "projet", "territoir", "action", "servic", "public",
+                           "amenag", "local", "social", "global", "national", "durabl", "nouvel", "acces"})
+
+
+@lru_cache(maxsize=1)
+def _sector_stems() -> dict[str, tuple[str, ...]]:
+    """Stem -> the sectors whose labels or synonyms hold it."""
+    vocabulary = get_vocabulary("sectors")
+    owners: dict[str, set[str]] = {}
+    for value_id in vocabulary.labels():
+        value = vocabulary.value(value_id)
+        words = [vocabulary.label(value_id, "fr"), vocabulary.label(value_id, "en"), *vocabulary.synonyms(value_id)]
+        for stem in {stem for word in words for stem in analyze(word) if len(stem) >= 4} - GENERIC_STEMS:
+            owners.setdefault(stem, set()).add(value.id)
+    return {stem: tuple(sorted(ids)) for stem, ids in owners.items()}
+
+
+def _inferred_cell(title: str | None, description: str | None) -> str | None:
+    found = infer_sectors(title, description)
+    return "; ".join(f"{value_id}:{weight:g}" for value_id, weight in found) if found else None
+
+
 def _prepare(raw, roles: dict[str, str]):
     """The export as canonical funder columns, plus the problems to report."""
     frame = raw.frame
@@ -433,8 +498,8 @@ def _prepare(raw, roles: dict[str, str]):
     sectors = _cached_map(column("categories"), _sectors_cell)
 
     notes: list[tuple[int, str, object, tuple[str, str]]] = []
-    derived = ("funder_id", "name", "funder_type", "perimeter", "description", "sectors", "url",
-               "call_id", "call_title")
+    derived = ("funder_id", "name", "funder_type", "perimeter", "description", "sectors", "sectors_inferred",
+               "url", "call_id", "call_title")
     out: dict[str, list] = {name: [] for name in derived}
     for i in range(n):
         reading = readings[i]
@@ -452,7 +517,12 @@ def _prepare(raw, roles: dict[str, str]):
         out["funder_type"].append(reading.funder_type if reading else None)
         out["perimeter"].append(";".join(perimeter.codes) if perimeter and perimeter.codes else None)
         out["description"].append(_description(descriptions[i], funders[i][1:]))
+        inferred = None
+        if sector_ids is None and not unknown_sectors:  # no category stated: guess from the name and text
+            sector_ids = _inferred_cell(title, descriptions[i])
+            inferred = True if sector_ids else None
         out["sectors"].append(sector_ids)
+        out["sectors_inferred"].append(inferred)
         out["url"].append(links[i])
         out["call_id"].append(call_id_of(links[i], title) if reading or title or links[i] else None)
         out["call_title"].append(f"[AAP/AMI] {title}" if title and is_call[i] else title)
@@ -544,6 +614,7 @@ __all__ = [
     "PerimeterReading",
     "call_id_of",
     "funder_type_of",
+    "infer_sectors",
     "looks_like_aides_territoires",
     "normalize_aides_territoires",
     "read_funder",

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from funders.aides_territoires import (
     call_id_of,
     funder_type_of,
+    infer_sectors,
     looks_like_aides_territoires,
     normalize_aides_territoires,
     read_funder,
@@ -213,7 +214,8 @@ def test_morbihan_aid(result):
     assert row["call_title"] == "[AAP/AMI] Développer les pistes cyclables"
     assert row["description"] == "Soutien aux itinéraires cyclables & équipements."
     assert row["url"] == AT + "e342-pistes-cyclables/"
-    assert row["sectors"] is None  # the export has no categories: none inferred
+    # the export has no categories: sectors guessed from the name and description, and marked so
+    assert row["sectors"] == {"mobility": 1.0} and row["sectors_inferred"] in (True,)
 
 
 def test_cofunded_aid_belongs_to_its_first_funder(result):
@@ -245,6 +247,8 @@ def test_categories_column_gives_sectors_when_present(tmp_path):
     rows = [ROWS[0] + ["Mobilité / transports / Mobilité partagée;Énergie"], ROWS[1] + ["Nulle part ailleurs"]]
     result = normalize_aides_territoires(read_table(_export(tmp_path, rows, header)))
     assert result.frame["sectors"].tolist() == [{"energy": 1.0, "mobility": 1.0}, None]
+    # stated (or unreadable), not guessed
+    assert result.frame["sectors_inferred"].fillna(False).tolist() == [False, False]
     warned = result.rejects[result.rejects["column"] == "Catégories"]
     assert warned["row"].tolist() == [3]
 
@@ -298,3 +302,34 @@ def test_real_export_perimeters_are_read_or_left_unknown(real):
     assert perimeters.notna().sum() == 232
     assert real.summary["perimeters"]["unknown"] == 42
     assert real.summary["warnings"] == 0
+
+
+# --------------------------------------------------------------------------- inferred sectors (issue 16)
+
+
+def test_infer_sectors_reads_the_vocabulary_in_the_name_and_description():
+    assert infer_sectors("Installer des panneaux solaires", None) == (("energy", 1.0),)
+    # the name counts twice: mobility (name) ahead of energy (description)
+    assert infer_sectors("Développer le covoiturage", "Économies d'énergie") == (("mobility", 1.0), ("energy", 0.5))
+    assert infer_sectors("Obtenir un rendez-vous", "Sans objet") == ()
+    assert infer_sectors(None, None) == ()
+
+
+def test_infer_sectors_falls_back_on_word_stems():
+    # "énergétique" is no synonym, but shares its stem with "transition énergétique"
+    found = dict(infer_sectors("Réaliser des travaux énergétiques", None))
+    assert "energy" in found
+
+
+def test_inferred_sectors_are_marked_and_stated_ones_are_not(tmp_path):
+    header = HEADER + ["Catégories"]
+    rows = [ROWS[0] + [""], ROWS[1] + ["Énergie"]]
+    result = normalize_aides_territoires(read_table(_export(tmp_path, rows, header)))
+    frame = result.frame
+    assert frame["sectors_inferred"].fillna(False).tolist() == [True, False]
+    assert frame["sectors"].tolist()[1] == {"energy": 1.0}
+
+
+def test_a_link_that_is_no_url_gets_a_hashed_id_not_a_crash():
+    # found by benchmarks/fuzz.py (issue 16): urlparse raises ValueError on an unclosed IPv6 bracket
+    assert call_id_of("https://[aides-territoires/x", "Une aide").startswith("lien-")

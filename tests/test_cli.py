@@ -64,7 +64,7 @@ def test_validate_in_french(runner, tmp_path):
     path = write(tmp_path, "p.csv", "project_id,amount_requested\nP1,beaucoup\n")
     result = runner.invoke(cli, ["validate", "projects", path, "--lang", "fr"])
     assert result.exit_code == 0
-    assert result.output.splitlines()[0] == "1 lignes lues : 1 normalisées, 0 rejetées ; 1 avertissements"
+    assert result.output.splitlines()[0] == "1 ligne lue : 1 normalisée, 0 rejetée ; 1 avertissement"
     assert "ligne 2, colonne 'amount_requested'" in result.output
 
 
@@ -95,10 +95,12 @@ def test_bad_files_give_a_clear_error(runner, tmp_path, content, message):
     assert "Traceback" not in result.output
 
 
-def test_header_only_file_is_fine(runner, tmp_path):
+def test_header_only_file_is_refused_as_nothing_to_rank(runner, tmp_path):
+    # issue 16: validate must not accept what the ranking commands refuse
     path = write(tmp_path, "p.csv", "project_id,name\n")
     result = runner.invoke(cli, ["validate", "projects", path, "--lang", "en"])
-    assert result.exit_code == 0 and result.output.startswith("0 rows read")
+    assert result.exit_code == 1 and result.output.startswith("0 rows read")
+    assert "No usable row: nothing to rank." in result.output
 
 
 def test_wrong_delimiter_says_which_field_is_missing(runner, tmp_path):

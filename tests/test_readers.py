@@ -515,11 +515,13 @@ def test_cp1252_tables_read_back_identically(tmp_path, table, delimiter):
     header, body = table
     data = sensible_csv([header, *body], delimiter).encode("cp1252")
     assume(not data.isascii())
-    try:
-        data.decode("utf-8")
-        assume(False)  # also valid UTF-8: genuinely ambiguous
-    except UnicodeDecodeError:
-        pass
+    for line in data.split(b"\n"):  # a line that is also valid UTF-8 is ambiguous (a mixed file, issue 16)
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+                assume(False)
+            except UnicodeDecodeError:
+                pass
     result = read_table(write(tmp_path, "t.csv", data))
     assert result.encoding == "cp1252"
     assert list(result.frame.columns) == header

@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from matcher.cli.batch import batch
-from matcher.cli.common import DEMO_DATE, CoopmatchGroup
+from matcher.cli.common import DEMO_DATE, CoopmatchGroup, stop_cleanly_on_sigterm
 from matcher.cli.history import evaluate, learn_funders_command, learn_weights_command
 from matcher.cli.planning import allocate, plan
 from matcher.cli.profiles import normalize, validate
@@ -26,7 +26,11 @@ __all__ = ["DEMO_DATE", "cli", "main"]
 @click.group(cls=CoopmatchGroup, context_settings={"help_option_names": ["-h", "--help"],
                                                    "max_content_width": 100})
 @click.version_option(__version__, prog_name="coopmatch")
-def cli():
+@click.option("--limit", "limit_items", multiple=True, metavar="NAME=N",
+              help="Raise a safety limit on what a file may hold (repeatable): bytes, cells, columns, cell_chars, "
+                   "depth, yaml_aliases; e.g. coopmatch --limit cells=50000000 validate projects big.csv.")
+@click.pass_context
+def cli(ctx, limit_items):
     """coopmatch — match territorial cooperation projects with the funders that fit them.
 
     \b
@@ -36,6 +40,10 @@ def cli():
       coopmatch normalize funders FILE -o funders.csv
       coopmatch workspace init appel.coopmatch   # keep profiles, runs and decisions
     """
+    from matcher.io.limits import limits, parse_limit_options
+
+    stop_cleanly_on_sigterm()
+    ctx.with_resource(limits(**parse_limit_options(list(limit_items))))
 
 
 for command in (validate, normalize, learn_funders_command, funders_for, shortlist, explain, demo, batch,

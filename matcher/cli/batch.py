@@ -13,7 +13,14 @@ from pathlib import Path
 
 import click
 
-from matcher.cli.common import lang_option, load_profiles, parse_run_date, parse_weights, weights_file_option
+from matcher.cli.common import (
+    lang_option,
+    load_profiles,
+    parse_run_date,
+    parse_weights,
+    require_rows,
+    weights_file_option,
+)
 from matcher.cli.workspace_runs import (
     open_for_ranking,
     read_project_ids,
@@ -98,6 +105,12 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     out = Path(outdir)
     if out.exists() and not out.is_dir():
         raise click.ClickException(f"'{outdir}' exists and is not a folder")
+    inputs = [p for p in (projects_path, funders_path, history_path) if p]
+    if any(Path(p).resolve() == out.resolve() for p in inputs):
+        raise click.ClickException(f"'{outdir}' is an input of this command; choose another output folder")
+    for ancestor in out.parents:  # a file on the way: say so now, not after the whole computation
+        if ancestor.exists() and not ancestor.is_dir():
+            raise click.ClickException(f"cannot create '{outdir}': '{ancestor}' is a file, not a folder")
 
     clock = time.perf_counter()
     require_inputs(workspace_path, **{"--projects": projects_path, "--funders": funders_path})
@@ -117,12 +130,8 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     if not ws:
         history_frame = None if history is None else history.frame
     timings["read_normalise"] = time.perf_counter() - clock
-    if projects.frame.empty:
-        raise click.ClickException(f"no usable project in '{projects_path}' "
-                                   f"({projects.summary['rows_rejected']} row(s) rejected)")
-    if funders.frame.empty:
-        raise click.ClickException(f"no usable funder in '{funders_path}' "
-                                   f"({funders.summary['rows_rejected']} row(s) rejected)")
+    require_rows(projects, "project", projects_path)
+    require_rows(funders, "funder", funders_path)
 
     clock = time.perf_counter()
     matcher = Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang, top=top)

@@ -28,6 +28,67 @@ class CoopmatchGroup(click.Group):
             raise click.ClickException(str(err)) from None
 
 
+def stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit(143), so that ``finally`` blocks run and temporary files are removed.
+
+    Only from the main thread, and only when nobody else handles SIGTERM.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        def stop(signum, frame):
+            raise SystemExit(128 + signum)
+
+        signal.signal(signal.SIGTERM, stop)
+
+
+def check_outputs(inputs, outputs) -> None:
+    """Refuse, before any work, an output that is one of the inputs or that cannot be written.
+
+    ``inputs`` and ``outputs`` are paths or None. Compares resolved paths and, where both exist,
+    the files themselves (a hard link or another spelling of the same file).
+    """
+    given = [Path(p) for p in inputs if p]
+    for output in (Path(o) for o in outputs if o):
+        check_writable(output)
+        for source in given:
+            same = output.resolve() == source.resolve()
+            if not same and output.exists() and source.exists():
+                try:
+                    same = os.path.samefile(output, source)
+                except OSError:
+                    same = False
+            if same:
+                raise click.ClickException(f"'{output}' is an input of this command; "
+                                           f"choose another output file (the input would be overwritten)")
+
+
+def check_writable(output: Path) -> None:
+    """An output path whose folder exists, is a folder, and whose name the file system accepts."""
+    parent = output.parent
+    try:
+        name_max = os.pathconf(parent if parent.is_dir() else ".", "PC_NAME_MAX")
+    except (OSError, ValueError):
+        name_max = 255
+    if len(os.fsencode(output.name)) + 12 > name_max:  # + the temporary file's prefix and suffix
+        raise click.ClickException(f"cannot write '{output.name[:40]}…': the file name is too long "
+                                   f"(at most {name_max - 12} bytes)")
+    if output.is_dir():
+        raise click.ClickException(f"'{output}' is a folder; give a file name")
+    if not parent.exists():
+        for ancestor in parent.parents:
+            if ancestor.exists() and not ancestor.is_dir():
+                raise click.ClickException(f"cannot write '{output}': '{ancestor}' is a file, not a folder")
+        raise click.ClickException(f"folder '{parent}' does not exist")
+    if not parent.is_dir():
+        raise click.ClickException(f"cannot write '{output}': '{parent}' is a file, not a folder")
+    if not os.access(parent, os.W_OK):
+        raise click.ClickException(f"cannot write in folder '{parent}' (permission denied)")
+
+
 def mapping_options(fn):
     """``--map field=Column`` (repeatable) and ``--mapping-file FILE``."""
 
@@ -62,8 +123,11 @@ def accounting_line(summary: dict, lang: str) -> str:
     if lang == "fr":
         left = summary.get("rows_left_out")
         left_fr = f" (dont {n(left)} lignes de titre ou de total laissées de côté)" if left else ""
-        line = (f"{n(summary['rows_read'])} lignes lues : {n(summary['rows_normalised'])} normalisées, "
-                f"{n(summary['rows_rejected'])} rejetées{left_fr} ; {n(summary['warnings'])} avertissements")
+        def fr(count: int, word: str) -> str:  # "1 ligne lue", "2 lignes lues", "0 rejetée"
+            return f"{n(count)} {word}" if count > 1 else f"{n(count)} " + " ".join(w[:-1] for w in word.split())
+
+        line = (f"{fr(summary['rows_read'], 'lignes lues')} : {fr(summary['rows_normalised'], 'normalisées')}, "
+                f"{fr(summary['rows_rejected'], 'rejetées')}{left_fr} ; {fr(summary['warnings'], 'avertissements')}")
         if "funders" in summary:
             line += f" ({n(summary['funders'])} financeurs, {n(summary['calls'])} appels)"
     else:
@@ -252,9 +316,18 @@ def load_normalized(projects_path, funders_path, lang):
 
     projects = load_profiles("projects", projects_path, {})
     notice_rejects(projects, "projects" if lang == "en" else "projets", lang)
+    require_rows(projects, "project", projects_path)
     funders = load_profiles("funders", funders_path or SAMPLE_FUNDERS, {})
     notice_rejects(funders, "funders" if lang == "en" else "financeurs", lang)
+    require_rows(funders, "funder", funders_path or SAMPLE_FUNDERS)
     return projects, funders
+
+
+def require_rows(loaded, what: str, path) -> None:
+    """Refuse a file with no usable row (header only, or every row rejected) before ranking it."""
+    if loaded.frame.empty:
+        raise click.ClickException(f"no usable {what} in '{path}' "
+                                   f"({loaded.summary['rows_rejected']} row(s) rejected)")
 
 
 def ranking_report(ranked, projects_in, funders_in, projects, matcher, command, lang, **params):

@@ -11,6 +11,7 @@ from matcher.cli.common import (
     KINDS,
     MONEY_COLUMNS,
     accounting_line,
+    check_outputs,
     lang_option,
     load_profiles,
     mapping_options,
@@ -49,6 +50,7 @@ def validate(kind, file, forced, rejects, refused_when_zero, show, strict, lang,
       coopmatch validate projects export.xlsx --map amount_requested="Montant (€)"
       coopmatch validate projects candidatures.xlsx --sheet Dossiers --explain-mapping
     """
+    check_outputs([file], [rejects, save_mapping])
     options = {"refused_when_zero": True} if refused_when_zero else {}
     if sheet is not None:
         options["sheet"] = resolve_sheet(file, sheet)
@@ -71,7 +73,10 @@ def validate(kind, file, forced, rejects, refused_when_zero, show, strict, lang,
         write_rejects(result, rejects)
     if save_mapping:
         save_mapping_file(result, save_mapping)
-    failed = not result.ok or (strict and result.summary["warnings"] > 0)
+    empty = result.frame.empty
+    if empty:  # the ranking commands would refuse it: say so here
+        click.echo("Aucune ligne utilisable : rien à classer." if lang == "fr" else "No usable row: nothing to rank.")
+    failed = empty or not result.ok or (strict and result.summary["warnings"] > 0)
     sys.exit(1 if failed else 0)
 
 
@@ -105,6 +110,7 @@ def normalize(kind, file, forced, output, rejects, refused_when_zero, source, la
     from matcher.io.writers import format_for, write_table
 
     format_for(output)  # fail on a bad extension before the work, not after
+    check_outputs([file], [output, rejects, save_mapping])
     if source and kind != "funders":
         raise click.ClickException("--from aides-territoires applies to funders only")
     started = time.perf_counter()

@@ -8,6 +8,7 @@ from matcher.cli.common import (
     DEMO_DATE,
     check_call,
     check_id,
+    check_outputs,
     emit,
     fit_matcher,
     lang_option,
@@ -43,6 +44,7 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
       coopmatch funders-for --workspace appel.coopmatch --project P001
     """
     require_inputs(workspace_path, PROJECTS=projects_path)
+    check_outputs([projects_path, funders_path, history_path, workspace_path], [output])
     ws = open_for_ranking(workspace_path, lang, PROJECTS=projects_path, **{"--funders": funders_path})
     projects_in, funders_in = ws.inputs if ws else load_normalized(projects_path, funders_path, lang)
     projects, funders = projects_in.frame, funders_in.frame
@@ -89,6 +91,7 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
       coopmatch shortlist --workspace appel.coopmatch --funder F-FDD-TERRES
     """
     require_inputs(workspace_path, **{"--projects": projects_path})
+    check_outputs([projects_path, funders_path, history_path, workspace_path], [output])
     ws = open_for_ranking(workspace_path, lang, **{"--projects": projects_path, "--funders": funders_path})
     projects_in, funders_in = ws.inputs if ws else load_normalized(projects_path, funders_path, lang)
     projects, funders = projects_in.frame, funders_in.frame

@@ -134,10 +134,10 @@ class TextModel:
         unknown, not 0: the mask says which).
         """
         docs = [d or "" for d in docs]
-        if self.vocabulary_:
+        if self.vocabulary_ and docs:  # scikit-learn refuses an empty batch
             matrix = self.vectorizer_.transform(docs).tocsr().astype(np.float64)
         else:
-            matrix = sp.csr_matrix((len(docs), 0), dtype=np.float64)
+            matrix = sp.csr_matrix((len(docs), len(self.vocabulary_)), dtype=np.float64)
         squares = np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel()
         has_words = np.zeros(len(docs), dtype=bool)
         for i, doc in enumerate(docs):

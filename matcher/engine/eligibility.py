@@ -469,7 +469,8 @@ class BudgetShare(Rule):
     def describe(self, kind, project, funder, context):
         requested = as_float(project.get("amount_requested"))
         budget = as_float(project.get("total_budget"))
-        return Reason.build(self.name, kind, share=percent(requested / budget), budget=amount(budget),
+        share = requested / budget if budget > 0 else np.nan  # a budget of 0 says nothing of the share
+        return Reason.build(self.name, kind, share=percent(share), budget=amount(budget),
                             max_share=percent(as_float(funder.get("max_share_of_budget"))))
 
 

@@ -15,6 +15,7 @@ similarity, the amount coverage and the call's closing date.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 
@@ -100,7 +101,7 @@ def _group(number: int, sep: str) -> str:
 
 def format_amount(value: float, lang: str) -> str:
     """``120 000 €`` in French, ``€120,000`` in English; cents only when there are some."""
-    if is_missing(value):
+    if is_missing(value) or not math.isfinite(float(value) * 100):
         return template("labels", "unknown_value")[lang]
     value = float(value)
     whole, cents = divmod(int(round(abs(value) * 100)), 100)
@@ -126,7 +127,7 @@ def _amount_texts(value: float) -> tuple[str, str]:
 
 def format_percent(share: float, lang: str) -> str:
     """A share in [0, 1] as ``40 %`` (fr) or ``40%`` (en); one decimal below 10 %."""
-    if is_missing(share):
+    if is_missing(share) or not math.isfinite(float(share) * 100):
         return template("labels", "unknown_value")[lang]
     pct = float(share) * 100
     text = f"{pct:.1f}" if 0 < pct < 10 and round(pct, 1) != round(pct) else f"{round(pct):d}"

@@ -275,7 +275,10 @@ def _is_totals(records: Sequence[Sequence], position: int, end_of_data: int) -> 
     if labelled:
         typical = sorted(filled(r) for r in above[-20:])[len(above[-20:]) // 2]
         return sums > 0 or len(values) <= 0.6 * typical or not numbers
-    return bool(numbers) and sums == len(numbers) and len(above) >= 2
+    # Unlabelled: every number the sum of its column, and not a data row repeated (0 is the sum of 0 and 0).
+    repeated = any(list(r) == list(cells) for r in above)
+    nonzero = any(n != 0 for _, n in numbers)
+    return bool(numbers) and sums == len(numbers) and len(above) >= 2 and nonzero and not repeated
 
 
 def _is_column_sum(above: Sequence[Sequence], j: int, value: float) -> bool:

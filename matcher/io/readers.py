@@ -37,7 +37,6 @@ import codecs
 import csv
 import datetime as dt
 import gc
-import gzip
 import io
 import json
 import re
@@ -54,7 +53,7 @@ import pandas as pd
 import yaml
 
 from matcher.core.errors import InputError
-from matcher.io import layout
+from matcher.io import layout, limits
 from matcher.normalize.problems import ERROR, FILE, WARNING, Problem, problem
 from matcher.normalize.schema import SCHEMAS
 
@@ -69,6 +68,7 @@ FORMATS = {
     ".ndjson": "jsonl",
     ".yaml": "yaml",
     ".yml": "yaml",
+    ".parquet": "parquet",
 }
 _EXTENSION_HINTS = {
     ".xls": "save it as .xlsx",
@@ -85,6 +85,7 @@ KEEP_NESTED = frozenset({"calls"}) | frozenset(name for fields in SCHEMAS.values
 
 _SAMPLE_CHARS = 65_536
 _SAMPLE_RECORDS = 20
+_MAX_HEADER_CHARS = 4_000_000
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _BLANK_CHARS = " \t\r\x0b\x0c\""
 _QUOTED = re.compile(r'"[^"]*"')
@@ -169,8 +170,13 @@ def read_table(
     source = str(path)
     if fmt == "xlsx":
         table = _read_xlsx(data, path, sheet, kind)
+    elif fmt == "parquet":
+        table = _read_parquet(data, path)
     else:
         text, used_encoding = decode_text(data, path, encoding)
+        mixed = _mixed_lines(data) if used_encoding in ("cp1252", "latin-1") and not encoding else None
+        if mixed:
+            text, used_encoding = _decode_mixed(data), "utf-8+cp1252"
         if not text.strip():
             raise InputError(f"{path}: the file is empty")
         if fmt == "csv":
@@ -182,6 +188,10 @@ def read_table(
         else:
             table = _read_yaml(text, path)
         table.encoding = used_encoding
+        if mixed:
+            shown = ", ".join(map(str, mixed[:10])) + (", …" if len(mixed) > 10 else "")
+            table.problems.insert(0, problem("file.mixed_encoding", None, None, None, FILE, count=len(mixed),
+                                             lines=shown))
     if fmt in ("csv", "xlsx"):
         _leave_out_totals(table)
     table.source = source
@@ -271,17 +281,41 @@ def _read_bytes(path: Path, compressed: bool) -> bytes:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a file")
     try:
+        limits.check(path, "bytes", path.stat().st_size)
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
     if compressed and data:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"{path}: not a valid gzip file ({exc})") from exc
+        data = _gunzip(data, path)
     if not data:
         raise InputError(f"{path}: the file is empty")
     return data
+
+
+def _gunzip(data: bytes, path: Path) -> bytes:
+    """Decompress every gzip member of ``data``, refusing more than the ``bytes`` limit (a gzip bomb)."""
+    cap = limits.limit("bytes")
+    out: list[bytes] = []
+    size = 0
+    try:
+        while data:
+            inflater = zlib.decompressobj(wbits=31)
+            chunk = inflater.decompress(data, cap + 1 - size)
+            while True:
+                size += len(chunk)
+                out.append(chunk)
+                if size > cap:
+                    raise limits.exceeded(path, "bytes", "once decompressed")
+                if inflater.eof or not inflater.unconsumed_tail:
+                    break
+                chunk = inflater.decompress(inflater.unconsumed_tail, cap + 1 - size)
+            if not inflater.eof:
+                raise InputError(f"{path}: not a valid gzip file (Compressed file ended before the end-of-stream "
+                                 f"marker was reached)")
+            data = inflater.unused_data.lstrip(b"\x00")
+    except zlib.error as exc:
+        raise InputError(f"{path}: not a valid gzip file ({exc})") from exc
+    return b"".join(out)
 
 
 # --------------------------------------------------------------------------- text decoding
@@ -321,6 +355,38 @@ def decode_text(data: bytes, path: Path | str = "<data>", encoding: str | None =
     return text, used
 
 
+def _mixed_lines(data: bytes) -> list[int] | None:
+    """Line numbers that are not UTF-8 in a file whose other non-ASCII lines are: a file edited with two tools.
+
+    None when no non-ASCII line is valid UTF-8 (the whole file is Windows-1252, as before).
+    """
+    bad: list[int] = []
+    good = 0
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            good += 1
+        except UnicodeDecodeError:
+            bad.append(number)
+    return bad if good and bad else None
+
+
+def _decode_mixed(data: bytes) -> str:
+    """Each line as UTF-8 when it is, else as Windows-1252 (Latin-1 for its five unused bytes)."""
+    out = []
+    for line in data.split(b"\n"):
+        try:
+            out.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            try:
+                out.append(line.decode("cp1252"))
+            except UnicodeDecodeError:
+                out.append(line.decode("latin-1"))
+    return "\n".join(out)
+
+
 def _binary_message(path: Path | str, data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
         return f"{path}: not a text table (binary file? it looks like a ZIP or XLSX archive)"
@@ -338,8 +404,12 @@ def detect_delimiter(text: str, preferred: str | None = None) -> str:
     (share of records with the header's count), then ``preferred``, then the
     most frequent. Falls back to ``preferred`` or ``,`` for a one-column file.
     """
-    lines = text[:_SAMPLE_CHARS].split("\n")
-    if len(text) > _SAMPLE_CHARS:
+    end = _SAMPLE_CHARS
+    header_end = text.find("\n", 0, _MAX_HEADER_CHARS)
+    if header_end >= _SAMPLE_CHARS:  # a very wide header: the sample must hold all of it, and the lines below
+        end = header_end + _SAMPLE_CHARS
+    lines = text[:end].split("\n")
+    if len(text) > end:
         lines.pop()  # probably cut in the middle
     records = [r for r in _join_quoted(lines) if r.strip(_BLANK_CHARS + "".join(DELIMITERS))]
     records = records[: _SAMPLE_RECORDS + 1]
@@ -396,10 +466,12 @@ def _read_csv(text: str, path: Path, delimiter: str | None, kind: str | None = N
     preferred = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else None
     preamble, delimiter = layout.csv_preamble(text, delimiter, detect_delimiter, preferred, kind)
     text = preamble.text
+    _check_csv_size(text, delimiter, path)
     try:
         parsed = _parse_csv_fast(text, delimiter)
     except _FastPathFailed:
         parsed = _parse_csv_slow(text, delimiter, path)
+    _check_cell_lengths(parsed, path, len(text))
     frame, problems = _finish_columns(parsed.header, parsed.frame)
     trailing = layout.csv_trailing_blank(text, delimiter)
     if trailing is not None:
@@ -413,6 +485,32 @@ def _read_csv(text: str, path: Path, delimiter: str | None, kind: str | None = N
         format="csv",
         delimiter=delimiter,
     )
+
+
+def _check_csv_size(text: str, delimiter: str, path: Path) -> None:
+    """Refuse, before parsing, a CSV wider, larger or with longer cells than the limits (:mod:`limits`)."""
+    first = text.lstrip("\r\n")
+    header = first[: first.find("\n")] if "\n" in first else first
+    width = _count_outside_quotes(header, delimiter) + 1
+    limits.check(path, "columns", width)
+    limits.check(path, "cells", (text.count("\n") + 1) * width)
+    cap = limits.limit("cell_chars")
+    if len(text) <= cap:
+        return
+    for number, line in enumerate(text.split("\n"), start=1):
+        if len(line) > cap and any(len(cell) > cap for cell in line.split(delimiter)):
+            raise limits.exceeded(f"{path}, line {number}", "cell_chars")
+
+
+def _check_cell_lengths(parsed: _ParsedCsv, path: Path, size: int) -> None:
+    """A quoted cell over many lines escapes the line scan of :func:`_check_csv_size`: check the cells."""
+    cap = limits.limit("cell_chars")
+    if size <= cap:
+        return
+    for position in range(parsed.frame.shape[1]):
+        for index, value in enumerate(parsed.frame.iloc[:, position].tolist()):
+            if isinstance(value, str) and len(value) > cap:
+                raise limits.exceeded(f"{path}, line {parsed.rows[index]}", "cell_chars")
 
 
 def _parse_csv_fast(text: str, delimiter: str) -> _ParsedCsv:
@@ -628,7 +726,10 @@ def _record_text(lines: list[str], starts: np.ndarray, ends: np.ndarray, k: int)
 
 
 def _csv_fields(record: str, delimiter: str) -> list[str]:
-    rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter, strict=False))
+    try:
+        rows = list(csv.reader(io.StringIO(record, newline=""), delimiter=delimiter, strict=False))
+    except csv.Error as exc:  # a cell over the limit: the csv module path reports it
+        raise _FastPathFailed from exc
     if len(rows) != 1:
         raise _FastPathFailed
     return rows[0]
@@ -636,8 +737,8 @@ def _csv_fields(record: str, delimiter: str) -> list[str]:
 
 def _parse_csv_slow(text: str, delimiter: str, path: Path) -> _ParsedCsv:
     """Parse with the csv module, record by record: slower, exact on any quoting."""
-    # A long quoted cell must not abort the read; the limit is process-wide.
-    csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
+    # A long cell is refused with the limit's name (cell_chars), not csv's own message.
+    csv.field_size_limit(limits.limit("cell_chars") + 2)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     header: list[str] | None = None
     records: list[list[str]] = []
@@ -662,6 +763,8 @@ def _parse_csv_slow(text: str, delimiter: str, path: Path) -> _ParsedCsv:
                 records.append(fields)
                 rows.append(start)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise limits.exceeded(f"{path}, line {reader.line_num}", "cell_chars") from exc
         raise InputError(f"{path}: cannot read as CSV near line {reader.line_num} ({exc})") from exc
     if header is None:
         raise InputError(f"{path}: no header line")
@@ -828,8 +931,15 @@ def _unique_names(names: list[str], problems: list[Problem]) -> list[str]:
 
 
 def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | None = None) -> RawTable:
+    import zipfile
+
     import openpyxl
 
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            limits.check(path, "bytes", sum(member.file_size for member in archive.infolist()))
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{path}: cannot open as XLSX (BadZipFile: {exc})") from exc
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types (zip, XML, KeyError...)
@@ -849,7 +959,16 @@ def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | Non
         records: list[list] = []
         rows: list[int] = []
         number = 0
+        max_columns, max_cells, seen = limits.limit("columns"), limits.limit("cells"), 0
         for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
+            if len(values) > max_columns:  # one far cell (XFD1) would widen every row: keep the used part
+                used = max((i for i, v in enumerate(values) if v is not None and v != ""), default=-1) + 1
+                if used > max_columns:
+                    raise limits.exceeded(f"{path}, row {number}", "columns", f"{used:,}")
+                values = values[:max_columns]
+            seen += len(values)
+            if seen > max_cells:
+                raise limits.exceeded(path, "cells")
             cells = [None if v == "" else v for v in values]
             if all(v is None or (isinstance(v, str) and v.isspace()) for v in cells):
                 continue
@@ -876,6 +995,21 @@ def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | Non
     titles = sum(1 for p in layout_problems if p.code == "row.title")
     return RawTable(frame, rows, sheet_notes + layout_problems + problems, len(frame) + titles,
                     str(path), "xlsx")
+
+
+def _read_parquet(data: bytes, path: Path) -> RawTable:
+    """A Parquet file (as ``normalize -o x.parquet`` writes): columns as they are, rows numbered from 1."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(pa.BufferReader(data))
+    except Exception as exc:  # pyarrow raises several types for a corrupt file
+        raise InputError(f"{path}: cannot read as Parquet ({type(exc).__name__}: {exc})") from exc
+    limits.check(path, "columns", table.num_columns)
+    limits.check(path, "cells", table.num_columns * table.num_rows)
+    records = table.to_pylist()
+    return _table_from_records(records, path, "parquet", flatten=False)
 
 
 def _leave_out_totals(table: RawTable) -> None:
@@ -952,10 +1086,13 @@ def _object_array(values: list) -> np.ndarray:
 
 
 def _read_json(text: str, path: Path) -> RawTable:
+    _check_brackets(text, path)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise limits.exceeded(path, "depth") from exc
     return _table_from_records(_records_of(document, path), path, "json", flatten=True)
 
 
@@ -966,7 +1103,10 @@ def _read_jsonl(text: str, path: Path) -> RawTable:
         if not line.strip():
             continue
         try:
+            _check_brackets(line, f"{path}, line {line_number}")
             records.append(json.loads(line))
+        except RecursionError as exc:
+            raise limits.exceeded(f"{path}, line {line_number}", "depth") from exc
         except json.JSONDecodeError as exc:
             first_error = first_error or f"line {line_number}: {exc.msg}"
             records.append(_BadRecord(f"{exc.msg} (line {line_number})", line[:200]))
@@ -981,9 +1121,82 @@ class _BadRecord:
     text: str
 
 
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_brackets(text: str, where) -> None:
+    """Refuse JSON nested deeper than the ``depth`` limit before parsing it (strings skipped)."""
+    if text.count("[") + text.count("{") <= limits.limit("depth"):
+        return
+    depth = deepest = 0
+    for found in _BRACKETS.finditer(text):
+        char = found.group()
+        if char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limits.limit("depth"):
+                    raise limits.exceeded(where, "depth")
+        elif char in "]}":
+            depth -= 1
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """Safe loading with YAML 1.2 scalars and a cap on alias uses (a "billion laughs" file is refused).
+
+    YAML 1.1 would read ``NO`` as false, ``yes`` as true, ``012`` as 10 and ``0x10`` as 16: an id or
+    an amount silently changed. Here only ``true``/``false`` are booleans and only plain decimal
+    numbers are numbers; everything else stays the text that was written.
+    """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.aliases = 0
+        self.depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > limits.limit("yaml_aliases"):
+                raise limits.exceeded(self.name, "yaml_aliases")
+        self.depth += 1
+        if self.depth > limits.limit("depth"):
+            raise limits.exceeded(self.name, "depth")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+_BoundedLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers
+          if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                     list("tTfF"))
+_BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"),
+                                     list("-+0123456789"))
+_BoundedLoader.add_implicit_resolver("tag:yaml.org,2002:float",
+                                     re.compile(r"^[-+]?(?:(?:0|[1-9][0-9]*)\.[0-9]*(?:[eE][-+]?[0-9]+)?"
+                                                r"|(?:0|[1-9][0-9]*)[eE][-+]?[0-9]+)$"),
+                                     list("-+0123456789"))
+
+
 def _read_yaml(text: str, path: Path) -> RawTable:
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        loader = _BoundedLoader(text)
+        loader.name = str(path)
+        try:
+            documents = []
+            while loader.check_data():
+                document = loader.get_data()
+                if document is not None:
+                    documents.append(document)
+        finally:
+            loader.dispose()
+    except RecursionError as exc:
+        raise limits.exceeded(path, "depth") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -1022,11 +1235,16 @@ def _table_from_records(records: list, path: Path, fmt: str, flatten: bool) -> R
                 problem("json.not_an_object", number, None, repr(record)[:200], ERROR, kind=type(record).__name__)
             )
             continue
-        kept.append({str(k): v for k, v in record.items()})
+        clean, broken = _without_surrogates({str(k): v for k, v in record.items()})
+        if broken:
+            problems.append(problem("text.surrogate", number, None, None, WARNING))
+        kept.append(clean)
         rows.append(number)
     if flatten and _needs_flattening(kept):
         kept = flatten_records(kept)
     columns = list(dict.fromkeys(key for record in kept for key in record))
+    limits.check(path, "columns", len(columns))
+    limits.check(path, "cells", len(columns) * len(kept))
     header = columns
     frame = pd.DataFrame(
         {i: _object_array([_empty_to_none(r.get(c)) for r in kept]) for i, c in enumerate(columns)},
@@ -1035,7 +1253,30 @@ def _table_from_records(records: list, path: Path, fmt: str, flatten: bool) -> R
     if not columns:
         frame = pd.DataFrame(index=range(len(kept)), dtype=object)
     frame, header_problems = _finish_columns(header, frame)
-    return RawTable(frame, rows, header_problems + problems, len(kept) + len(problems), str(path), fmt)
+    rejected = sum(1 for p in problems if p.severity == ERROR)
+    return RawTable(frame, rows, header_problems + problems, len(kept) + rejected, str(path), fmt)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value):
+    """``value`` with every lone surrogate (half an emoji, cut off) replaced by U+FFFD; and whether any was."""
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            return _SURROGATE.sub("\ufffd", value), True
+        return value, False
+    if isinstance(value, dict):
+        out, broken = {}, False
+        for key, child in value.items():
+            (key, b1), (child, b2) = _without_surrogates(key), _without_surrogates(child)
+            out[key] = child
+            broken = broken or b1 or b2
+        return out, broken
+    if isinstance(value, list):
+        pairs = [_without_surrogates(v) for v in value]
+        return [v for v, _ in pairs], any(b for _, b in pairs)
+    return value, False
 
 
 def _empty_to_none(value):

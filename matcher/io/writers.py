@@ -45,7 +45,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise InputError(f"folder '{path.parent}' does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    except OSError as exc:
+        raise InputError(f"cannot write '{path}' ({exc.strerror or exc})") from exc
     os.close(fd)
     try:
         yield Path(tmp)
@@ -53,9 +56,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the mode open() would
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write '{path}' ({exc.strerror or exc})") from exc
         raise
 
 

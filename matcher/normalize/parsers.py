@@ -301,8 +301,19 @@ def parse_amount(value, currency_ok: bool = False) -> float | None:
             raise _error("amount.unreadable", value)
         if number < 0:
             raise _error("amount.negative", value)
-        return number
+        return _bounded_amount(number, value)
     raise _error("amount.unreadable", value)
+
+
+#: Above this an amount is a typo or a corrupt cell (the whole French State budget is under 1e12 €): an error, so
+#: that it can never overflow a later sum, ratio or formatting.
+AMOUNT_MAX = 1e12
+
+
+def _bounded_amount(number: float, value) -> float:
+    if number > AMOUNT_MAX:
+        raise _error("amount.too_large", value)
+    return number
 
 
 _PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
@@ -311,7 +322,7 @@ _PLAIN_AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
 @_cached
 def _amount_text(value: str, currency_ok: bool) -> float | None:
     if _PLAIN_AMOUNT.fullmatch(value):  # the usual export: 45000, 99786.57
-        return float(value)
+        return _bounded_amount(float(value), value)
     if _says_nothing(value):
         return None
     text = _clean(value).lower().replace("’", "'")
@@ -335,8 +346,8 @@ def _amount_text(value: str, currency_ok: bool) -> float | None:
         raise _error("amount.negative", value)
     amount = _finite_float(number * multiplier)
     if amount is None:
-        raise _error("amount.unreadable", value)
-    return amount
+        raise _error("amount.too_large", value)
+    return _bounded_amount(amount, value)
 
 
 # --------------------------------------------------------------------------- percentages
@@ -573,6 +584,21 @@ def _int_text(value: str) -> int | None:
     if number is None:
         raise _error("int.unreadable", value)
     return _whole(-number if found["neg"] else number, value)
+
+
+_DURATION = re.compile(r"^(?P<num>\d+(?:[.,]\d+)?)\s*(?P<unit>mois|months?|mo|m|ans?|années?|years?|yrs?|y|a)\.?$",
+                       re.IGNORECASE)
+
+
+def parse_months(value) -> int | None:
+    """A duration in whole months: a number (``24``), or ``24 mois``, ``2 ans``, ``18 months``, ``1,5 an``."""
+    if isinstance(value, str) and not _says_nothing(value):
+        found = _DURATION.match(_clean(value).lower())
+        if found:
+            number = Decimal(found["num"].replace(",", "."))
+            years = found["unit"][0] in "aéy"
+            return _whole(number * 12 if years else number, value)
+    return parse_int(value)
 
 
 # --------------------------------------------------------------------------- lists

@@ -373,6 +373,8 @@ SCALAR_PARSERS: dict[str, Callable] = {
 
 def parser_for(spec: Field) -> Callable:
     """The cell parser of one canonical field."""
+    if spec.kind == "int" and spec.name.endswith("_months"):
+        return parsers.parse_months  # "24 mois", "2 ans"
     if spec.kind in SCALAR_PARSERS:
         return SCALAR_PARSERS[spec.kind]
     if spec.kind == "choice":

@@ -130,6 +130,8 @@ FUNDER_FIELDS: dict[str, Field] = _fields(
     ("call_closes", "date", None, False, "clôture de l'appel", "call closes"),
     ("call_envelope", "amount", None, False, "enveloppe de l'appel", "call envelope"),
     ("learned", "bool", None, False, "profil appris de l'historique", "profile learned from history"),
+    ("sectors_inferred", "bool", None, False, "secteurs déduits du nom et du descriptif (non déclarés)",
+     "sectors inferred from the name and description (not stated)"),
 )
 
 HISTORY_FIELDS: dict[str, Field] = _fields(

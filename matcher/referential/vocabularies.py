@@ -287,6 +287,32 @@ class Vocabulary:
             return None
         return self._contained_cached(fold(text))
 
+    def mentions(self, text, min_length: int = 4) -> dict[str, int]:
+        """How many times each id's labels appear as whole words in a free ``text`` (folded).
+
+        For inferring ids from a description. A label found inside a longer found
+        label counts once, for the longer one; labels shorter than ``min_length``
+        folded characters and labels standing for several ids are not counted.
+        """
+        text = _as_text(text)
+        if text is None:
+            return {}
+        padded = f" {fold(text)} "
+        spans: list[tuple[int, int, str]] = []
+        for key, result in zip(self._keys, self._results, strict=True):
+            if len(result) != 1 or len(key) < min_length:
+                continue
+            needle = f" {key} "
+            position = padded.find(needle)
+            while position != -1:
+                spans.append((position, position + len(needle), result[0]))
+                position = padded.find(needle, position + 1)
+        counts: dict[str, int] = {}
+        for span in spans:
+            if not any(o[0] <= span[0] and span[1] <= o[1] and o[1] - o[0] > span[1] - span[0] for o in spans):
+                counts[span[2]] = counts.get(span[2], 0) + 1
+        return counts
+
     def _lookup(self, text: str, fuzzy: bool) -> tuple[str, ...] | None:
         key = fold(text)
         if not key:
