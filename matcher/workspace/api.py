@@ -288,24 +288,45 @@ class Workspace:
                 .where(t.c.kind == kind).order_by(first.c.first)
             with self.engine.connect() as conn:
                 return list(conn.execute(query).scalars())
+        if keys is not None:
+            return [text for _, text in self._current_by_key(kind, keys).values()]
         # the current version of each key, ordered by the id of its first version
         v1 = t.alias("v1")
-        query = select(t.c.data, v1.c.id).join(v1, and_(v1.c.kind == t.c.kind, v1.c.key == t.c.key,
-                                                        v1.c.version == 1)) \
-            .where(t.c.kind == kind, t.c.current.is_(True))
+        query = select(t.c.data).join(v1, and_(v1.c.kind == t.c.kind, v1.c.key == t.c.key, v1.c.version == 1)) \
+            .where(t.c.kind == kind, t.c.current.is_(True)).order_by(v1.c.id)
         with self.engine.connect() as conn:
-            if keys is None:
-                return list(conn.execute(query.order_by(v1.c.id)).scalars())
-            found = []
-            unique = list(dict.fromkeys(keys))
+            return list(conn.execute(query).scalars())
+
+    def _current_by_key(self, kind: str, keys: list[str], data: bool = True) -> dict[str, tuple[int, str | None]]:
+        """{key: (id of its first version, JSON of its current version)} for those of ``keys`` in the workspace.
+
+        In first-import order. One indexed look-up per chunk of keys on (kind, key, version),
+        every version of a key at once: the first version has the key's lowest id (versions
+        are only ever added), the current one brings its data. Without ``data``, only the ids.
+        """
+        from sqlalchemy import case, select
+
+        t = Profile.__table__
+        columns = [t.c.key, t.c.id, t.c.current]
+        if data:
+            columns.append(case((t.c.current.is_(True), t.c.data), else_=None))
+        first: dict[str, int] = {}
+        texts: dict[str, str | None] = {}
+        unique = list(dict.fromkeys(keys))
+        with self.engine.connect() as conn:
             for start in range(0, len(unique), KEY_CHUNK):
-                found.extend(conn.execute(query.where(t.c.key.in_(unique[start:start + KEY_CHUNK]))).all())
-        found.sort(key=lambda row: row[1])
-        return [row[0] for row in found]
+                query = select(*columns).where(t.c.kind == kind, t.c.key.in_(unique[start:start + KEY_CHUNK]))
+                for row in conn.execute(query):
+                    key, pid = row[0], row[1]
+                    if pid < first.get(key, pid + 1):
+                        first[key] = pid
+                    if row[2]:
+                        texts[key] = row[3] if data else None
+        return {key: (first[key], texts[key]) for key in sorted(texts, key=first.__getitem__)}
 
     def missing_keys(self, kind: str, keys: list[str]) -> list[str]:
-        """Which of ``keys`` have no current profile of ``kind`` (in the order given)."""
-        known = self._keys(kind)
+        """Which of ``keys`` have no current profile of ``kind`` (in the order given); only those keys are read."""
+        known = self._current_by_key(kind, keys, data=False)
         return [k for k in dict.fromkeys(keys) if k not in known]
 
     def profiles(self, kind: str, as_of: int | None = None, keys: list[str] | None = None) -> pd.DataFrame:
