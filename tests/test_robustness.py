@@ -51,7 +51,7 @@ def test_1_zero_budget_ranks(runner, tmp_path):
 def test_2_no_command_overwrites_its_input(runner, tmp_path, args):
     path = projects(tmp_path)
     before = path.read_bytes()
-    result = runner.invoke(cli, [a.format(p=path) for a in args])
+    result = runner.invoke(cli, [a.format(p=path) for a in args] + ["--lang", "en"])
     assert result.exit_code == 1
     assert result.output.endswith(f"Error: '{path}' is an input of this command; choose another output file "
                                   f"(the input would be overwritten)\n")
@@ -66,7 +66,7 @@ def test_3_file_without_usable_rows(runner, tmp_path):
     assert "Aucune ligne utilisable" in checked.output
     ranked = runner.invoke(cli, ["funders-for", str(path)])
     assert ranked.exit_code == 1
-    assert ranked.output.endswith(f"Error: no usable project in '{path}' (0 row(s) rejected)\n")
+    assert ranked.output.endswith(f"Error: aucun projet utilisable dans « {path} » (0 ligne(s) rejetée(s))\n")
 
 
 def test_4_lone_surrogate_is_a_located_warning(runner, tmp_path):
@@ -111,7 +111,7 @@ def test_6_yaml_aliases_limit_can_be_raised(runner, tmp_path):
     with limits(yaml_aliases=2), pytest.raises(InputError, match="YAML aliases"):
         read_table(path)
     assert len(read_table(path).frame) == 4
-    result = runner.invoke(cli, ["--limit", "yaml_aliases=2", "validate", "projects", str(path)])
+    result = runner.invoke(cli, ["--limit", "yaml_aliases=2", "validate", "projects", str(path), "--lang", "en"])
     assert result.exit_code == 1 and "more than 2 YAML aliases" in result.output
 
 
@@ -228,7 +228,7 @@ def test_16_french_accounting_line_agrees_with_one(runner, tmp_path):
 def test_limit_option_is_checked(runner, tmp_path):
     result = runner.invoke(cli, ["--limit", "nope=3", "validate", "projects", str(projects(tmp_path))])
     assert result.exit_code == 1
-    assert "Error: --limit expects NAME=N" in result.output
+    assert "Error: --limit attend NOM=N" in result.output  # before any command: the French default
 
 
 def test_identical_rows_are_not_a_totals_row(tmp_path):

@@ -22,10 +22,22 @@ class CoopmatchGroup(click.Group):
     """A group that reports library errors as ``Error: …`` without a traceback."""
 
     def invoke(self, ctx):
+        from matcher.cli.messages import translate
+
         try:
             return super().invoke(ctx)
         except CoopmatchError as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(translate(str(err), run_lang(ctx))) from None
+        except click.UsageError:
+            raise
+        except click.ClickException as err:
+            err.message = translate(err.message, run_lang(ctx))
+            raise
+
+
+def run_lang(ctx) -> str:
+    """The language of this run: the command's ``--lang`` if it has one and it was read, else the default."""
+    return ctx.meta.get("coopmatch.lang", DEFAULT_LANG)
 
 
 def stop_cleanly_on_sigterm() -> None:
@@ -107,9 +119,15 @@ def mapping_options(fn):
     return wrapper
 
 
+def _remember_lang(ctx, param, value):
+    ctx.meta["coopmatch.lang"] = value  # meta is shared by the whole context chain: errors use it
+    return value
+
+
 def lang_option(fn):
     return click.option("--lang", type=click.Choice(LANGS), default=DEFAULT_LANG, show_default=True,
-                        help="Language of reports and explanations (or set COOPMATCH_LANG).")(fn)
+                        callback=_remember_lang, is_eager=True,
+                        help="Language of reports, explanations and errors (or set COOPMATCH_LANG).")(fn)
 
 
 def number(n: int, lang: str) -> str:
