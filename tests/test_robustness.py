@@ -238,3 +238,15 @@ def test_identical_rows_are_not_a_totals_row(tmp_path):
     sums = tmp_path / "sums.csv"
     sums.write_text("a;b\nx;1\ny;2\n;3\n", encoding="utf-8")
     assert len(read_table(sums).frame) == 2  # a real unlabelled totals row is still left out
+
+
+@pytest.mark.parametrize("value", ["10⁶", "2³ €", "①", "₁₂ 000"])
+def test_13_styled_digits_are_not_read_as_plain_digits(value):
+    # NFKC used to turn "10⁶" into 106, "2³ €" into 23 and "①" into 1 without a word
+    from matcher.normalize.parsers import parse_amount, parse_int
+    from matcher.normalize.problems import ParseError
+
+    for parse in (parse_amount, parse_int):
+        with pytest.raises(ParseError, match="superscript, subscript or circled digit"):
+            parse(value)
+    assert parse_amount("１０ 000 €") == 10_000  # full-width digits are still digits
