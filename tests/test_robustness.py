@@ -250,3 +250,16 @@ def test_13_styled_digits_are_not_read_as_plain_digits(value):
         with pytest.raises(ParseError, match="superscript, subscript or circled digit"):
             parse(value)
     assert parse_amount("１０ 000 €") == 10_000  # full-width digits are still digits
+
+
+def test_13_placeholder_start_dates_are_warned_about(runner, tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("project_id,name,Date de démarrage\nP1,A,01/01/1900\nP2,B,31/12/9999\nP3,C,01/03/2026\n",
+                    encoding="utf-8")
+    result = runner.invoke(cli, ["validate", "projects", str(path), "--lang", "en"])
+    assert result.output.splitlines()[:3] == [
+        "3 rows read: 3 normalised, 0 rejected; 2 warnings",
+        "[warning] row 2, column 'Date de démarrage': date kept but implausible (outside 1950-2100; "
+        "a placeholder?): 1900-01-01",
+        "[warning] row 3, column 'Date de démarrage': date kept but implausible (outside 1950-2100; "
+        "a placeholder?): 9999-12-31"]
