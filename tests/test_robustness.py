@@ -263,3 +263,19 @@ def test_13_placeholder_start_dates_are_warned_about(runner, tmp_path):
         "a placeholder?): 1900-01-01",
         "[warning] row 3, column 'Date de démarrage': date kept but implausible (outside 1950-2100; "
         "a placeholder?): 9999-12-31"]
+
+
+def test_13_formula_without_cached_value_is_emptied_with_a_warning(tmp_path):
+    import openpyxl
+
+    path = tmp_path / "f.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["project_id", "name", "amount"])
+    sheet.append(["P1", "A", 1000])
+    sheet.append(["P2", "B", "=C2*2"])  # openpyxl saves the formula, never its value
+    book.save(path)
+    table = read_table(path)
+    assert table.frame.iloc[1, 2] is None
+    notes = [p for p in table.problems if p.code == "xlsx.formula_no_value"]
+    assert len(notes) == 1 and "1 formula cell(s) have no saved value (C3)" in notes[0].reason_en
