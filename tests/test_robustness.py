@@ -279,3 +279,16 @@ def test_13_formula_without_cached_value_is_emptied_with_a_warning(tmp_path):
     assert table.frame.iloc[1, 2] is None
     notes = [p for p in table.problems if p.code == "xlsx.formula_no_value"]
     assert len(notes) == 1 and "1 formula cell(s) have no saved value (C3)" in notes[0].reason_en
+
+
+def test_14_place_split_over_columns_resolves_saint_denis(tmp_path):
+    # Saint-Denis alone is ambiguous (93, 974…); the postcode on the same row settles it
+    from matcher.io.loading import load
+
+    path = tmp_path / "sd.csv"
+    path.write_text("project_id,name,Commune,Code postal,Département,Montant demandé\n"
+                    "P1,Tiers-lieu,Saint-Denis,93200,Seine-Saint-Denis,10000\n"
+                    "P2,Autre,Saint-Denis,97400,La Réunion,10000\n", encoding="utf-8")
+    loaded = load("projects", path)
+    assert [list(t) for t in loaded.frame["territory"]] == [["commune:93066"], ["commune:97411"]]
+    assert not [p for p in loaded.problems if p.severity == "warning"]
