@@ -169,3 +169,12 @@ def test_errors_in_the_run_language_list_known_ids(runner, lang, message):
     assert close.output == "Error: identifiant de projet inconnu « P01 » ; vouliez-vous dire P001, P010, P011 ?\n"
     missing = run(runner, "funders-for", "missing.csv")
     assert missing.exit_code == 1 and missing.output == "Error: missing.csv : fichier introuvable\n"
+
+
+def test_map_on_a_ranking_command_says_to_normalize_first(runner):
+    # issue 16, point 16: the ranking commands read canonical or recognisable files; --map is normalize's
+    result = run(runner, "funders-for", PROJECTS, "--map", "name=Nom")
+    assert result.exit_code == 2
+    assert result.output.rstrip().endswith(
+        "Error: --map is read by validate and normalize, not by this command: run 'coopmatch normalize "
+        "projects FILE --map FIELD=COLUMN -o canon.csv' first, then rank canon.csv")

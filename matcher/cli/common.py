@@ -28,6 +28,13 @@ class CoopmatchGroup(click.Group):
             return super().invoke(ctx)
         except CoopmatchError as err:
             raise click.ClickException(translate(str(err), run_lang(ctx))) from None
+        except click.NoSuchOption as err:
+            if err.option_name in ("--map", "--mapping-file"):
+                err.possibilities = None
+                err.message = (f"{err.option_name} is read by validate and normalize, not by this command: run "
+                               "'coopmatch normalize projects FILE --map FIELD=COLUMN -o canon.csv' first, "
+                               "then rank canon.csv")
+            raise
         except click.UsageError:
             raise
         except click.ClickException as err:
