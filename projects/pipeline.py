@@ -24,9 +24,29 @@ def check_identifiers(state: p.PipelineState) -> None:
                       for s, t in zip(sirens, state.frame["siret"].tolist(), strict=True)])
 
 
+#: A project date outside these years is kept but warned about (1900-01-01 and 9999-12-31 are placeholders).
+PLAUSIBLE_YEARS = (1950, 2100)
+
+
+def warn_implausible_dates(state: p.PipelineState) -> None:
+    """A start or end date in 1900 or 9999 is most likely a placeholder: keep it, with a located warning."""
+    from matcher.normalize.problems import parse_error
+
+    low, high = PLAUSIBLE_YEARS
+    for name in ("start_date", "end_date"):
+        if name not in state.frame.columns:
+            continue
+        column = state.columns.get(name, name)
+        for position, value in enumerate(state.frame[name].tolist()):
+            if isinstance(value, str) and value[:4].isdigit() and not low <= int(value[:4]) <= high:
+                state.report(position, column, value,
+                             parse_error("date.implausible", value=value, low=low, high=high))
+
+
 STEPS = [
     p.drop_empty_rows,
     p.parse_fields,
+    warn_implausible_dates,
     check_identifiers,
     p.parse_levels,
     p.reject_missing_required,

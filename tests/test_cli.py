@@ -89,7 +89,7 @@ def test_validate_writes_rejects(runner, tmp_path):
 ])
 def test_bad_files_give_a_clear_error(runner, tmp_path, content, message):
     path = str(tmp_path / "p.csv") if content is None else write(tmp_path, "p.csv", content)
-    result = runner.invoke(cli, ["validate", "projects", path])
+    result = runner.invoke(cli, ["validate", "projects", path, "--lang", "en"])
     assert result.exit_code == 1
     assert result.output.strip() == message.format(path=path)
     assert "Traceback" not in result.output
@@ -105,7 +105,7 @@ def test_header_only_file_is_refused_as_nothing_to_rank(runner, tmp_path):
 
 def test_wrong_delimiter_says_which_field_is_missing(runner, tmp_path):
     path = write(tmp_path, "p.csv", "project_id:name:amount\nP1:A:10\n")
-    result = runner.invoke(cli, ["validate", "projects", path])
+    result = runner.invoke(cli, ["validate", "projects", path, "--lang", "en"])
     assert result.exit_code == 1
     assert result.output.startswith("Error: no column maps to project_id")
     assert "--map project_id=COLUMN" in result.output
@@ -113,7 +113,7 @@ def test_wrong_delimiter_says_which_field_is_missing(runner, tmp_path):
 
 def test_bad_map_option(runner, tmp_path):
     path = write(tmp_path, "p.csv", "ref\nA\n")
-    result = runner.invoke(cli, ["validate", "projects", path, "--map", "project_id"])
+    result = runner.invoke(cli, ["validate", "projects", path, "--map", "project_id", "--lang", "en"])
     assert result.exit_code == 1 and result.output.startswith("Error: --map expects field=Column")
     result = runner.invoke(cli, ["validate", "projects", path, "--map", "project_id=nope"])
     assert result.exit_code == 1 and result.output.startswith("Error: ") and "nope" in result.output
@@ -145,7 +145,7 @@ def test_normalize_output_reads_back_identically(runner, tmp_path):
 
 def test_normalize_unknown_extension(runner, tmp_path):
     path = write(tmp_path, "p.csv", "project_id\nP1\n")
-    result = runner.invoke(cli, ["normalize", "projects", path, "-o", str(tmp_path / "out.doc")])
+    result = runner.invoke(cli, ["normalize", "projects", path, "-o", str(tmp_path / "out.doc"), "--lang", "en"])
     assert result.exit_code == 1 and result.output.startswith("Error: cannot tell the output format")
 
 

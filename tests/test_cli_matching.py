@@ -114,7 +114,7 @@ def test_explain_json(runner):
     (["funders-for", PROJECTS, "--format", "xlsx"], "Error: --format xlsx needs -o FILE.xlsx"),
 ])
 def test_error_paths(runner, args, message):
-    result = run(runner, *args)
+    result = run(runner, *args, "--lang", "en")
     assert result.exit_code == 1, result.output
     assert result.output.startswith(message), result.output
     assert "Traceback" not in result.output
@@ -153,3 +153,28 @@ def test_history_adds_the_history_criterion_and_nearest_grants(runner):
 def test_without_history_there_is_no_history_column(runner):
     result = run(runner, "funders-for", PROJECTS, "--project", "P001", "--date", DEMO_DATE, "--format", "json")
     assert "score_history" not in json.loads(result.output)[0]
+
+
+@pytest.mark.parametrize("lang, message", [
+    ("fr", "Error: identifiant de financeur inconnu « NOPE » ; connus : F-AUTRE-COMMUNS, "),
+    ("en", "Error: unknown funder id 'NOPE'; known: F-AUTRE-COMMUNS, "),
+])
+def test_errors_in_the_run_language_list_known_ids(runner, lang, message):
+    # issue 16, point 12: French by default and with --lang fr; a wrong id lists ids to choose from
+    args = ["shortlist", "--funder", "NOPE", "--projects", PROJECTS] + (["--lang", lang] if lang == "en" else [])
+    result = run(runner, *args)
+    assert result.exit_code == 1 and result.output.startswith(message), result.output
+    assert result.output.rstrip().endswith("(27 en tout)" if lang == "fr" else "(27 in all)")
+    close = run(runner, "funders-for", PROJECTS, "--project", "P01", "--lang", "fr")
+    assert close.output == "Error: identifiant de projet inconnu « P01 » ; vouliez-vous dire P001, P010, P011 ?\n"
+    missing = run(runner, "funders-for", "missing.csv")
+    assert missing.exit_code == 1 and missing.output == "Error: missing.csv : fichier introuvable\n"
+
+
+def test_map_on_a_ranking_command_says_to_normalize_first(runner):
+    # issue 16, point 16: the ranking commands read canonical or recognisable files; --map is normalize's
+    result = run(runner, "funders-for", PROJECTS, "--map", "name=Nom")
+    assert result.exit_code == 2
+    assert result.output.rstrip().endswith(
+        "Error: --map is read by validate and normalize, not by this command: run 'coopmatch normalize "
+        "projects FILE --map FIELD=COLUMN -o canon.csv' first, then rank canon.csv")

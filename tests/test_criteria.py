@@ -139,6 +139,16 @@ def test_top_terms_are_readable_words_not_stems():
     assert set(terms) == {"énergie", "citoyenne"}
 
 
+def test_top_terms_leave_out_the_word_project():
+    # issue 16, point 16: "projet" is in almost every text, so it explains nothing
+    model = TextModel().fit(["Projet d'énergie citoyenne", "Aide aux mobilités douces"])
+    p_doc = "Projet de production d'énergie"
+    f_doc = "Projet d'énergie citoyenne"
+    p_vec, _ = model.transform([p_doc])
+    f_vec, _ = model.transform([f_doc])
+    assert model.top_terms(p_vec[0], f_vec[0], p_doc, f_doc) == ["énergie"]
+
+
 def test_rescale_is_monotone_from_zero_to_one():
     values = rescale(np.linspace(0, 1, 11))
     assert values[0] == 0 and (np.diff(values) > 0).all() and values[-1] <= 1

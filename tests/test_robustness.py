@@ -51,7 +51,7 @@ def test_1_zero_budget_ranks(runner, tmp_path):
 def test_2_no_command_overwrites_its_input(runner, tmp_path, args):
     path = projects(tmp_path)
     before = path.read_bytes()
-    result = runner.invoke(cli, [a.format(p=path) for a in args])
+    result = runner.invoke(cli, [a.format(p=path) for a in args] + ["--lang", "en"])
     assert result.exit_code == 1
     assert result.output.endswith(f"Error: '{path}' is an input of this command; choose another output file "
                                   f"(the input would be overwritten)\n")
@@ -66,7 +66,7 @@ def test_3_file_without_usable_rows(runner, tmp_path):
     assert "Aucune ligne utilisable" in checked.output
     ranked = runner.invoke(cli, ["funders-for", str(path)])
     assert ranked.exit_code == 1
-    assert ranked.output.endswith(f"Error: no usable project in '{path}' (0 row(s) rejected)\n")
+    assert ranked.output.endswith(f"Error: aucun projet utilisable dans « {path} » (0 ligne(s) rejetée(s))\n")
 
 
 def test_4_lone_surrogate_is_a_located_warning(runner, tmp_path):
@@ -111,7 +111,7 @@ def test_6_yaml_aliases_limit_can_be_raised(runner, tmp_path):
     with limits(yaml_aliases=2), pytest.raises(InputError, match="YAML aliases"):
         read_table(path)
     assert len(read_table(path).frame) == 4
-    result = runner.invoke(cli, ["--limit", "yaml_aliases=2", "validate", "projects", str(path)])
+    result = runner.invoke(cli, ["--limit", "yaml_aliases=2", "validate", "projects", str(path), "--lang", "en"])
     assert result.exit_code == 1 and "more than 2 YAML aliases" in result.output
 
 
@@ -228,7 +228,7 @@ def test_16_french_accounting_line_agrees_with_one(runner, tmp_path):
 def test_limit_option_is_checked(runner, tmp_path):
     result = runner.invoke(cli, ["--limit", "nope=3", "validate", "projects", str(projects(tmp_path))])
     assert result.exit_code == 1
-    assert "Error: --limit expects NAME=N" in result.output
+    assert "Error: --limit attend NOM=N" in result.output  # before any command: the French default
 
 
 def test_identical_rows_are_not_a_totals_row(tmp_path):
@@ -238,3 +238,57 @@ def test_identical_rows_are_not_a_totals_row(tmp_path):
     sums = tmp_path / "sums.csv"
     sums.write_text("a;b\nx;1\ny;2\n;3\n", encoding="utf-8")
     assert len(read_table(sums).frame) == 2  # a real unlabelled totals row is still left out
+
+
+@pytest.mark.parametrize("value", ["10⁶", "2³ €", "①", "₁₂ 000"])
+def test_13_styled_digits_are_not_read_as_plain_digits(value):
+    # NFKC used to turn "10⁶" into 106, "2³ €" into 23 and "①" into 1 without a word
+    from matcher.normalize.parsers import parse_amount, parse_int
+    from matcher.normalize.problems import ParseError
+
+    for parse in (parse_amount, parse_int):
+        with pytest.raises(ParseError, match="superscript, subscript or circled digit"):
+            parse(value)
+    assert parse_amount("１０ 000 €") == 10_000  # full-width digits are still digits
+
+
+def test_13_placeholder_start_dates_are_warned_about(runner, tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("project_id,name,Date de démarrage\nP1,A,01/01/1900\nP2,B,31/12/9999\nP3,C,01/03/2026\n",
+                    encoding="utf-8")
+    result = runner.invoke(cli, ["validate", "projects", str(path), "--lang", "en"])
+    assert result.output.splitlines()[:3] == [
+        "3 rows read: 3 normalised, 0 rejected; 2 warnings",
+        "[warning] row 2, column 'Date de démarrage': date kept but implausible (outside 1950-2100; "
+        "a placeholder?): 1900-01-01",
+        "[warning] row 3, column 'Date de démarrage': date kept but implausible (outside 1950-2100; "
+        "a placeholder?): 9999-12-31"]
+
+
+def test_13_formula_without_cached_value_is_emptied_with_a_warning(tmp_path):
+    import openpyxl
+
+    path = tmp_path / "f.xlsx"
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["project_id", "name", "amount"])
+    sheet.append(["P1", "A", 1000])
+    sheet.append(["P2", "B", "=C2*2"])  # openpyxl saves the formula, never its value
+    book.save(path)
+    table = read_table(path)
+    assert table.frame.iloc[1, 2] is None
+    notes = [p for p in table.problems if p.code == "xlsx.formula_no_value"]
+    assert len(notes) == 1 and "1 formula cell(s) have no saved value (C3)" in notes[0].reason_en
+
+
+def test_14_place_split_over_columns_resolves_saint_denis(tmp_path):
+    # Saint-Denis alone is ambiguous (93, 974…); the postcode on the same row settles it
+    from matcher.io.loading import load
+
+    path = tmp_path / "sd.csv"
+    path.write_text("project_id,name,Commune,Code postal,Département,Montant demandé\n"
+                    "P1,Tiers-lieu,Saint-Denis,93200,Seine-Saint-Denis,10000\n"
+                    "P2,Autre,Saint-Denis,97400,La Réunion,10000\n", encoding="utf-8")
+    loaded = load("projects", path)
+    assert [list(t) for t in loaded.frame["territory"]] == [["commune:93066"], ["commune:97411"]]
+    assert not [p for p in loaded.problems if p.severity == "warning"]

@@ -22,10 +22,29 @@ class CoopmatchGroup(click.Group):
     """A group that reports library errors as ``Error: …`` without a traceback."""
 
     def invoke(self, ctx):
+        from matcher.cli.messages import translate
+
         try:
             return super().invoke(ctx)
         except CoopmatchError as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(translate(str(err), run_lang(ctx))) from None
+        except click.NoSuchOption as err:
+            if err.option_name in ("--map", "--mapping-file"):
+                err.possibilities = None
+                err.message = (f"{err.option_name} is read by validate and normalize, not by this command: run "
+                               "'coopmatch normalize projects FILE --map FIELD=COLUMN -o canon.csv' first, "
+                               "then rank canon.csv")
+            raise
+        except click.UsageError:
+            raise
+        except click.ClickException as err:
+            err.message = translate(err.message, run_lang(ctx))
+            raise
+
+
+def run_lang(ctx) -> str:
+    """The language of this run: the command's ``--lang`` if it has one and it was read, else the default."""
+    return ctx.meta.get("coopmatch.lang", DEFAULT_LANG)
 
 
 def stop_cleanly_on_sigterm() -> None:
@@ -107,9 +126,15 @@ def mapping_options(fn):
     return wrapper
 
 
+def _remember_lang(ctx, param, value):
+    ctx.meta["coopmatch.lang"] = value  # meta is shared by the whole context chain: errors use it
+    return value
+
+
 def lang_option(fn):
     return click.option("--lang", type=click.Choice(LANGS), default=DEFAULT_LANG, show_default=True,
-                        help="Language of reports and explanations (or set COOPMATCH_LANG).")(fn)
+                        callback=_remember_lang, is_eager=True,
+                        help="Language of reports, explanations and errors (or set COOPMATCH_LANG).")(fn)
 
 
 def number(n: int, lang: str) -> str:

@@ -22,7 +22,7 @@ def close_matches(value: str, choices: Iterable, limit: int = LIMIT, cutoff: flo
 
 
 def unknown_message(what: str, value, choices: Iterable, list_up_to: int = LIST_ALL_UP_TO) -> str:
-    """``unknown funder id 'X'; did you mean A, B?`` — or the known values when few, or their count."""
+    """``unknown funder id 'X'; did you mean A, B?`` — or the known values (the first ones and their count)."""
     known = sorted({str(c) for c in choices if c is not None})
     close = close_matches(str(value), known)
     if close:
@@ -31,6 +31,6 @@ def unknown_message(what: str, value, choices: Iterable, list_up_to: int = LIST_
         hint = "; there is none"
     elif len(known) <= list_up_to:
         hint = f"; known: {', '.join(known)}"
-    else:
-        hint = f" ({len(known)} known)"
+    else:  # a few of them, so the user sees what an id looks like
+        hint = f"; known: {', '.join(known[:list_up_to])}, … ({len(known):,} in all)"
     return f"unknown {what} '{value}'{hint}"

@@ -173,4 +173,20 @@ class TextModel:
             words[stem] = token
         for token, stem in reversed(surface_tokens(project_text)):
             words[stem] = token
+        generic = _generic_stems()
+        order = [(v, col) for v, col in order if self.terms_[col] not in generic]
         return [words.get(self.terms_[col], self.terms_[col]) for _, col in order[:n]]
+
+
+#: Words every project text shares, so never worth showing as a shared word (they still count in the score).
+GENERIC_WORDS = ("projet", "projets", "project", "projects")
+
+
+def _generic_stems() -> frozenset[str]:
+    global _GENERIC_STEMS
+    if _GENERIC_STEMS is None:
+        _GENERIC_STEMS = frozenset(stem for _, stem in surface_tokens(" ".join(GENERIC_WORDS)))
+    return _GENERIC_STEMS
+
+
+_GENERIC_STEMS: frozenset[str] | None = None

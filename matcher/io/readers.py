@@ -953,7 +953,13 @@ def _read_xlsx(data: bytes, path: Path, sheet: str | int | None, kind: str | Non
         if len(workbook.sheetnames) > 1:
             scored = scored if not given else [(name, 0) for name in workbook.sheetnames]
             sheet_notes.append(layout.sheet_problem(worksheet.title, scored, given))
-        merges = layout.merged_ranges(_sheet_xml(workbook, worksheet))
+        sheet_xml = _sheet_xml(workbook, worksheet)
+        merges = layout.merged_ranges(sheet_xml)
+        uncached = _formulas_without_value(sheet_xml)
+        if uncached:
+            shown = ", ".join(uncached[:10]) + (", …" if len(uncached) > 10 else "")
+            sheet_notes.append(problem("xlsx.formula_no_value", None, None, None, FILE, count=len(uncached),
+                                       cells=shown))
         worksheet.reset_dimensions()  # trust the cells, not a possibly wrong <dimension>
         header: list | None = None
         records: list[list] = []
@@ -1027,6 +1033,27 @@ def _leave_out_totals(table: RawTable) -> None:
     keep = [i for i in range(len(table.frame)) if i not in set(positions)]
     table.frame = table.frame.iloc[keep].reset_index(drop=True)
     table.rows = [table.rows[i] for i in keep]
+
+
+_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.DOTALL)
+_CELL_REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+_VALUE = re.compile(rb"<v>[^<]")
+
+
+def _formulas_without_value(xml: bytes) -> list[str]:
+    """The cells (``B2``…) holding a formula but no value saved with it: they read as empty.
+
+    A file written by a program that does not compute formulas (not Excel or LibreOffice) has
+    no cached values; reading it loses them, so the user is told which cells.
+    """
+    if b"<f" not in xml:
+        return []
+    cells = []
+    for attributes, body in _CELL.findall(xml):
+        if body and b"<f" in body and not _VALUE.search(body):
+            ref = _CELL_REF.search(attributes)
+            cells.append(ref.group(1).decode("ascii") if ref else "?")
+    return cells
 
 
 def _sheet_xml(workbook, worksheet) -> bytes:

@@ -133,8 +133,23 @@ def _cached(parse: Callable) -> Callable:
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 
+_STYLED = ("<super>", "<sub>", "<circle>")
+
+
+def _styled_digit(text: str) -> bool:
+    """A superscript, subscript or circled digit ("10⁶", "2³", "①"): NFKC would make it a plain digit."""
+    return any(not ch.isascii() and unicodedata.decomposition(ch).startswith(_STYLED)
+               and any(c.isdigit() for c in unicodedata.normalize("NFKC", ch)) for ch in text)
+
+
 def _clean(text: str) -> str:
-    """NFKC, invisible characters removed, white space folded to single spaces."""
+    """NFKC, invisible characters removed, white space folded to single spaces.
+
+    Only the number parsers call it: a superscript, subscript or circled digit is refused
+    (``10⁶`` would otherwise read as 106, ``①`` as 1).
+    """
+    if not text.isascii() and _styled_digit(text):
+        raise _error("number.styled_digit", text)
     text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE)
     return " ".join(text.split())
 
