@@ -388,14 +388,20 @@ def emit(ranked, fmt, output, lang, title, view, report=None):
     if output:
         write_table(ranked, output, fmt=fmt, money_columns=())
         click.echo(f"{len(ranked)} {'lignes' if lang == 'fr' else 'rows'} → {output}", err=True)
-    elif fmt == "csv":
+    else:
+        echo_machine_table(ranked, fmt)
+
+
+def echo_machine_table(frame, fmt: str) -> None:
+    """Print ``frame`` to stdout as CSV (formula-safe cells) or JSON records, as ``-o`` would write them."""
+    if fmt == "csv":
         import io
 
         from matcher.io.writers import cell_text, csv_field, neutralise
 
         buffer = io.StringIO()
-        buffer.write(",".join(ranked.columns) + "\n")
-        for row in ranked.itertuples(index=False, name=None):
+        buffer.write(",".join(frame.columns) + "\n")
+        for row in frame.itertuples(index=False, name=None):
             buffer.write(",".join(csv_field(neutralise(cell_text(v))) for v in row) + "\n")
         click.echo(buffer.getvalue(), nl=False)
     else:
@@ -403,7 +409,7 @@ def emit(ranked, fmt, output, lang, title, view, report=None):
 
         from matcher.io.writers import records
 
-        click.echo(json.dumps(records(ranked), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(records(frame), ensure_ascii=False, indent=2))
 
 
 def strengths(row: dict, labels: dict[str, str], lang: str, count: int = 2) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from matcher.cli.common import OUTPUT_FORMATS, fit_matcher, lang_option, load_normalized
+from matcher.cli.common import OUTPUT_FORMATS, echo_machine_table, fit_matcher, lang_option, load_normalized
 from matcher.cli.workspace_runs import open_for_ranking, require_inputs, workspace_option
 
 
@@ -61,22 +61,7 @@ def _write(frame, fmt, output, lang, html_page=None, workbook=None):
         write_table(frame, output, fmt=fmt, money_columns=())
         click.echo(t("rows", lang, n=len(frame), path=output), err=True)
         return
-    if fmt == "csv":
-        import io
-
-        from matcher.io.writers import cell_text, csv_field, neutralise
-
-        buffer = io.StringIO()
-        buffer.write(",".join(frame.columns) + "\n")
-        for row in frame.itertuples(index=False, name=None):
-            buffer.write(",".join(csv_field(neutralise(cell_text(v))) for v in row) + "\n")
-        click.echo(buffer.getvalue(), nl=False)
-    else:
-        import json
-
-        from matcher.io.writers import records
-
-        click.echo(json.dumps(records(frame), ensure_ascii=False, indent=2))
+    echo_machine_table(frame, fmt)
 
 
 @click.command("plan")
