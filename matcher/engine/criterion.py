@@ -6,6 +6,7 @@ The built-in criteria are in :mod:`matcher.engine.criteria`, the history criteri
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,3 +60,36 @@ class Criterion:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class FrameCache:
+    """Per-row values computed once per projects frame (held by weak reference) for a learned criterion.
+
+    The cache is dropped when the criterion is pickled (sent to a worker) or deep-copied.
+    """
+
+    _cache_key = None
+    _cache_scores = None
+
+    def cached_for(self, frame, compute):
+        """``compute(frame)``, or its result kept from the last call with this very frame."""
+        key = self._cache_key() if self._cache_key is not None else None
+        if key is not frame:
+            self._cache_scores = compute(frame)
+            self._cache_key = weakref.ref(frame)
+        return self._cache_scores
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_cache_key"] = None
+        state["_cache_scores"] = None
+        return state
+
+    def __deepcopy__(self, memo):
+        import copy
+
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        for key, value in self.__getstate__().items():
+            setattr(clone, key, copy.deepcopy(value, memo))
+        return clone

@@ -54,7 +54,6 @@ and the other criteria still reorder funders the history finds close.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -65,7 +64,7 @@ from sklearn.svm import LinearSVC
 
 from funders.history import GRANTED, REFUSED, decision_status
 from matcher.engine import explain as ex
-from matcher.engine.criterion import Criterion, FitContext
+from matcher.engine.criterion import Criterion, FitContext, FrameCache
 from matcher.engine.features import Block, as_choices, as_float, as_text, column
 
 #: Default weight of the criterion (the built-in weights sum to 1).
@@ -184,7 +183,7 @@ def _softmax(values: np.ndarray, temperature: float) -> np.ndarray:
 # --------------------------------------------------------------------------- the criterion
 
 
-class HistoryAffinity(Criterion):
+class HistoryAffinity(FrameCache, Criterion):
     """Closeness of a project to what each funder funded and refused (see the module docstring).
 
     Parameters
@@ -308,26 +307,7 @@ class HistoryAffinity(Criterion):
 
     def _frame_scores(self, frame: pd.DataFrame) -> np.ndarray:
         """Propensities of every row of a projects frame, computed once per frame."""
-        key = self._cache_key() if self._cache_key is not None else None
-        if key is not frame:
-            self._cache_scores = self.propensity(frame)
-            self._cache_key = weakref.ref(frame)
-        return self._cache_scores
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_cache_key"] = None
-        state["_cache_scores"] = None
-        return state
-
-    def __deepcopy__(self, memo):
-        import copy
-
-        clone = type(self).__new__(type(self))
-        memo[id(self)] = clone
-        for key, value in self.__getstate__().items():
-            setattr(clone, key, copy.deepcopy(value, memo))
-        return clone
+        return self.cached_for(frame, self.propensity)
 
     # ------------------------------------------------------------------ explanation
 

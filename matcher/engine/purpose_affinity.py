@@ -18,14 +18,12 @@ project without words.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from funders.history import GRANTED, decision_status
-from matcher.engine.criterion import Criterion, FitContext
+from matcher.engine.criterion import Criterion, FitContext, FrameCache
 from matcher.engine.features import Block, as_float, as_text, column
 
 #: Default weight (against the built-in weights that sum to 1 and the history criterion's 1.0).
@@ -34,7 +32,7 @@ DEFAULT_WEIGHT = 0.0
 HALF_LIFE_YEARS = 2.0
 
 
-class PurposeAffinity(Criterion):
+class PurposeAffinity(FrameCache, Criterion):
     """Closeness of the project's purpose to each funder's recent granted purposes (module docstring)."""
 
     name = "purpose"
@@ -89,20 +87,20 @@ class PurposeAffinity(Criterion):
         out[empty] = np.nan
         return out
 
+    def _relative_similarities(self, frame: pd.DataFrame) -> np.ndarray:
+        """Each row's similarities to the funders, over its best one (NaN where it has none)."""
+        cosines = self.similarities(frame)
+        best = np.nanmax(np.where(np.isnan(cosines), -np.inf, cosines), axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(best > 0, cosines / np.where(best > 0, best, 1.0), np.nan)
+
     def score(self, block: Block) -> np.ndarray:
         frame, rows = getattr(block.p, "frame", None), getattr(block.p, "rows", None)
         if frame is None or rows is None:
             raise TypeError("PurposeAffinity needs project features that carry their frame")
         if self.vectorizer_ is None:
             return np.full(block.shape, np.nan)
-        key = self._cache_key() if self._cache_key is not None else None
-        if key is not frame:
-            cosines = self.similarities(frame)
-            best = np.nanmax(np.where(np.isnan(cosines), -np.inf, cosines), axis=1, keepdims=True)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self._cache_scores = np.where(best > 0, cosines / np.where(best > 0, best, 1.0), np.nan)
-            self._cache_key = weakref.ref(frame)
-        scores = self._cache_scores[rows]
+        scores = self.cached_for(frame, self._relative_similarities)[rows]
         columns = self.funder_columns_
         if not np.array_equal(block.f.funder_ids, self.funder_ids_):
             lookup = {f: i for i, f in enumerate(self.classes_.tolist())}
@@ -111,20 +109,6 @@ class PurposeAffinity(Criterion):
         out[:, columns < 0] = np.nan
         return out
 
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_cache_key"] = None
-        state["_cache_scores"] = None
-        return state
-
-    def __deepcopy__(self, memo):
-        import copy
-
-        clone = type(self).__new__(type(self))
-        memo[id(self)] = clone
-        for key, value in self.__getstate__().items():
-            setattr(clone, key, copy.deepcopy(value, memo))
-        return clone
 
 
 __all__ = ["PurposeAffinity"]
