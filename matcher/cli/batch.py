@@ -96,11 +96,30 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     --resume picks up after the last chunk done (same inputs and parameters only). The
     files are the same bytes whatever the engine, --jobs, --chunk-size or --resume.
     """
+    stack_close: list = []  # the spill of streamed projects, removed however the run ends
+    try:
+        _batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs,
+               fmt, engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang, stack_close)
+    finally:
+        for close in stack_close:
+            close()
+
+
+def _stream_projects(path, rows):
+    """The projects file read and normalised in pieces (matcher.io.streaming), or None to read it whole."""
+    from matcher.io.streaming import stream_projects
+
+    return stream_projects(path, rows)
+
+
+def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs, fmt,
+           engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang, stack_close):
     from matcher.engine.batch import CsvWriter, run_batch
     from matcher.engine.model import Matcher
     from matcher.io.writers import write_table
 
     timings: dict[str, float] = {}
+    source = None
     started = time.perf_counter()
     out = Path(outdir)
     if out.exists() and not out.is_dir():
@@ -122,7 +141,14 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
         projects_path = funders_path = f"workspace {workspace_path}"
         history_frame = ws.history(history_path)
     else:
-        projects = load_profiles("projects", projects_path, {})
+        streamed = None
+        if fmt != "html" and project_ids is None:  # read and normalised in pieces when the file allows it
+            streamed = _stream_projects(projects_path, chunk_size)
+        if streamed is not None:
+            projects, source = streamed
+            stack_close.append(source.close)
+        else:
+            projects = load_profiles("projects", projects_path, {})
         funders = load_profiles("funders", funders_path, {})
         if project_ids is not None:
             projects = _only(projects, project_ids, projects_path)
@@ -130,7 +156,12 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     if not ws:
         history_frame = None if history is None else history.frame
     timings["read_normalise"] = time.perf_counter() - clock
-    require_rows(projects, "project", projects_path)
+    if source is not None:
+        if not len(source):
+            raise click.ClickException(f"no usable project in '{projects_path}' "
+                                       f"({projects.summary['rows_rejected']} row(s) rejected)")
+    else:
+        require_rows(projects, "project", projects_path)
     require_rows(funders, "funder", funders_path)
 
     clock = time.perf_counter()
@@ -138,7 +169,7 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     matcher.fit(funders.frame, history=history_frame)
     timings["fit"] = time.perf_counter() - clock
 
-    n_projects = len(projects.frame)
+    n_projects = len(source) if source is not None else len(projects.frame)
     show = not quiet and sys.stderr.isatty() and n_projects * len(matcher.funders_) >= PROGRESS_MIN_PAIRS
     out.mkdir(parents=True, exist_ok=True)
     data_fmt = "csv" if fmt == "html" else fmt
@@ -159,7 +190,7 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
         _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, top=top,
                      jobs=jobs, fmt=fmt, engine=engine, scheduler=scheduler, workers=workers,
                      chunk_size=chunk_size, resume=resume, quiet=quiet, out=out, lang=lang, weights=weights,
-                     timings=timings, started=started, paths=paths)
+                     timings=timings, started=started, paths=paths, source=source)
         return
     with contextlib.ExitStack() as stack:
         advance = stack.enter_context(_progress(show, n_projects, lang))
@@ -259,7 +290,7 @@ def _only(loaded, project_ids: list[str], path):
 
 def _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, *, top,
                  jobs, fmt, engine, scheduler, workers, chunk_size, resume, quiet, out, lang, weights, timings, started,
-                 paths) -> None:
+                 paths, source=None) -> None:
     """The batch in chunks (matcher.engine.chunks): parts, manifest, resume, local threads or Dask."""
     import shutil
 
@@ -267,8 +298,11 @@ def _run_chunked(matcher, projects, funders, history, projects_path, funders_pat
     from matcher.engine.chunks import assemble, file_hash, run_chunks
 
     clock = time.perf_counter()
-    frame = matcher.sorted_projects(projects.frame)
-    projects.frame = None  # the sorted copy is the only one held from here on
+    if source is not None:  # streamed: already sorted, read a chunk at a time
+        frame = source
+    else:
+        frame = matcher.sorted_projects(projects.frame)
+        projects.frame = None  # the sorted copy is the only one held from here on
     timings["sort_projects"] = time.perf_counter() - clock
     params = {"top": top, "date": matcher.run_date_, "weights": sorted(weights), "format": fmt, "lang": lang,
               "criteria": list(matcher.criteria_names_), "chunk_size": chunk_size}

@@ -81,6 +81,14 @@ def _chunk_frames(matcher, frame: pd.DataFrame, lo: int, top: int, jobs: int, ru
     return rows, candidates, counts, result.running, result.timings
 
 
+def _slice(matcher, frame, lo: int, hi: int) -> pd.DataFrame:
+    """Projects ``lo..hi`` of the run, sorted by id: a slice of the sorted frame, or a chunk of
+    streamed projects (:class:`matcher.io.streaming.SortedProjects`), checked as one frame is."""
+    if isinstance(frame, pd.DataFrame):
+        return frame.iloc[lo:hi].reset_index(drop=True)
+    return matcher.sorted_projects(frame.chunk(lo, hi))
+
+
 def _remote_chunk(matcher, frame, lo, top):
     rows, candidates, counts, _, timings = _chunk_frames(matcher, frame, lo, top, 1, None)
     return rows, candidates, counts, timings
@@ -148,8 +156,11 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
         running = _running_of(parts_dir, sorted(done_before), top, n_funders) if done_before else None
         for index in todo:
             lo, hi = bounds[index]
-            rows, candidates, counts, running, times = _chunk_frames(
-                matcher, frame.iloc[lo:hi].reset_index(drop=True), lo, top, jobs, running)
+            clock = time.perf_counter()
+            piece = _slice(matcher, frame, lo, hi)
+            timings["read_chunks"] = timings.get("read_chunks", 0.0) + time.perf_counter() - clock
+            rows, candidates, counts, running, times = _chunk_frames(matcher, piece, lo, top, jobs, running)
+            del piece
             record(index, rows, candidates, counts, times)
             report(index)
     else:
@@ -157,17 +168,26 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
 
         remote = client.scatter(matcher, broadcast=True)
         futures = {}
-        for index in todo:
+        # At most two chunks per worker are in flight: the projects are sent a chunk at a time.
+        in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
+        waiting = list(todo)
+
+        def submit(index):
             lo, hi = bounds[index]
-            future = client.submit(_remote_chunk, remote, frame.iloc[lo:hi].reset_index(drop=True), lo, top,
+            future = client.submit(_remote_chunk, remote, _slice(matcher, frame, lo, hi), lo, top,
                                    key=f"coopmatch-chunk-{index}-{fingerprint['hash'][:12]}", pure=False)
             futures[future] = index
-        for future in as_completed(list(futures)):
+            return future
+
+        pending = as_completed([submit(waiting.pop(0)) for _ in range(min(in_flight, len(waiting)))])
+        for future in pending:
             rows, candidates, counts, times = future.result()
-            index = futures[future]
+            index = futures.pop(future)
+            future.release()
+            if waiting:
+                pending.add(submit(waiting.pop(0)))
             record(index, rows, candidates, counts, times)
             report(index)
-            future.release()
     totals = np.sum([manifest["done"][str(i)] for i in range(len(bounds))], axis=0)
     names = ("eligible", "to_check", "ineligible")
     return ChunksDone(dict(zip(names, map(int, totals), strict=True)), len(bounds), len(done_before), timings)

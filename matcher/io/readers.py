@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import datetime as dt
 import gc
 import io
@@ -1371,3 +1372,194 @@ def flatten_records(records: list[dict], keep: Collection[str] = KEEP_NESTED) ->
         walk(record, "")
     keep_all = frozenset(keep) | several
     return [flatten_record(record, keep_all) for record in records]
+
+
+# --------------------------------------------------------------------------- pieces (streamed reading)
+
+#: Bytes scanned at a time when a CSV file is cut into pieces.
+_SCAN_BLOCK = 1 << 22
+#: The last piece of a CSV file holds at least this many lines (the totals rows that may end
+#: a table are looked for among its last 200 records).
+_LAST_PIECE_LINES = 400
+
+
+class NotStreamable(Exception):
+    """This file cannot be read in pieces with the result of one read: read it whole."""
+
+
+@dataclass
+class CsvPieces:
+    """Where a plain UTF-8 CSV file is cut: ``(start byte, end byte, first line)`` per piece."""
+
+    path: Path
+    bounds: list[tuple[int, int, int]]
+    newlines: int  # in the whole file (the ``cells`` limit counts lines)
+    header: str | None = None  # the header line, set when piece 0 is read
+    delimiter: str | None = None
+    encoding: str = "utf-8"
+    columns: list | None = None
+
+
+def csv_pieces(path: str | Path, lines: int) -> CsvPieces | None:
+    """Cut a CSV file into pieces of about ``lines`` physical lines, each ending a record.
+
+    A cut is made after a line feed with an even number of quotes before it (outside any
+    quoted cell). None when the file is not a plain ``.csv``/``.tsv``/``.txt`` file with line
+    feeds, holds NUL bytes or a UTF-16 mark, or would be one piece: it is then read whole
+    (:func:`read_table`). The ``bytes`` limit applies to the file as in :func:`read_table`.
+    """
+    path = Path(path)
+    fmt, compressed = format_of(path)
+    if fmt != "csv" or compressed or not path.is_file():
+        return None
+    size = path.stat().st_size
+    limits.check(path, "bytes", size)
+    cuts: list[tuple[int, int]] = []  # (byte after the cut, lines before it)
+    offset = newlines = quotes = 0
+    next_cut = lines
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_SCAN_BLOCK), b""):
+            if offset == 0 and (block.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\n" not in block):
+                return None
+            array = np.frombuffer(block, dtype=np.uint8)
+            if (array == 0).any():
+                return None
+            feeds = np.flatnonzero(array == 10)
+            parity = (quotes + np.cumsum(array == 34)[feeds]) % 2 if len(feeds) else feeds
+            ends = newlines + 1 + np.arange(len(feeds))  # number of the line each feed ends
+            usable = np.flatnonzero((parity == 0) & (ends >= next_cut))
+            while len(usable):
+                j = int(usable[0])
+                cuts.append((offset + int(feeds[j]) + 1, int(ends[j])))
+                next_cut = int(ends[j]) + lines
+                usable = usable[ends[usable] >= next_cut]
+            newlines += len(feeds)
+            quotes += int(np.count_nonzero(array == 34))
+            offset += len(block)
+    while cuts and (cuts[-1][0] >= size or newlines - cuts[-1][1] < max(lines // 2, _LAST_PIECE_LINES)):
+        cuts.pop()  # a short last piece joins the one before
+    if not cuts:
+        return None
+    starts = [(0, 0), *cuts]
+    ends = [c[0] for c in cuts] + [size]
+    return CsvPieces(path, [(s, e, before + 1) for (s, before), e in zip(starts, ends, strict=True)], newlines)
+
+
+def read_csv_piece(pieces: CsvPieces, index: int, kind: str | None = None) -> RawTable:
+    """Piece ``index`` of a CSV file as a :class:`RawTable` with the file's row numbers.
+
+    Piece 0 is read as :func:`read_table` reads a file (delimiter, header); the others are
+    read below the same header line. Problems without a row (the header's) are those of
+    piece 0; the note on blank rows ending the table belongs to the last piece; the totals
+    rows that may end a table are looked for in the last piece. Raises
+    :class:`NotStreamable` when the file needs a whole read to give the same result
+    (not UTF-8, title lines above the header, a ``sep=`` line, a header of another shape).
+    """
+    path = pieces.path
+    start, end, first_line = pieces.bounds[index]
+    last = index == len(pieces.bounds) - 1
+    with path.open("rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    if index == 0 and data.startswith(codecs.BOM_UTF8):
+        data, pieces.encoding = data[len(codecs.BOM_UTF8):], "utf-8-sig"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotStreamable from None
+    del data
+    if index == 0:
+        sample = text[:_SAMPLE_CHARS]
+        if len(_CONTROL.findall(sample)) > max(8, len(sample) // 100) or text.startswith("sep="):
+            raise NotStreamable
+        body = text.lstrip("\r\n")
+        pieces.header = body[: body.find("\n")]
+        preferred = "\t" if path.name.lower().endswith(".tsv") else None
+        # The delimiter as one read finds it: from the file's first 64 K characters below the
+        # header (more for a very wide header), which piece 0 may not hold.
+        with path.open("rb") as handle:
+            head = handle.read(2 * _MAX_HEADER_CHARS + 4 * _SAMPLE_CHARS)
+        head = head[len(codecs.BOM_UTF8):] if pieces.encoding == "utf-8-sig" else head
+        head = head[: head.rfind(b"\n") + 1] if len(head) < path.stat().st_size else head
+        try:
+            head_text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NotStreamable from None
+        pieces.delimiter = layout.csv_preamble(head_text, None, detect_delimiter, preferred, kind)[1]
+        del head, head_text
+        width = _count_outside_quotes(pieces.header, pieces.delimiter) + 1
+        limits.check(path, "columns", width)
+        limits.check(path, "cells", (pieces.newlines + 1) * width)
+        table = _read_csv(text, path, pieces.delimiter, kind)
+        if any(p.code == "row.title" for p in table.problems):
+            raise NotStreamable
+        pieces.columns = list(table.frame.columns)
+        shift = 0
+    else:
+        table = _read_csv(pieces.header + "\n" + text, path, pieces.delimiter, kind)
+        if list(table.frame.columns) != pieces.columns:
+            raise NotStreamable
+        shift = first_line - 2  # line 2 of the piece's text is the piece's first line
+    del text
+    kept = []
+    for found in table.problems:
+        if found.code == "row.trailing_blank" and not last:
+            continue  # blank lines inside the file: skipped silently, as in one read
+        if found.row is None or (index and found.row <= 1):
+            if index:
+                continue  # the header's problems: said once, by piece 0
+            kept.append(found)
+            continue
+        kept.append(dataclasses.replace(found, row=found.row + shift) if shift else found)
+    table.problems = kept
+    if shift:
+        table.rows = [r + shift for r in table.rows]
+    if last:
+        if len(table.frame) < 200:
+            raise NotStreamable  # the totals rows are looked for among the table's last 200 records
+        _leave_out_totals(table)
+    table.encoding = pieces.encoding
+    table.source = str(path)
+    table.format = "csv"
+    table.sources = [str(path)] * len(table.frame)
+    table.problem_sources = [str(path)] * len(table.problems)
+    return table
+
+
+def parquet_pieces(path: str | Path, rows: int) -> Iterator[RawTable] | None:
+    """The record batches of a Parquet file, ``rows`` at a time, as :func:`read_table` reads them
+    (rows numbered from 1 across the file); None when the file is one batch (read it whole)."""
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    fmt, compressed = format_of(path)
+    if fmt != "parquet" or compressed or not path.is_file():
+        return None
+    limits.check(path, "bytes", path.stat().st_size)
+    try:
+        handle = pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a corrupt file
+        raise InputError(f"{path}: cannot read as Parquet ({type(exc).__name__}: {exc})") from exc
+    meta = handle.metadata
+    if meta.num_rows <= rows:
+        return None
+    limits.check(path, "columns", meta.num_columns)
+    limits.check(path, "cells", meta.num_columns * meta.num_rows)
+
+    def batches():
+        shift = 0
+        try:
+            for index, batch in enumerate(handle.iter_batches(batch_size=rows)):
+                table = _table_from_records(batch.to_pylist(), path, "parquet", flatten=False)
+                table.problems = [dataclasses.replace(p, row=p.row + shift) if p.row is not None else p
+                                  for p in table.problems if p.row is not None or index == 0]
+                table.rows = [r + shift for r in table.rows]
+                shift += batch.num_rows
+                table.source, table.format = str(path), "parquet"
+                table.sources = [str(path)] * len(table.frame)
+                table.problem_sources = [str(path)] * len(table.problems)
+                yield table
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: cannot read as Parquet ({type(exc).__name__}: {exc})") from exc
+
+    return batches()

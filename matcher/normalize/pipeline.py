@@ -417,7 +417,9 @@ def parse_fields(state: PipelineState) -> None:
         column = state.columns.get(name, name)
         if spec.kind == "places":
             territories = Territories.default()
-            reading = five_digit_reading(territories, column, state.frame[name].tolist())
+            # A streamed file gives the reading of its whole column (matcher.io.streaming).
+            reading = state.options.get("five_digits", {}).get(name) or five_digit_reading(
+                territories, column, state.frame[name].tolist())
             parse = _places_parser(territories, reading)
         else:
             parse = parser_for(spec)
@@ -512,20 +514,27 @@ def reject_duplicates(key: Iterable[str]) -> Callable[[PipelineState], None]:
     key = list(key)
 
     def step(state: PipelineState) -> None:
-        seen: dict[tuple, int] = {}
+        # Key -> source row of its first occurrence; shared by the chunks of one streamed file
+        # (matcher.io.streaming) through ``state.options["seen_keys"]``, so a repeat in a later
+        # chunk is rejected as in one run.
+        seen: dict = state.options.get("seen_keys", {})
         column = state.columns.get(key[0], key[0])
         columns = [state.frame[k].tolist() for k in key]
+        rows = state.rows.tolist()
         for position, values in enumerate(zip(*columns, strict=True)):
             if state.rejected[position] or values[0] is None:
                 continue
-            first = seen.setdefault(values, position)
-            if first != position:
+            found = values[0] if len(values) == 1 else values
+            first = seen.get(found)
+            if first is None:
+                seen[found] = rows[position]
+            else:
                 shown = " / ".join("" if v is None else str(v) for v in values)
                 state.reject(
                     position,
                     column,
                     shown,
-                    parse_error("id.duplicate", key="/".join(key), shown=shown, first_row=state.rows[first]),
+                    parse_error("id.duplicate", key="/".join(key), shown=shown, first_row=first),
                 )
 
     return step
@@ -564,11 +573,22 @@ def cast_types(state: PipelineState) -> None:
 # --------------------------------------------------------------------------- running
 
 
+def header_mapping(raw, kind: str, forced: dict[str, str] | None = None) -> HeaderMapping:
+    """The header mapping of a raw table (its first rows' values help, see :class:`_ColumnValues`)."""
+    return map_headers(list(raw.frame.columns), kind, forced=forced, values=_ColumnValues(raw.frame))
+
+
 def start(
-    raw, kind: str, forced: dict[str, str] | None = None, options: dict | None = None
+    raw, kind: str, forced: dict[str, str] | None = None, options: dict | None = None,
+    mapping: HeaderMapping | None = None, mapping_problems: bool = True,
 ) -> tuple[PipelineState, HeaderMapping]:
-    """Map the headers of ``raw`` and build the initial state of a run."""
-    mapping = map_headers(list(raw.frame.columns), kind, forced=forced, values=_ColumnValues(raw.frame))
+    """Map the headers of ``raw`` and build the initial state of a run.
+
+    ``mapping``: a mapping already made (a streamed file's, from its first rows); with
+    ``mapping_problems`` False its problems are not added (a later chunk of the same file).
+    """
+    if mapping is None:
+        mapping = header_mapping(raw, kind, forced)
     frame = raw.frame[list(mapping.mapping)].copy()
     frame.columns = [mapping.mapping[c] for c in mapping.mapping]
     columns = {f: c for c, f in mapping.mapping.items()}
@@ -585,7 +605,7 @@ def start(
     for problem, source in zip(raw.problems, problem_sources, strict=True):
         state.problems.append(problem)
         state.problem_sources.append(source or raw.source)
-    for problem in mapping.problems:
+    for problem in mapping.problems if mapping_problems else ():
         state.problems.append(problem)
         state.problem_sources.append(raw.source)
     if len(mapping.place_parts) > 1 and "territory" in state.frame.columns:

@@ -1,0 +1,102 @@
+"""Projects read and normalised in pieces (matcher.io.streaming): the result of one read, for any piece size."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from matcher.engine.model import Matcher
+from matcher.evaluation.synthetic import write_profiles
+from matcher.io import readers
+from matcher.io.loading import load
+from matcher.io.streaming import stream_projects
+
+
+def _messy(folder):
+    """A synthetic projects file with the defects a whole read reports: every one of them located."""
+    write_profiles(folder, 700, 10, seed=3, messy=0.3)
+    lines = (folder / "projects.csv").read_text(encoding="utf-8").split("\n")
+    header, body = lines[0], [x for x in lines[1:] if x]
+    width = header.count(";")
+    body[10] = body[3]  # a repeated project id, far from its first occurrence
+    body[400] = body[5]  # another, in a later piece
+    body[20] = ";" * width  # an empty row
+    body[30] = ";" + body[30].split(";", 1)[1]  # no id
+    body[40] = body[40] + ";extra"  # too many fields
+    body[50] = body[50].rsplit(";", 3)[0]  # too few fields
+    body.insert(60, "")  # a blank line
+    cells = body[70].split(";")
+    cells[2] = '"un résumé\nsur deux lignes"'  # a quoted cell over two lines
+    body[70] = ";".join(cells)
+    body[90] = body[90].replace("2026", "1900", 1)
+    path = folder / "messy.csv"
+    path.write_text("\n".join([header, *body, ""]), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory):
+    return _messy(tmp_path_factory.mktemp("stream"))
+
+
+def _problems(loaded):
+    return [(s, p.row, p.column, p.value, p.severity, p.code, p.reason_en)
+            for s, p in zip(loaded.problem_sources, loaded.problems, strict=True)]
+
+
+@pytest.mark.parametrize("rows", [37, 101, 250, 5000])
+def test_pieces_give_the_rows_problems_and_counts_of_one_read(messy, rows):
+    whole = load("projects", messy)
+    assert whole.summary["rows_rejected"] >= 4 and whole.summary["warnings"] > 0
+    found = stream_projects(messy, rows)
+    if rows >= 5000:
+        assert found is None  # one piece: read whole
+        return
+    assert found is not None
+    loaded, source = found
+    try:
+        assert len(readers.csv_pieces(messy, rows).bounds) > 1
+        assert _problems(loaded) == _problems(whole)
+        assert loaded.summary == {**whole.summary, "profiles_out": len(whole.frame)}
+        expected = Matcher.sorted_projects(whole.frame)
+        assert len(source) == len(expected)
+        for lo in range(0, len(expected), 113):
+            got = Matcher.sorted_projects(source.chunk(lo, min(lo + 113, len(expected))))
+            pd.testing.assert_frame_equal(got, expected.iloc[lo:lo + 113].reset_index(drop=True))
+    finally:
+        source.close()
+    assert not source.folder.exists()
+
+
+def test_a_piece_cut_never_splits_a_quoted_cell(messy):
+    pieces = readers.csv_pieces(messy, 5)
+    data = messy.read_bytes()
+    for start, _, first_line in pieces.bounds:
+        assert data[:start].count(b'"') % 2 == 0
+        assert data[:start].count(b"\n") + 1 == first_line
+
+
+def test_files_a_whole_read_treats_differently_are_read_whole(tmp_path, messy):
+    titled = tmp_path / "titled.csv"
+    titled.write_text("Export du 12/11/2026\n" + messy.read_text(encoding="utf-8"), encoding="utf-8")
+    assert stream_projects(titled, 50) is None
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(messy.read_text(encoding="utf-8").encode("cp1252", errors="replace"))
+    assert stream_projects(latin, 50) is None
+
+
+def test_parquet_in_record_batches(tmp_path, messy):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = readers.read_table(messy).frame
+    path = tmp_path / "projects.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=64)
+    whole = load("projects", path)
+    loaded, source = stream_projects(path, 90)
+    try:
+        assert _problems(loaded) == _problems(whole)
+        pd.testing.assert_frame_equal(Matcher.sorted_projects(source.chunk(0, len(source))),
+                                      Matcher.sorted_projects(whole.frame))
+    finally:
+        source.close()
