@@ -256,3 +256,161 @@ def write_table(frame: pd.DataFrame, path: str | Path, fmt: str | None = None,
         else:
             writer(frame, tmp)
     return path
+
+
+# --------------------------------------------------------------------------- fast CSV
+
+#: Non-whole floats in this range of magnitudes are formatted by pyarrow (shortest round-trip digits
+#: in positional notation, the text of ``repr``); outside it ``repr`` writes an exponent that
+#: pyarrow spells otherwise, so those are formatted by ``repr``.
+ARROW_FLOAT_RANGE = (1e-4, 1e9)
+
+
+class CsvWriter:
+    """Write frames one after another as one CSV file, with the bytes of :func:`write_table`.
+
+    Each column of a chunk of rows becomes one pyarrow string array (floats formatted by
+    pyarrow in :data:`ARROW_FLOAT_RANGE`, each distinct text cell quoted and neutralised
+    once), the columns are joined with pyarrow's ``binary_join_element_wise`` and the
+    resulting buffer is written as it is: no Python loop over the rows. The file is written
+    under a temporary name beside ``path`` and renamed into place when the ``with`` block
+    ends without an error (removed otherwise), so an interrupted run leaves no half-written
+    file. The header is that of the first frame written.
+
+    Examples
+    --------
+    >>> with CsvWriter("out/ranked.csv") as writer:   # doctest: +SKIP
+    ...     for frame in frames:
+    ...         writer.write(frame)
+    """
+
+    def __init__(self, path, chunk: int = 50_000):
+        self.path = path
+        self.chunk = chunk
+        self.caches: dict[str, dict] = {}
+        self.header: list[str] | None = None
+        self._atomic = None
+        self._handle = None
+
+    def __enter__(self) -> CsvWriter:
+        self._atomic = atomic_path(self.path)
+        tmp = self._atomic.__enter__()
+        self._handle = tmp.open("wb")
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        try:
+            self._handle.close()
+        finally:
+            self._atomic.__exit__(*exc)
+        return False
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the rows of ``frame`` (its columns must be those of the first frame)."""
+        import pyarrow.compute as pc
+
+        columns = [str(c) for c in frame.columns]
+        if self.header is None:
+            self.header = columns
+            self._handle.write((",".join(csv_field(neutralise(c)) for c in columns) + "\n").encode("utf-8"))
+        elif columns != self.header:
+            raise ValueError("every frame written to one CSV file needs the same columns")
+        if not columns:
+            self._handle.write(b"\n" * len(frame))
+            return
+        for start in range(0, len(frame), self.chunk):
+            part = frame.iloc[start:start + self.chunk]
+            cells = [self._cells(name, part[name]) for name in frame.columns]
+            rows = pc.binary_join_element_wise(*cells, ",") if len(cells) > 1 else cells[0]
+            lines = pc.binary_join_element_wise(rows, "", "\n")
+            self._handle.write(_string_bytes(lines))
+
+    def _cells(self, name, series: pd.Series):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if series.dtype.kind == "f":
+            # Each distinct value is formatted once (scores repeat a lot); missing -> "" (code -1).
+            codes, uniques = pd.factorize(series.to_numpy(dtype=np.float64))
+            return pc.take(float_texts(np.asarray(uniques, dtype=np.float64)), _last_for_missing(codes))
+        if series.dtype.kind in "iu":
+            return pa.array(series.to_numpy()).cast(pa.string())
+        try:
+            codes, uniques = pd.factorize(series.to_numpy(dtype=object))
+        except TypeError:  # unhashable values
+            codes, uniques = None, ()
+        if codes is not None and all(type(u) is str for u in uniques):
+            # Only text and missing values (code -1, written as ""): each distinct text formatted once.
+            texts = pa.array([*(csv_field(neutralise(u)) for u in uniques), ""], type=pa.string())
+            return pc.take(texts, _last_for_missing(codes))
+        cache = self.caches.setdefault(name, {})
+        out = []
+        for v in series.tolist():
+            key = (type(v), v)  # the type too: True == 1 == 1.0 but they are written differently
+            try:
+                hit = cache.get(key)
+            except TypeError:  # unhashable: no cache
+                out.append(csv_field(neutralise(cell_text(v))))
+                continue
+            if hit is None:
+                hit = csv_field(neutralise(cell_text(v)))
+                if len(cache) < 100_000:
+                    cache[key] = hit
+            out.append(hit)
+        return pa.array(out, type=pa.string())
+
+
+def _last_for_missing(codes: np.ndarray):
+    """Factorize codes with -1 (missing) sent to the last text (``""``)."""
+    import pyarrow as pa
+
+    codes = np.asarray(codes, dtype=np.int64)
+    return pa.array(np.where(codes < 0, int(codes.max(initial=-1)) + 1, codes))
+
+
+def float_texts(values: np.ndarray):
+    """Float cells as :func:`cell_text` writes them (neutralised), one pyarrow string per value
+    and ``""`` last (for missing values).
+
+    Whole numbers below 1e15 without a decimal part, others as ``repr`` (pyarrow writes the
+    same text in :data:`ARROW_FLOAT_RANGE`); a minus sign is the only formula start a number
+    can have, so negative numbers get the quote of :func:`neutralise`.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = np.empty(len(values) + 1, dtype=object)
+    out[-1] = ""
+    texts = out[:-1]
+    magnitude = np.abs(values)
+    with np.errstate(invalid="ignore"):
+        whole = (magnitude < 1e15) & (values == np.trunc(values))
+        arrow = ~whole & (magnitude >= ARROW_FLOAT_RANGE[0]) & (magnitude < ARROW_FLOAT_RANGE[1])
+    rest = ~whole & ~arrow
+    texts[whole] = pc.cast(pa.array(values[whole].astype(np.int64)), pa.string()).to_numpy(zero_copy_only=False)
+    texts[arrow] = pc.cast(pa.array(values[arrow]), pa.string()).to_numpy(zero_copy_only=False)
+    texts[rest] = [repr(v) for v in values[rest].tolist()]
+    negative = values < 0
+    texts[negative] = ["'" + t for t in texts[negative].tolist()]
+    return pa.array(out, type=pa.string())
+
+
+def _string_bytes(array) -> memoryview:
+    """The UTF-8 bytes of a pyarrow string array with no missing value, one after another."""
+    import pyarrow as pa
+
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if len(array) == 0:
+        return memoryview(b"")
+    offsets_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    _, offsets, data = array.buffers()
+    bounds = np.frombuffer(offsets, dtype=offsets_type)[array.offset: array.offset + len(array) + 1]
+    return memoryview(data)[int(bounds[0]): int(bounds[-1])]
+
+
+def write_csv_fast(frame: pd.DataFrame, path, chunk: int = 50_000) -> None:
+    """Write ``frame`` as :func:`write_table` writes CSV (same bytes, atomically), fast on
+    millions of rows, in memory that does not grow with the frame (:class:`CsvWriter`)."""
+    with CsvWriter(path, chunk) as writer:
+        writer.write(frame)
