@@ -327,22 +327,20 @@ class CsvWriter:
 
     def _cells(self, name, series: pd.Series):
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         if series.dtype.kind == "f":
-            # Each distinct value is formatted once (scores repeat a lot); missing -> "" (code -1).
-            codes, uniques = pd.factorize(series.to_numpy(dtype=np.float64))
-            return pc.take(float_texts(np.asarray(uniques, dtype=np.float64)), _last_for_missing(codes))
+            return float_cells(series.to_numpy(dtype=np.float64))
         if series.dtype.kind in "iu":
             return pa.array(series.to_numpy()).cast(pa.string())
-        try:
-            codes, uniques = pd.factorize(series.to_numpy(dtype=object))
-        except TypeError:  # unhashable values
-            codes, uniques = None, ()
-        if codes is not None and all(type(u) is str for u in uniques):
-            # Only text and missing values (code -1, written as ""): each distinct text formatted once.
-            texts = pa.array([*(csv_field(neutralise(u)) for u in uniques), ""], type=pa.string())
-            return pc.take(texts, _last_for_missing(codes))
+        if series.dtype == object:
+            try:  # text and missing values only: each distinct text quoted and neutralised once, by pyarrow
+                import pyarrow.compute as pc
+
+                encoded = pa.array(series.to_numpy(), type=pa.string(), from_pandas=True).dictionary_encode()
+                taken = pc.take(text_cells(encoded.dictionary), encoded.indices)
+                return pc.fill_null(taken, pa.scalar("", pa.string()))
+            except (pa.ArrowException, TypeError, ValueError):
+                pass  # other values: one by one
         cache = self.caches.setdefault(name, {})
         out = []
         for v in series.tolist():
@@ -360,39 +358,57 @@ class CsvWriter:
         return pa.array(out, type=pa.string())
 
 
-def _last_for_missing(codes: np.ndarray):
-    """Factorize codes with -1 (missing) sent to the last text (``""``)."""
-    import pyarrow as pa
-
-    codes = np.asarray(codes, dtype=np.int64)
-    return pa.array(np.where(codes < 0, int(codes.max(initial=-1)) + 1, codes))
-
-
-def float_texts(values: np.ndarray):
-    """Float cells as :func:`cell_text` writes them (neutralised), one pyarrow string per value
-    and ``""`` last (for missing values).
+def float_cells(values: np.ndarray):
+    """Float cells as :func:`cell_text` writes them (neutralised), a pyarrow string array
+    (``""`` for missing values).
 
     Whole numbers below 1e15 without a decimal part, others as ``repr`` (pyarrow writes the
-    same text in :data:`ARROW_FLOAT_RANGE`); a minus sign is the only formula start a number
-    can have, so negative numbers get the quote of :func:`neutralise`.
+    same text in :data:`ARROW_FLOAT_RANGE`, and formats those; ``repr`` the rest); a minus
+    sign is the only formula start a number can have, so negative numbers get the quote of
+    :func:`neutralise`.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    out = np.empty(len(values) + 1, dtype=object)
-    out[-1] = ""
-    texts = out[:-1]
     magnitude = np.abs(values)
     with np.errstate(invalid="ignore"):
         whole = (magnitude < 1e15) & (values == np.trunc(values))
         arrow = ~whole & (magnitude >= ARROW_FLOAT_RANGE[0]) & (magnitude < ARROW_FLOAT_RANGE[1])
-    rest = ~whole & ~arrow
-    texts[whole] = pc.cast(pa.array(values[whole].astype(np.int64)), pa.string()).to_numpy(zero_copy_only=False)
-    texts[arrow] = pc.cast(pa.array(values[arrow]), pa.string()).to_numpy(zero_copy_only=False)
-    texts[rest] = [repr(v) for v in values[rest].tolist()]
+    missing = np.isnan(values)
+    rest = ~whole & ~arrow & ~missing
+    texts = pc.cast(pa.array(np.where(arrow, values, 0.0)), pa.string())
+    if whole.any():
+        ints = pc.cast(pa.array(np.where(whole, values, 0.0).astype(np.int64)), pa.string())
+        texts = pc.if_else(pa.array(whole), ints, texts)
+    if rest.any():
+        texts = pc.replace_with_mask(texts, pa.array(rest), pa.array([repr(v) for v in values[rest].tolist()],
+                                                                     type=pa.string()))
     negative = values < 0
-    texts[negative] = ["'" + t for t in texts[negative].tolist()]
-    return pa.array(out, type=pa.string())
+    if negative.any():
+        texts = pc.if_else(pa.array(negative), pc.binary_join_element_wise("'", texts, ""), texts)
+    if missing.any():
+        texts = pc.if_else(pa.array(missing), pa.scalar("", pa.string()), texts)
+    return texts
+
+
+def float_texts(values: np.ndarray):
+    """:func:`float_cells` of ``values`` and ``""`` last."""
+    import pyarrow as pa
+
+    return pa.concat_arrays([float_cells(values), pa.array([""], type=pa.string())])
+
+
+def text_cells(array):
+    """Text cells as :func:`csv_field` (:func:`neutralise` (text)) writes them, ``""`` for missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    formula = pc.match_substring_regex(array, "^[=+\\-@\t\r]")
+    array = pc.if_else(formula, pc.binary_join_element_wise("'", array, ""), array)
+    quoted = pc.match_substring_regex(array, '[,"\n\r]')
+    array = pc.if_else(quoted, pc.binary_join_element_wise('"', pc.replace_substring(array, '"', '""'), '"', ""),
+                       array)
+    return pc.fill_null(array, pa.scalar("", pa.string()))
 
 
 def _string_bytes(array) -> memoryview:
