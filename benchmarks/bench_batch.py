@@ -12,9 +12,17 @@ stage excludes the time the main thread spent on that, which is counted in
 per-pair reference implementation (``tests/reference.py``) on a random
 sample of pairs and reports how much faster the core is.
 
+Peak RSS is that of the ``coopmatch`` process (``ru_maxrss``); with ``--engine dask`` the
+largest worker process's is reported beside it. Each run prints its figures and the load
+average before and after it (stderr), as it ends.
+
 Usage (from the repository root)::
 
     python benchmarks/bench_batch.py --sizes 1000x500 10000x2000 100000x5000 --repeat 3 --jobs 2
+    python benchmarks/bench_batch.py --sizes 300000x10000 --repeat 1 --format parquet --reference-sample 0
+    python benchmarks/bench_batch.py --sizes 1500000x10000 --repeat 1 --format parquet --reference-sample 0 \\
+        --limit cells=100000000 --limit bytes=2000000000
+    python benchmarks/bench_batch.py --sizes 300000x10000 --repeat 1 --engine dask --workers 2 --reference-sample 0
 """
 
 from __future__ import annotations
@@ -42,7 +50,8 @@ try:
     cli.main({args!r}, standalone_mode=False)
 finally:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print("BENCH " + json.dumps({{"peak_rss": rss}}))
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Dask worker processes
+    print("BENCH " + json.dumps({{"peak_rss": rss, "peak_rss_children": workers}}))
 """
 
 
@@ -58,10 +67,13 @@ def generate(folder: Path, projects: int, funders: int, seed: int) -> tuple[Path
     return p, f
 
 
-def run_once(projects: Path, funders: Path, top: int, jobs: int, fmt: str) -> dict:
+def run_once(projects: Path, funders: Path, top: int, jobs: int, fmt: str, extra: list[str] = (),
+             limits: list[str] = ()) -> dict:
     with tempfile.TemporaryDirectory() as out:
-        args = ["batch", "--projects", str(projects), "--funders", str(funders), "--top", str(top),
-                "--date", RUN_DATE, "--jobs", str(jobs), "--format", fmt, "--quiet", "-o", out]
+        args = [*(x for item in limits for x in ("--limit", item)),
+                "batch", "--projects", str(projects), "--funders", str(funders), "--top", str(top),
+                "--date", RUN_DATE, "--jobs", str(jobs), "--format", fmt, "--quiet", "-o", out, *extra]
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-c", _CHILD.format(root=str(ROOT), args=args)],
                               capture_output=True, text=True, check=False)
@@ -71,8 +83,12 @@ def run_once(projects: Path, funders: Path, top: int, jobs: int, fmt: str) -> di
         line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
         summary = json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))
     timings = summary["timings_seconds"]
-    return {"wall": wall, "peak_rss": json.loads(line[6:])["peak_rss"], "pairs": summary["pairs"],
-            "match": timings.get("match") or timings["chunks"], "timings": timings}
+    rss = json.loads(line[6:])
+    found = {"wall": wall, "peak_rss": rss["peak_rss"], "peak_rss_children": rss["peak_rss_children"],
+             "pairs": summary["pairs"], "match": timings.get("match") or timings["chunks"], "timings": timings,
+             "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
+    print(json.dumps({"run": found}), file=sys.stderr, flush=True)
+    return found
 
 
 def reference_seconds_per_pair(projects: Path, funders: Path, sample: int, seed: int) -> float:
@@ -109,7 +125,13 @@ def main(argv=None) -> None:
     parser.add_argument("--format", default="csv", choices=("csv", "parquet"))
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "coopmatch-bench")
-    parser.add_argument("--reference-sample", type=int, default=3000)
+    parser.add_argument("--reference-sample", type=int, default=3000,
+                        help="Pairs timed with the per-pair reference on the first size; 0: none.")
+    parser.add_argument("--engine", default="local", choices=("local", "dask"))
+    parser.add_argument("--workers", type=int, default=2, help="Dask local cluster workers (--engine dask).")
+    parser.add_argument("--chunk-size", type=int, default=None)
+    parser.add_argument("--limit", action="append", default=[], metavar="NAME=N",
+                        help="Passed to coopmatch --limit (repeatable): large files need cells= and bytes=.")
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures as JSON here.")
     args = parser.parse_args(argv)
 
@@ -117,17 +139,22 @@ def main(argv=None) -> None:
     for i, size in enumerate(args.sizes):
         n_projects, n_funders = (int(x) for x in size.lower().split("x"))
         projects, funders = generate(args.data, n_projects, n_funders, args.seed)
-        runs = [run_once(projects, funders, args.top, args.jobs, args.format) for _ in range(args.repeat)]
+        extra = ["--engine", args.engine] + (["--workers", str(args.workers)] if args.engine == "dask" else [])
+        extra += ["--chunk-size", str(args.chunk_size)] if args.chunk_size else []
+        runs = [run_once(projects, funders, args.top, args.jobs, args.format, extra, args.limit)
+                for _ in range(args.repeat)]
         row = {
             "size": size,
             "pairs": runs[0]["pairs"],
             "wall_s": statistics.median(r["wall"] for r in runs),
             "core_mpairs_s": statistics.median(r["pairs"] / r["match"] for r in runs) / 1e6,
             "peak_rss_mb": statistics.median(r["peak_rss"] for r in runs) / 2**20,
+            "peak_rss_workers_mb": statistics.median(r["peak_rss_children"] for r in runs) / 2**20,
+            "load": [r["load"] for r in runs],
             "stages_s": {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]},
             "walls": [round(r["wall"], 2) for r in runs],
         }
-        if i == 0:
+        if i == 0 and args.reference_sample > 0:
             per_pair = reference_seconds_per_pair(projects, funders, args.reference_sample, args.seed)
             row["reference_pairs_s"] = 1 / per_pair
             row["speedup_vs_reference"] = row["core_mpairs_s"] * 1e6 * per_pair
@@ -136,13 +163,15 @@ def main(argv=None) -> None:
 
     print(f"coopmatch batch benchmark — {dt.date.today().isoformat()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, --jobs {args.jobs}, --top {args.top}, --format {args.format}, "
+          f"--engine {args.engine}{f' --workers {args.workers}' if args.engine == 'dask' else ''}, "
           f"medians of {args.repeat} runs\n")
-    print("| projects × funder rows | pairs | wall (end to end) | core Mpairs/s | peak RSS | stages (s) |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    print("| projects × funder rows | pairs | wall (end to end) | core Mpairs/s | peak RSS | peak RSS, workers | "
+          "load (before, after) | stages (s) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     for row in rows:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items() if k != "total")
         print(f"| {row['size']} | {row['pairs']:,} | {row['wall_s']:.1f} s | {row['core_mpairs_s']:.1f} | "
-              f"{row['peak_rss_mb']:.0f} MB | {stages} |")
+              f"{row['peak_rss_mb']:.0f} MB | {row['peak_rss_workers_mb']:.0f} MB | {row['load']} | {stages} |")
     first = rows[0]
     if "speedup_vs_reference" in first:
         print(f"\nPer-pair reference on {first['size']}: {first['reference_pairs_s']:,.0f} pairs/s "

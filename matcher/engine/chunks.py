@@ -69,10 +69,11 @@ def _part(parts_dir: Path, name: str, index: int, ext: str) -> Path:
     return parts_dir / f"{name}-{index:05d}.{ext}"
 
 
-def _chunk_frames(matcher, frame: pd.DataFrame, lo: int, top: int, jobs: int, running):
-    """One chunk: its ranked rows, its explained candidates (with key and funder row), its tally."""
-    rows: list[pd.DataFrame] = []
-    result = run_batch(matcher, frame, top=top, jobs=jobs, on_project_rows=rows.append,
+def _chunk_frames(matcher, frame: pd.DataFrame, lo: int, top: int, jobs: int, running, sink=None):
+    """One chunk: its ranked rows (None when they went to ``sink``), its explained candidates
+    (with key and funder row), its tally."""
+    rows: list[pd.DataFrame] | None = [] if sink is None else None
+    result = run_batch(matcher, frame, top=top, jobs=jobs, on_project_rows=rows.append if sink is None else sink,
                        position_offset=lo, running=running, sorted_frame=True)
     candidates = result.projects_for_funders.copy()
     candidates[KEY] = result.funder_keys
@@ -121,16 +122,14 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
 
     def record(index, rows, candidates, counts, times):
         for name, seconds in times.items():
-            name = "explain" if name == "write_streamed" else name  # rows collected, written below
+            if name == "write_streamed":  # the ranked rows written as they came (local) or collected (Dask)
+                name = "write_parts" if rows is None else "explain"
             timings[name] = timings.get(name, 0.0) + seconds
         clock = time.perf_counter()
-        ranked = _part(parts_dir, "funders_for_projects", index, ext)
-        if ext == "csv":
-            with CsvWriter(ranked) as writer:
+        if rows is not None:
+            with _PartWriter(parts_dir, index, ext) as writer:
                 for part in rows:
                     writer.write(part)
-        else:
-            write_table(pd.concat(rows, ignore_index=True), ranked, fmt="parquet")
         write_table(candidates, _part(parts_dir, "candidates", index, "parquet"), fmt="parquet")
         manifest["done"][str(index)] = counts
         write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", manifest_path)
@@ -159,9 +158,11 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
             clock = time.perf_counter()
             piece = _slice(matcher, frame, lo, hi)
             timings["read_chunks"] = timings.get("read_chunks", 0.0) + time.perf_counter() - clock
-            rows, candidates, counts, running, times = _chunk_frames(matcher, piece, lo, top, jobs, running)
+            with _PartWriter(parts_dir, index, ext) as writer:  # the ranked rows written as they come
+                _, candidates, counts, running, times = _chunk_frames(matcher, piece, lo, top, jobs, running,
+                                                                      sink=writer.write)
             del piece
-            record(index, rows, candidates, counts, times)
+            record(index, None, candidates, counts, times)
             report(index)
     else:
         from distributed import as_completed
@@ -191,6 +192,45 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
     totals = np.sum([manifest["done"][str(i)] for i in range(len(bounds))], axis=0)
     names = ("eligible", "to_check", "ineligible")
     return ChunksDone(dict(zip(names, map(int, totals), strict=True)), len(bounds), len(done_before), timings)
+
+
+class _PartWriter:
+    """The ranked rows of one chunk into its part: one CSV file (written as the rows come), or
+    Parquet files of the frames as they come (``funders_for_projects-NNNNN-MMMMM.parquet``:
+    :func:`_concat_parquet` unifies their schemas), so a chunk's rows are never all held."""
+
+    def __init__(self, parts_dir: Path, index: int, ext: str):
+        self.parts_dir, self.index, self.ext = parts_dir, index, ext
+        self.csv = None
+        self.count = 0
+
+    def __enter__(self) -> _PartWriter:
+        for stale in _ranked_parts(self.parts_dir, self.index, self.ext):  # of an interrupted run
+            stale.unlink()
+        if self.ext == "csv":
+            self.csv = CsvWriter(_part(self.parts_dir, "funders_for_projects", self.index, "csv")).__enter__()
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.csv is not None:
+            self.csv.write(frame)
+        else:
+            write_table(frame, self.parts_dir / f"funders_for_projects-{self.index:05d}-{self.count:05d}.parquet",
+                        fmt="parquet")
+            self.count += 1
+
+    def __exit__(self, *exc) -> bool:
+        if self.csv is not None:
+            self.csv.__exit__(*exc)
+        return False
+
+
+def _ranked_parts(parts_dir: Path, index: int, ext: str) -> list[Path]:
+    """The part files of chunk ``index``'s ranked rows, in order."""
+    if ext == "csv":
+        path = _part(parts_dir, "funders_for_projects", index, "csv")
+        return [path] if path.exists() else []
+    return sorted(parts_dir.glob(f"funders_for_projects-{index:05d}-*.parquet"))
 
 
 def _running_of(parts_dir: Path, indices: list[int], k: int, n_funders: int) -> np.ndarray:
@@ -224,21 +264,18 @@ def assemble(parts_dir: Path, chunks: int, fmt: str, top: int, out: dict[str, Pa
     import pyarrow.parquet as pq
 
     ext = "csv" if fmt == "csv" else "parquet"
-    parts = [_part(parts_dir, "funders_for_projects", i, ext) for i in range(chunks)]
+    parts = [p for i in range(chunks) for p in _ranked_parts(parts_dir, i, ext)]
     if ext == "csv":
         rows = _concat_csv(parts, out["funders_for_projects"])
     else:
         rows = _concat_parquet(parts, out["funders_for_projects"])
-    candidates = pd.concat([pq.read_table(_part(parts_dir, "candidates", i, "parquet")).to_pandas()
-                            for i in range(chunks)], ignore_index=True)
-    order = np.lexsort((candidates[KEY].to_numpy(), candidates[FUNDER_ROW].to_numpy()))
-    candidates = candidates.iloc[order].reset_index(drop=True)
-    group = candidates[FUNDER_ROW].to_numpy()
-    n = len(group)
-    starts = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1] if n else np.zeros(0, int)
-    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n])) + 1
-    candidates["rank"] = rank.astype(np.int64)
-    final = candidates[rank <= top].drop(columns=[KEY, FUNDER_ROW]).reset_index(drop=True)
+    # The candidates reduced chunk by chunk to the top K per funder row (at most 2 x K x F held).
+    candidates = None
+    for i in range(chunks):
+        found = pq.read_table(_part(parts_dir, "candidates", i, "parquet")).to_pandas()
+        candidates = found if candidates is None else _best(pd.concat([candidates, found], ignore_index=True), top)
+    candidates = _best(candidates, top)
+    final = candidates.drop(columns=[KEY, FUNDER_ROW]).reset_index(drop=True)
     final = _restore_text(final)
     if ext == "csv":
         with CsvWriter(out["projects_for_funders"]) as writer:
@@ -246,6 +283,18 @@ def assemble(parts_dir: Path, chunks: int, fmt: str, top: int, out: dict[str, Pa
     else:
         write_table(final, out["projects_for_funders"], fmt="parquet")
     return {"funders_for_projects": rows, "projects_for_funders": len(final)}
+
+
+def _best(candidates: pd.DataFrame, top: int) -> pd.DataFrame:
+    """The ``top`` candidates of each funder row, by key, ranked (``rank`` 1 first)."""
+    order = np.lexsort((candidates[KEY].to_numpy(), candidates[FUNDER_ROW].to_numpy()))
+    candidates = candidates.iloc[order].reset_index(drop=True)
+    group = candidates[FUNDER_ROW].to_numpy()
+    n = len(group)
+    starts = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1] if n else np.zeros(0, int)
+    rank = np.arange(n) - np.repeat(starts, np.diff(np.r_[starts, n])) + 1
+    candidates["rank"] = rank.astype(np.int64)
+    return candidates[rank <= top].reset_index(drop=True)
 
 
 def _restore_text(frame: pd.DataFrame) -> pd.DataFrame:
