@@ -139,3 +139,35 @@ def test_chunked_parquet_has_the_bytes_of_one_frame_written(files, tmp_path):
     for name in ("funders_for_projects", "projects_for_funders"):
         write_table(getattr(result, name), tmp_path / f"{name}.parquet", fmt="parquet")
         assert (tmp_path / f"{name}.parquet").read_bytes() == (tmp_path / "cut" / f"{name}.parquet").read_bytes()
+
+
+def test_streamed_projects_give_the_bytes_of_one_read(tmp_path, monkeypatch):
+    """A messy CSV file and its Parquet copy, read in pieces of 97 or whole: the same files and counts."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from test_streaming import _messy
+
+    from matcher.io import streaming
+    from matcher.io.readers import read_table
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    messy = _messy(folder)
+    parquet = folder / "projects.parquet"
+    pq.write_table(pa.Table.from_pandas(read_table(messy).frame, preserve_index=False), parquet, row_group_size=50)
+    streamed = []
+    real = streaming.stream_projects
+    monkeypatch.setattr(streaming, "stream_projects", lambda *a, **k: streamed.append(real(*a, **k)) or streamed[-1])
+    for path in (messy, parquet):
+        results = {}
+        for size in ("97", "100000"):
+            out = tmp_path / f"{path.suffix[1:]}-{size}"
+            done = CliRunner().invoke(cli, ["batch", "--projects", str(path), "--funders", str(folder / "funders.csv"),
+                                            "--date", "2026-06-01", "--top", "3", "--quiet", "-o", str(out),
+                                            "--chunk-size", size])
+            assert done.exit_code == 0, done.output
+            results[size] = (outputs(out), summary(out))
+        assert results["97"] == results["100000"]
+        assert results["97"][1]["inputs"]["projects"]["rows_rejected"] == (4 if path == messy else 3)
+    assert [s is not None for s in streamed] == [True, False, True, False]
+    assert not list(tmp_path.glob("**/projects-*"))  # the spill folders are gone (they are in TMPDIR)
