@@ -508,8 +508,18 @@ def _check_cell_lengths(parsed: _ParsedCsv, path: Path, size: int) -> None:
     cap = limits.limit("cell_chars")
     if size <= cap:
         return
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     for position in range(parsed.frame.shape[1]):
-        for index, value in enumerate(parsed.frame.iloc[:, position].tolist()):
+        values = parsed.frame.iloc[:, position]
+        try:  # the longest cell of the column, in C (text cells and None only)
+            longest = pc.max(pc.utf8_length(pa.array(values.to_numpy(), type=pa.string(), from_pandas=True))).as_py()
+            if longest is None or longest <= cap:
+                continue
+        except (pa.ArrowException, TypeError, ValueError):
+            pass  # other values: look cell by cell
+        for index, value in enumerate(values.tolist()):
             if isinstance(value, str) and len(value) > cap:
                 raise limits.exceeded(f"{path}, line {parsed.rows[index]}", "cell_chars")
 

@@ -144,10 +144,13 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
                 mapping = _mapping(head, raw, forced)
                 if mapping is None:
                     return None
-                values = {column: set() for column in _place_columns(mapping).values()}
+                values = {column: set() for column in _place_columns(mapping).values()
+                          if p.five_digit_reading(_HeaderOnly(), column, []) is None}
                 for piece in head:
                     _collect(piece, values)
                 head = []
+                if not values:
+                    break  # no column-wide decision left: the other pieces are read once, in pass 2
                 continue
             _collect(raw.frame, values)
     except readers.NotStreamable:
@@ -162,14 +165,15 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
         mapping = _mapping(head, raw, forced)
         if mapping is None:
             return None
-        values = {column: set() for column in _place_columns(mapping).values()}
+        values = {column: set() for column in _place_columns(mapping).values()
+                  if p.five_digit_reading(_HeaderOnly(), column, []) is None}
         for piece in head:
             _collect(piece, values)
         head = []
     from matcher.referential.territories import Territories
 
     territories = Territories.default()
-    five = {name: p.five_digit_reading(territories, column, list(values[column]))
+    five = {name: p.five_digit_reading(territories, column, list(values.get(column, ())))
             for name, column in _place_columns(mapping).items()}
     del values
 
@@ -191,6 +195,14 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
             sources += done.problem_sources
             summary = done.summary if summary is None else _add(summary, done.summary)
             _spill(out, done.frame, index)
+    except readers.NotStreamable:  # met in a piece pass 1 did not read: one read, as for any such file
+        out.close()
+        return None
+    except InputError:
+        out.close()
+        if at["piece"] > 0:
+            return None
+        raise
     except BaseException:
         out.close()
         raise
@@ -215,6 +227,14 @@ def _place_columns(mapping) -> dict[str, str]:
 
     return {name: column for column, name in mapping.mapping.items()
             if getattr(SCHEMAS["projects"].get(name), "kind", None) == "places"}
+
+
+class _HeaderOnly:
+    """A stand-in territory table for :func:`five_digit_reading`: None unless the header decides."""
+
+    @staticmethod
+    def five_digit_kind(values):
+        return None
 
 
 def _collect(frame: pd.DataFrame, values: dict[str, set]) -> None:
