@@ -15,8 +15,8 @@ for problem, because what needs the whole file is done once for it:
   from the first pieces;
 - the reading of 5-digit place codes (INSEE code or postcode,
   :func:`matcher.normalize.pipeline.five_digit_reading`) is decided on the distinct values
-  of the whole column, collected by a first pass over the raw pieces (cheap: no
-  normalisation);
+  of the whole column, collected by a first pass over the raw pieces (no normalisation;
+  it stops after the first 5,000 records when the place columns' headers say how to read them);
 - a repeated ``project_id`` is rejected against the ids of every earlier piece (one
   dictionary of ids, ``seen_keys``), with the row of its first occurrence;
 - problems keep the file's row numbers; the header's problems are reported once.
