@@ -280,20 +280,20 @@ class Matcher:
         out: dict[str, object] = {
             "project_id": frame["project_id"].to_numpy(dtype=object)[details.project],
             "funder_id": funders["funder_id"].to_numpy(dtype=object)[details.funder],
-            "call_id": _object(funders, "call_id")[details.funder],
+            "call_id": self._funder_object("call_id")[details.funder],
             "rank": rank.astype(np.int64),
             "score": details.score.astype(float),
             "eligibility": np.array(VERDICTS, dtype=object)[details.verdict.astype(int)],
             "reasons": (reasons or ReasonTexts(self, frame)).column(details),
-            "project_name": _object(frame, "name")[details.project],
-            "funder_name": _object(funders, "name")[details.funder],
+            "project_name": _object_at(frame, "name", details.project),
+            "funder_name": self._funder_object("name")[details.funder],
         }
         for c, name in enumerate(self.criteria_names_):
             out[f"score_{name}"] = details.scores[:, c].astype(float)
             out[f"contribution_{name}"] = contrib[:, c].astype(float)
         out["unknown_weight"] = unknown_weight(details, self.weights_)
-        out["call_title"] = _object(funders, "call_title")[details.funder]
-        out["call_closes"] = _object(funders, "call_closes")[details.funder]
+        out["call_title"] = self._funder_object("call_title")[details.funder]
+        out["call_closes"] = self._funder_object("call_closes")[details.funder]
         out["coverage"] = self._coverage(details.project, details.funder, features)
         # Explicit dtypes: text columns stay object with None for unknown (not NaN).
         return pd.DataFrame({name: pd.Series(values, dtype=object if np.asarray(values).dtype == object
@@ -410,6 +410,16 @@ class Matcher:
             raise MatchingError(message if known else f"funder '{funder_id}' has no call; "
                                                       f"unknown call id '{call_id}'")
         return np.array(chosen)
+
+    def _funder_object(self, name: str) -> np.ndarray:
+        """:func:`_object` of a funder column, made once per fit (the batch asks for it per block of rows)."""
+        cache = self.__dict__.setdefault("_funder_objects", {})
+        if getattr(self, "_funder_objects_of", None) is not self.funders_:
+            cache.clear()
+            self._funder_objects_of = self.funders_
+        if name not in cache:
+            cache[name] = _object(self.funders_, name)
+        return cache[name]
 
     def _funder_dicts(self) -> list[dict]:
         if getattr(self, "_funder_records", None) is None:
@@ -570,6 +580,15 @@ def _object(frame: pd.DataFrame, name: str) -> np.ndarray:
     values = column(frame, name)
     return np.array([None if (v is None or (not isinstance(v, str) and pd.isna(v))) else v
                      for v in values], dtype=object)
+
+
+def _object_at(frame: pd.DataFrame, name: str, rows: np.ndarray) -> np.ndarray:
+    """``_object(frame, name)[rows]``, reading only those rows."""
+    if name not in frame.columns:
+        return np.full(len(rows), None, dtype=object)
+    values = frame[name].to_numpy(dtype=object)[rows]
+    return np.array([None if (v is None or (not isinstance(v, str) and pd.isna(v))) else v
+                     for v in values.tolist()], dtype=object)
 
 
 def _rank_within(group: np.ndarray) -> np.ndarray:
