@@ -158,9 +158,12 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
             clock = time.perf_counter()
             piece = _slice(matcher, frame, lo, hi)
             timings["read_chunks"] = timings.get("read_chunks", 0.0) + time.perf_counter() - clock
-            with _PartWriter(parts_dir, index, ext) as writer:  # the ranked rows written as they come
+            # The ranked rows written as they come, by a thread of their own (pyarrow releases the GIL
+            # while it formats and joins the cells: the writing overlaps with explaining the next rows).
+            with _PartWriter(parts_dir, index, ext) as writer, _Background(writer.write) as sink:
                 _, candidates, counts, running, times = _chunk_frames(matcher, piece, lo, top, jobs, running,
-                                                                      sink=writer.write)
+                                                                      sink=sink.put)
+            times["write_streamed"] = times.get("write_streamed", 0.0) + sink.seconds
             del piece
             record(index, None, candidates, counts, times)
             report(index)
@@ -222,6 +225,57 @@ class _PartWriter:
     def __exit__(self, *exc) -> bool:
         if self.csv is not None:
             self.csv.__exit__(*exc)
+        return False
+
+
+class _Background:
+    """Call ``write`` on each frame :meth:`put` gives it, in order, on a thread of its own.
+
+    At most two frames wait; an error of ``write`` is raised by the next :meth:`put` or at
+    the end of the ``with`` block, which waits for the last frame to be written.
+    ``seconds``: the time the thread spent writing.
+    """
+
+    def __init__(self, write):
+        import queue
+
+        self.write = write
+        self.queue: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self.thread = None
+
+    def __enter__(self) -> _Background:
+        import threading
+
+        self.thread = threading.Thread(target=self._run, name="coopmatch-part-writer", daemon=True)
+        self.thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            frame = self.queue.get()
+            if frame is None:
+                return
+            if self.error is not None:
+                continue  # drain: the caller raises
+            clock = time.perf_counter()
+            try:
+                self.write(frame)
+            except BaseException as error:  # noqa: BLE001 - handed to the caller
+                self.error = error
+            self.seconds += time.perf_counter() - clock
+
+    def put(self, frame: pd.DataFrame) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(frame)
+
+    def __exit__(self, *exc) -> bool:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
         return False
 
 
