@@ -167,6 +167,7 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
             del piece
             record(index, None, candidates, counts, times)
             report(index)
+            release_memory()
     else:
         from distributed import as_completed
 
@@ -226,6 +227,23 @@ class _PartWriter:
         if self.csv is not None:
             self.csv.__exit__(*exc)
         return False
+
+
+def release_memory() -> None:
+    """Give the memory freed by a chunk back to the system (the peak RSS of a long run stays that of
+    one chunk): a garbage collection, pyarrow's pool's unused memory, and glibc's ``malloc_trim``
+    where there is one."""
+    import ctypes
+    import gc
+
+    import pyarrow as pa
+
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: the memory is reused by the next chunk anyway
+        pass
 
 
 class _Background:
@@ -317,6 +335,7 @@ def assemble(parts_dir: Path, chunks: int, fmt: str, top: int, out: dict[str, Pa
     """
     import pyarrow.parquet as pq
 
+    release_memory()  # what the chunks freed goes back to the system before the assembly holds a row group
     ext = "csv" if fmt == "csv" else "parquet"
     parts = [p for i in range(chunks) for p in _ranked_parts(parts_dir, i, ext)]
     if ext == "csv":
