@@ -32,7 +32,6 @@ from matcher.engine.features import Block
 from matcher.engine.model import ReasonTexts, block_size
 from matcher.engine.scoring import (
     PairDetails,
-    by_criterion,
     check_positions,
     score_block,
     score_pairs,
@@ -140,7 +139,7 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
                                                              matcher.day_), matcher.weights_)
     counts = np.zeros(3, dtype=np.int64)
 
-    weights = by_criterion(matcher.weights_)
+    weights = np.ascontiguousarray(matcher.weights_, dtype=float)
     # The running top K per funder row, sorted (F x K), and its K-th key: the threshold a
     # project must beat to enter. Only the calling thread changes them (in place, only ever
     # lowering them); the workers read the threshold.
@@ -151,7 +150,7 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         lo, hi = bounds
         block = Block(features.slice(lo, hi), ff, matcher.space_, matcher.day_)
         # Eligibility first: the criteria are computed only for the pairs that fail no rule.
-        scored = score_pairs(matcher.criteria_, matcher.rules_, block, matcher.weights_, weights)
+        scored = score_pairs(matcher.criteria_, matcher.rules_, block, weights)
         # Funder rows of each project, best first; projects of each funder row that can still enter.
         by_row, row_keys, by_col, col_keys = kernels.select_pairs(
             scored.rows, scored.cols, scored.keys, hi - lo, k, lo + position_offset, threshold)

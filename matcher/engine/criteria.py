@@ -118,8 +118,7 @@ class TextSimilarity(Criterion):
         text = p.text
         dense = dense_terms(f)
         if dense is not None:
-            kernels.text_cosine_pairs(text.indptr, text.indices, text.data, _dense_by_funder(f, dense), rows,
-                                      cols, out)
+            kernels.text_cosine_pairs(text.indptr, text.indices, text.data, dense, rows, cols, out)
         else:
             by_term = terms_by_funder(f)
             kernels.text_cosine_pairs_sparse(text.indptr, text.indices, text.data, by_term.indptr,
@@ -129,14 +128,6 @@ class TextSimilarity(Criterion):
             out[~p.text_known[rows]] = np.nan
         if not f.text_known.all():
             out += np.where(f.text_known, 0.0, np.nan)[cols]
-
-
-def _dense_by_funder(f, dense: np.ndarray) -> np.ndarray:
-    """The dense funder terms held by funder row (F x terms, C-ordered), cached on ``f``."""
-    found = f.__dict__.get("_dense_by_funder")
-    if found is None:
-        found = f.__dict__["_dense_by_funder"] = np.ascontiguousarray(dense.T)
-    return found
 
 
 # --------------------------------------------------------------------------- scale

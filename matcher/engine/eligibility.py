@@ -198,6 +198,8 @@ class PlaceInPerimeter(Rule):
         if not f.has_perimeter.any():
             kernels.row_bits(~f.has_perimeter, bit, unknown)
             return
+        if block.perimeter_bits(bit, fail, unknown):
+            return
         rel = block.place_flags
         kernels.perimeter_bits(f.has_perimeter, block.p.place_known, rel.all_inside, rel.all_outside,
                                bit, fail, unknown)

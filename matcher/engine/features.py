@@ -766,8 +766,18 @@ class DenseColumns:
             self.rows[:-1] = factor * _level_table()[np.minimum(encoded, _BASE ** 6 - 1).astype(np.int64)]
         self.index = np.full(matrix.shape[1], len(used), dtype=np.intp)
         self.index[used] = np.arange(len(used))
-        #: 1 where a row is above 0: all the place relations but the score need.
-        self.flags = (self.rows > 0).astype(np.uint8)
+        # The same rows as bytes: 6 - the level rank of the value (0 for 0), and the score of each
+        # byte (``table``). Scores fall with the rank, so the largest byte of a few rows is the
+        # byte of their largest score; ``table[levels]`` is ``rows``, value for value.
+        self.levels = np.zeros(self.rows.shape, dtype=np.uint8)
+        self.table = np.zeros(len(LEVEL_SCORE) + 1)
+        self.table[1:] = factor * LEVEL_SCORE[::-1]
+        if len(used):
+            clipped = np.minimum(encoded, _BASE ** 6 - 1).astype(np.int64)
+            rank = np.clip(most_local_rank(clipped.astype(float)), 0, 5)
+            self.levels[:-1] = np.where(clipped > 0, len(LEVEL_SCORE) - rank, 0)
+        if not np.array_equal(self.table[self.levels], self.rows):  # never: the two encodings agree
+            raise AssertionError("territory level bytes do not match the scores")
 
 
 @dataclass
@@ -849,14 +859,29 @@ class Block:
         inside, own = p.place_inside, p.place_self
         kernels.place_flags(
             p.place_ptr, inside.indptr, inside.indices, own.indptr, own.indices,
-            dense.per_in.index, dense.per_in.flags, dense.per_over.index, dense.per_over.flags,
-            exc_in.index, exc_in.flags, exc_over.index, exc_over.flags, has_excluded,
+            dense.per_in.index, dense.per_in.levels, dense.per_over.index, dense.per_over.levels,
+            exc_in.index, exc_in.levels, exc_over.index, exc_over.levels, has_excluded,
             all_inside, all_outside, all_excluded, any_excluded)
         found = self.__dict__["_place_flags"] = PlaceRelations(
             all_inside=all_inside, all_outside=all_outside,
             all_excluded=all_excluded if has_excluded else None,
             any_excluded=any_excluded if has_excluded else None, score=None)
         return found
+
+    def perimeter_bits(self, bit, fail: np.ndarray, unknown: np.ndarray) -> bool:
+        """The bits of the perimeter rule straight from the places, one project at a time
+        (:func:`matcher.engine.kernels.perimeter_place_bits`), when the block's relations are
+        not needed otherwise (not computed yet, no excluded places). False when not done."""
+        p, f = self.p, self.f
+        dense = _dense_places(f)
+        if dense.exc_in is not None or "places" in self.__dict__ or "_place_flags" in self.__dict__:
+            return False
+        inside, own = p.place_inside, p.place_self
+        kernels.perimeter_place_bits(
+            p.place_ptr, inside.indptr, inside.indices, own.indptr, own.indices,
+            dense.per_in.index, dense.per_in.levels, dense.per_over.index, dense.per_over.levels,
+            f.has_perimeter, p.place_known, bit, fail, unknown)
+        return True
 
     def place_score_pairs(self, rows: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
         """:attr:`places` ``.score`` of the pairs ``(rows, cols)`` only, into ``out``
@@ -872,8 +897,8 @@ class Block:
         inside, own = p.place_inside, p.place_self
         kernels.place_score_pairs(
             p.place_ptr, inside.indptr, inside.indices, own.indptr, own.indices,
-            dense.per_in.index, dense.per_in.rows, dense.per_over.index, dense.per_over.rows,
-            exc_in.index, exc_in.rows, has_excluded, rows, cols, out)
+            dense.per_in.index, dense.per_in.levels, dense.per_in.table, dense.per_over.index,
+            dense.per_over.levels, dense.per_over.table, exc_in.index, exc_in.levels, has_excluded, rows, cols, out)
 
 
 #: Largest funder text matrix (terms x funder rows) held dense for the text products.

@@ -377,12 +377,13 @@ def maximum_bits(amount, maximum, strict, bit, fail, unknown, warn):
         a = amount[i]
         unknown_amount = a != a
         f_row, u_row, w_row = fail[i], unknown[i], warn[i]
-        for j in range(n_cols):
+        for j in range(n_cols):  # bitwise, not short-circuit, so that it vectorises
             m = maximum[j]
             over = a > m  # false when either is NaN
-            f_row[j] |= bit if over and strict[j] else 0
-            w_row[j] |= bit if over and not strict[j] else 0
-            u_row[j] |= bit if unknown_amount and strict[j] and m == m else 0
+            hard = strict[j]
+            f_row[j] |= bit * (over & hard)
+            w_row[j] |= bit * (over & (not hard))
+            u_row[j] |= bit * (unknown_amount & hard & (m == m))
 
 
 @_compiled
@@ -590,16 +591,24 @@ def legal_form_pairs(form, known, f_ok, f_listed, f_excluded, f_set, listed, in_
 
 
 @_compiled
-def text_cosine_pairs(indptr, indices, data, by_funder, rows, cols, out):
-    """:func:`text_cosines` of the pairs ``(rows, cols)``, the funder rows held dense by funder
-    (F x terms: a pair reads one funder's row), the project's terms added in the same order."""
-    for n in range(rows.shape[0]):
-        i = rows[n]
-        terms = by_funder[cols[n]]
-        value = 0.0
+def text_cosine_pairs(indptr, indices, data, dense, rows, cols, out):
+    """:func:`text_cosines` of the pairs ``(rows, cols)`` (dense funder terms x F). For each
+    project, its terms are taken in turn and each is added to all the project's pairs, so
+    that a term's row is read in order; each pair gets the same additions in the same order."""
+    n_pairs = rows.shape[0]
+    start = 0
+    while start < n_pairs:  # the pairs of a project are consecutive
+        i = rows[start]
+        stop = start
+        while stop < n_pairs and rows[stop] == i:
+            out[stop] = 0.0
+            stop += 1
         for k in range(indptr[i], indptr[i + 1]):
-            value += data[k] * terms[indices[k]]
-        out[n] = value
+            v = data[k]
+            terms = dense[indices[k]]
+            for n in range(start, stop):
+                out[n] += v * terms[cols[n]]
+        start = stop
 
 
 @_compiled
@@ -644,16 +653,18 @@ def just_transition_pairs(num, den, has_priorities, generic, scale, shift, rows,
 @_compiled
 def combine_pairs(stack, weights, unknown_bits, rows, cols, score, known, verdict, keys):
     """:func:`combine` of pairs that fail no rule: ``stack`` is C x N (one column per pair),
-    the sums are added in criterion order as there. Returns the number of pairs to check."""
+    ``weights`` F x C (a pair reads one row); the sums are added in criterion order as there.
+    Returns the number of pairs to check."""
     n_criteria, n_pairs = stack.shape
     n_unknown = 0
     for n in range(n_pairs):
         j = cols[n]
+        row_weights = weights[j]
         num = 0.0
         den = 0.0
         for c in range(n_criteria):
             s = stack[c, n]
-            w = weights[c, j]
+            w = row_weights[c]
             num += (s if s > 0.0 else 0.0) * w
             den += w if s == s else 0.0
         value = num / (den if den > TINY else TINY)
@@ -667,26 +678,6 @@ def combine_pairs(stack, weights, unknown_bits, rows, cols, score, known, verdic
         verdict[n] = 1 if unsure else 0
         n_unknown += unsure
     return n_unknown
-
-
-@_compiled
-def _insert_with(best, items, count, key, item):
-    """:func:`_insert` with ``items`` kept beside the keys."""
-    k = best.shape[0]
-    if count == k:
-        if key >= best[k - 1]:
-            return count
-        pos = k - 1
-    else:
-        pos = count
-        count += 1
-    while pos > 0 and best[pos - 1] > key:
-        best[pos] = best[pos - 1]
-        items[pos] = items[pos - 1]
-        pos -= 1
-    best[pos] = key
-    items[pos] = item
-    return count
 
 
 @_compiled
@@ -710,7 +701,16 @@ def select_pairs(rows, cols, keys, n_rows, k, row_offset, threshold):
         count = 0
         stop = start
         while stop < n_pairs and rows[stop] == i:
-            count = _insert_with(best, items, count, keys[stop] | cols[stop], stop)
+            key = keys[stop] | cols[stop]
+            if count < k or key < best[k - 1]:  # (an insertion into the sorted buffer)
+                pos = count if count < k else k - 1
+                count = count + 1 if count < k else k
+                while pos > 0 and best[pos - 1] > key:
+                    best[pos] = best[pos - 1]
+                    items[pos] = items[pos - 1]
+                    pos -= 1
+                best[pos] = key
+                items[pos] = stop
             stop += 1
         for r in range(count):
             row_keys[m] = best[r]
@@ -734,7 +734,16 @@ def select_pairs(rows, cols, keys, n_rows, k, row_offset, threshold):
         key = keys[n] | (row_offset + rows[n])
         if key < threshold[j]:
             s = slot[j]
-            found[s] = _insert_with(buf[s], buf_items[s], found[s], key, n)
+            count = found[s]
+            if count < k or key < buf[s, k - 1]:  # (an insertion into the sorted buffer)
+                pos = count if count < k else k - 1
+                found[s] = count + 1 if count < k else k
+                while pos > 0 and buf[s, pos - 1] > key:
+                    buf[s, pos] = buf[s, pos - 1]
+                    buf_items[s, pos] = buf_items[s, pos - 1]
+                    pos -= 1
+                buf[s, pos] = key
+                buf_items[s, pos] = n
     total = 0
     for s in range(n_slots):
         total += found[s]
@@ -784,8 +793,9 @@ def place_flags(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
                 exc_in_index, exc_in_flags, exc_over_index, exc_over_flags, has_excluded,
                 all_inside, all_outside, all_excluded, any_excluded):
     """The four boolean relations of :func:`place_relations`, without the score: only
-    whether a code row is above 0 matters to them, so the rows are read as 0/1 bytes
-    (``*_flags``: row > 0), eight times less memory than the float rows."""
+    whether a code row is above 0 matters to them, so the rows are read as bytes that are
+    0 where the row is (``*_flags``: the level bytes of
+    :class:`matcher.engine.features.DenseColumns`), eight times less memory than the floats."""
     n_rows, n_cols = all_inside.shape
     inside_val = np.empty(n_cols, dtype=np.uint8)
     over_val = np.empty(n_cols, dtype=np.uint8)
@@ -819,31 +829,67 @@ def place_flags(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
 
 
 @_compiled
-def _max_code_at(ptr, codes, index, rows, r, j):
-    value = 0.0
+def _max_level_at(ptr, codes, index, levels, r, j):
+    value = 0
     for k in range(ptr[r], ptr[r + 1]):
-        value = max(value, rows[index[codes[k]], j])
+        value = max(value, levels[index[codes[k]], j])
     return value
 
 
 @_compiled
 def place_score_pairs(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
-                      per_in_index, per_in_rows, per_over_index, per_over_rows,
-                      exc_in_index, exc_in_rows, has_excluded, rows, cols, out):
-    """The ``score`` of :func:`place_relations` for the pairs ``(rows, cols)``: the same
-    maxima, sums and division, pair by pair."""
+                      per_in_index, per_in_levels, per_in_table, per_over_index, per_over_levels,
+                      per_over_table, exc_in_index, exc_in_levels, has_excluded, rows, cols, out):
+    """The ``score`` of :func:`place_relations` for the pairs ``(rows, cols)``: the same sums
+    and division, pair by pair, the code rows read as level bytes (``table[levels]`` is the
+    row of scores, and the largest byte is the byte of the largest score)."""
     for n in range(rows.shape[0]):
         i = rows[n]
         j = cols[n]
         first, last = place_ptr[i], place_ptr[i + 1]
         total = 0.0 if last > first else np.nan
         for r in range(first, last):
-            inside = _max_code_at(in_ptr, in_codes, per_in_index, per_in_rows, r, j)
-            over = _max_code_at(self_ptr, self_codes, per_over_index, per_over_rows, r, j)
-            value = inside if inside > 0.0 else over
-            if has_excluded:
-                value = 0.0 if _max_code_at(in_ptr, in_codes, exc_in_index, exc_in_rows, r, j) > 0.0 else value
+            inside = _max_level_at(in_ptr, in_codes, per_in_index, per_in_levels, r, j)
+            if inside > 0:
+                value = per_in_table[inside]
+            else:
+                value = per_over_table[_max_level_at(self_ptr, self_codes, per_over_index, per_over_levels, r, j)]
+            if has_excluded and _max_level_at(in_ptr, in_codes, exc_in_index, exc_in_levels, r, j) > 0:
+                value = 0.0
             total += value
         if last - first > 1:
             total /= last - first
         out[n] = total
+
+
+@_compiled
+def perimeter_place_bits(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
+                         per_in_index, per_in_levels, per_over_index, per_over_levels,
+                         has_perimeter, place_known, bit, fail, unknown):
+    """:func:`perimeter_bits` from the places themselves: a project's ``all_inside`` and
+    ``all_outside`` (as :func:`place_flags` makes them) are made for its row only, then its
+    bits written, without the block's relations."""
+    n_rows, n_cols = fail.shape
+    ins = np.empty(n_cols, dtype=np.bool_)
+    outs = np.empty(n_cols, dtype=np.bool_)
+    inside_val = np.empty(n_cols, dtype=np.uint8)
+    over_val = np.empty(n_cols, dtype=np.uint8)
+    for i in range(n_rows):
+        ins[:] = True
+        outs[:] = True
+        for r in range(place_ptr[i], place_ptr[i + 1]):
+            inside_val[:] = 0
+            over_val[:] = 0
+            _any_code_rows(in_ptr, in_codes, per_in_index, per_in_levels, r, inside_val)
+            _any_code_rows(self_ptr, self_codes, per_over_index, per_over_levels, r, over_val)
+            for j in range(n_cols):
+                inside = inside_val[j] != 0
+                ins[j] &= inside
+                outs[j] &= not inside and over_val[j] == 0
+        known = place_known[i]
+        f_row, u_row = fail[i], unknown[i]
+        for j in range(n_cols):  # bitwise, not short-circuit, so that it vectorises
+            failed = has_perimeter[j] & known & outs[j]
+            open_ = (not has_perimeter[j]) | ((not failed) & (not (known & ins[j])))
+            f_row[j] |= bit * failed
+            u_row[j] |= bit * open_

@@ -206,18 +206,14 @@ def fill_pairs(criterion, block: Block, rows: np.ndarray, cols: np.ndarray, out:
     out[:] = layer[rows, cols]
 
 
-def score_pairs(criteria, rules: list[Rule], block: Block, weights: np.ndarray,
-                weights_by_criterion: np.ndarray | None = None) -> ScoredPairs:
+def score_pairs(criteria, rules: list[Rule], block: Block, weights: np.ndarray) -> ScoredPairs:
     """:func:`score_block`, eligibility first and pair by pair: the hard rules over the block,
     then every criterion and the score only for the pairs that fail no rule (the only ones
     a ranking keeps), each with the operations, in the same order, of the block's loops: the
     values of every pair scored are those of :func:`score_block`.
 
-    ``weights`` are the effective weights of every funder row of the block (F x C);
-    ``weights_by_criterion``, when given, their C x F float copy (:func:`by_criterion`).
+    ``weights`` are the effective weights of every funder row of the block (F x C, float).
     """
-    if weights_by_criterion is None:
-        weights_by_criterion = by_criterion(weights)
     eligibility = evaluate_rules(rules, block, verdict=False)
     rows, cols = kernels.alive_pairs(eligibility.fail_bits)
     n = len(rows)
@@ -229,7 +225,7 @@ def score_pairs(criteria, rules: list[Rule], block: Block, weights: np.ndarray,
     known = np.empty(n)
     verdict = np.empty(n, dtype=np.int8)
     keys = np.empty(n, dtype=np.int64)
-    to_check = kernels.combine_pairs(stack, weights_by_criterion, eligibility.unknown_bits,
+    to_check = kernels.combine_pairs(stack, np.ascontiguousarray(weights, dtype=float), eligibility.unknown_bits,
                                      rows, cols, score, known, verdict, keys)
     n_rows, n_cols = block.shape
     tally = np.array([n - to_check, to_check, n_rows * n_cols - n], dtype=np.int64)
