@@ -512,7 +512,8 @@ def evaluate_rules(rules: list[Rule], block: Block, verdict: bool = True) -> Eli
 def describe_pair(rules: list[Rule], fail_bits: int, unknown_bits: int, warn_bits: int,
                   project: dict, funder: dict, context: ReasonContext,
                   cache: dict | None = None, funder_key=None) -> list[Reason]:
-    """The reasons of one pair: fails, then unknowns, then warnings, each in rule order.
+    """The reasons of one pair: fails, then unknowns, then warnings, each in rule order; a fact two
+    rules miss is said once (:func:`~matcher.engine.explain.merge_reasons`).
 
     With a ``cache`` dict and a ``funder_key`` (the funder row's index), a
     reason already written for the same funder row and the same project
@@ -540,7 +541,7 @@ def describe_pair(rules: list[Rule], fail_bits: int, unknown_bits: int, warn_bit
                     except TypeError:  # an unhashable value: no caching
                         pass
             reasons.append(reason)
-    return reasons
+    return explain.merge_reasons(reasons)
 
 
 def _values_key(fields: tuple[str, ...], project: dict) -> tuple:

@@ -501,7 +501,8 @@ class ReasonTexts:
         first_row = np.full(n_codes, -1, dtype=np.int64)
         first_row[codes[::-1]] = np.arange(len(rows) - 1, -1, -1)
         texts = self.texts
-        joined = [" ; ".join(texts[t] for t in ids if t >= 0) for ids in slot_ids[first_row].tolist()]
+        joined = [" ; ".join(ex.merge_texts([texts[t] for t in ids if t >= 0]))
+                  for ids in slot_ids[first_row].tolist()]
         out[rows] = np.array(joined, dtype=object)[codes]
         return out
 
