@@ -178,3 +178,53 @@ def test_map_on_a_ranking_command_says_to_normalize_first(runner):
     assert result.output.rstrip().endswith(
         "Error: --map is read by validate and normalize, not by this command: run 'coopmatch normalize "
         "projects FILE --map FIELD=COLUMN -o canon.csv' first, then rank canon.csv")
+
+
+def _projects_without(tmp_path, column: str, blank_first: str | None = None):
+    """The sample projects without ``column`` (or, with ``blank_first``, with that column emptied for one id)."""
+    import csv
+
+    with open(PROJECTS, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    at = rows[0].index(column)
+    if blank_first is None:
+        rows = [r[:at] + r[at + 1:] for r in rows]
+    else:
+        for r in rows[1:]:
+            if r[0] == blank_first:
+                r[at] = ""
+    path = tmp_path / "projets.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";").writerows(rows)
+    return str(path)
+
+
+def test_no_instruments_column_is_said_once_not_on_every_line(tmp_path):
+    """Issue 16: without an instruments column every line was "à vérifier" with the same reason; now a
+    note says it once on stderr (and in the report's parameters) and the lines keep their other reasons."""
+    path = _projects_without(tmp_path, "Instruments recherchés")
+    result = CliRunner().invoke(cli, ["funders-for", path, "--date", DEMO_DATE, "--format", "json",
+                                                      "--top", "100"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows and not any("Instruments recherchés" in r["reasons"] for r in rows)
+    assert {"eligible", "to_check"} <= {r["eligibility"] for r in rows}
+    assert result.stderr.count("Aucun projet n'indique les instruments recherchés") == 1
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["funders-for", path, "--date", DEMO_DATE, "--lang", "en",
+                                                      "--format", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "No project states the instruments it seeks" in result.stderr
+    assert "No project states the instruments it seeks" in out.read_text(encoding="utf-8")
+
+
+def test_a_project_without_instruments_in_a_file_that_has_them_stays_to_check(tmp_path):
+    path = _projects_without(tmp_path, "Instruments recherchés", blank_first="P002")
+    result = CliRunner().invoke(cli, ["funders-for", path, "--date", DEMO_DATE, "--format", "json",
+                                                      "--top", "100"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    p2 = [r for r in rows if r["project_id"] == "P002"]
+    assert p2 and all("Instruments recherchés non renseignés" in r["reasons"] for r in p2)
+    assert all(r["eligibility"] == "to_check" for r in p2)
+    assert "Aucun projet n'indique" not in result.stderr

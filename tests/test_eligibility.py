@@ -268,3 +268,20 @@ def test_heads_shared_in_french_are_shared_in_english():
             same_fr = _head_of(a["fr"]) is not None and _head_of(a["fr"]) == _head_of(b["fr"])
             same_en = _head_of(a["en"]) is not None and _head_of(a["en"]) == _head_of(b["en"])
             assert same_fr == same_en, (a, b)
+
+
+def test_waive_unstated_sets_the_instrument_rule_aside_for_the_run_only_when_no_project_states_it():
+    from conftest import fit, projects_frame
+
+    matcher = fit(funder("F", instruments=("loan",)))
+    none_stated = projects_frame(project("A", territory=(LYON,)), project("B", territory=(LYON,)))
+    assert matcher.rank_funders(none_stated)["eligibility"].tolist() == ["to_check", "to_check"]
+    assert matcher.waive_unstated(none_stated) == ("instruments",)
+    ranked = matcher.rank_funders(none_stated)
+    assert ranked["eligibility"].tolist() == ["eligible", "eligible"] and not ranked["reasons"].any()
+    assert matcher.run_notices("en")[0].startswith("No project states the instruments it seeks")
+    one_stated = projects_frame(project("A", instruments_sought=("grant",), territory=(LYON,)),
+                                project("B", territory=(LYON,)))
+    assert matcher.waive_unstated(one_stated) == () and matcher.run_notices() == []
+    assert matcher.rank_funders(one_stated, include_ineligible=True)["eligibility"].tolist() == [
+        "ineligible", "to_check"]

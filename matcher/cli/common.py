@@ -308,16 +308,30 @@ def load_inputs(projects_path, funders_path, lang):
     return projects.frame, funders.frame
 
 
-def fit_matcher(funders, weights, run_date, lang, top, history_path=None, history=None):
-    """Fit the matcher; with a history file (or frame) the ``history`` criterion joins the others."""
+def fit_matcher(funders, weights, run_date, lang, top, history_path=None, history=None, projects=None):
+    """Fit the matcher; with a history file (or frame) the ``history`` criterion joins the others.
+
+    ``projects``: the whole projects file (before any ``--project`` filter); a rule whose fact no
+    project states is then said once on stderr rather than on every line (:func:`waive_unstated`).
+    """
     from matcher.engine.model import Matcher
 
     if history_path and history is None:
         loaded = load_profiles("history", history_path, {})
         notice_rejects(loaded, "history" if lang == "en" else "historique", lang)
         history = loaded.frame
-    return Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang,
-                   top=top).fit(funders, history=history)
+    matcher = Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang,
+                      top=top).fit(funders, history=history)
+    if projects is not None:
+        waive_unstated(matcher, projects, lang)
+    return matcher
+
+
+def waive_unstated(matcher, projects, lang) -> None:
+    """Set aside the rules whose fact no project states, and say so once on stderr."""
+    matcher.waive_unstated(projects)
+    for text in matcher.run_notices(lang):
+        click.echo(("Note : " if lang == "fr" else "Note: ") + text, err=True)
 
 
 def check_id(value: str, known, what: str) -> None:

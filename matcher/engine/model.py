@@ -32,7 +32,15 @@ from matcher.core.suggest import unknown_message
 from matcher.engine import explain as ex
 from matcher.engine.criteria import default_criteria
 from matcher.engine.criterion import Criterion, FitContext
-from matcher.engine.eligibility import VERDICTS, ReasonContext, Rule, default_rules, describe_pair
+from matcher.engine.eligibility import (
+    VERDICTS,
+    NotChecked,
+    ReasonContext,
+    Rule,
+    default_rules,
+    describe_pair,
+    unstated,
+)
 from matcher.engine.features import (
     Block,
     FeatureSpace,
@@ -139,6 +147,7 @@ class Matcher:
         self.space_ = FeatureSpace(territories)
         self.funder_features_ = self.space_.fit(frame)
         self.rules_: list[Rule] = default_rules()
+        self.unchecked_: tuple[str, ...] = ()
         context = FitContext(self.space_, frame, self.funder_features_, history)
         self.criteria_ = [c.fit(context) or c for c in criteria]
         self.criteria_names_ = names
@@ -152,6 +161,29 @@ class Matcher:
         """The criterion names, in output order."""
         self.check_fitted()
         return np.array(self.criteria_names_, dtype=object)
+
+    def waive_unstated(self, projects: pd.DataFrame) -> tuple[str, ...]:
+        """Set aside, for the runs that follow, the rules whose fact no project of ``projects`` states.
+
+        Only rules marked ``said_once_when_unstated`` (the instruments sought): when the projects file
+        has no such column, or only empty cells, every line would otherwise be "to check" for the same
+        reason. The rule then sets no bit and :meth:`run_notices` says it once for the run; a project
+        that leaves the cell empty in a file where others fill it stays "to check". Give the whole
+        file (before a ``--project`` filter), so the choice does not depend on the lines shown.
+        Returns the names of the rules set aside (``unchecked_``).
+        """
+        self.check_fitted()
+        frame = projects if isinstance(projects, pd.DataFrame) else pd.DataFrame(projects)
+        rules = [getattr(r, "rule", r) for r in self.rules_]
+        self.rules_ = [NotChecked(r) if r.said_once_when_unstated and unstated(r, frame) else r for r in rules]
+        self.unchecked_ = tuple(r.name for r in self.rules_ if isinstance(r, NotChecked))
+        return self.unchecked_
+
+    def run_notices(self, lang: str | None = None) -> list[str]:
+        """What holds for every line of this run, said once (in ``lang``, default the matcher's)."""
+        self.check_fitted()
+        lang = lang or self.lang
+        return [ex.template("notices", "unchecked", name)[lang] for name in getattr(self, "unchecked_", ())]
 
     # ------------------------------------------------------------------ ranking
 
