@@ -156,7 +156,7 @@ def test_without_history_there_is_no_history_column(runner):
 
 
 @pytest.mark.parametrize("lang, message", [
-    ("fr", "Error: identifiant de financeur inconnu « NOPE » ; connus : F-AUTRE-COMMUNS, "),
+    ("fr", "Error: identifiant de financeur inconnu « NOPE » ; valeurs connues : F-AUTRE-COMMUNS, "),
     ("en", "Error: unknown funder id 'NOPE'; known: F-AUTRE-COMMUNS, "),
 ])
 def test_errors_in_the_run_language_list_known_ids(runner, lang, message):
@@ -173,11 +173,52 @@ def test_errors_in_the_run_language_list_known_ids(runner, lang, message):
 
 def test_map_on_a_ranking_command_says_to_normalize_first(runner):
     # issue 16, point 16: the ranking commands read canonical or recognisable files; --map is normalize's
-    result = run(runner, "funders-for", PROJECTS, "--map", "name=Nom")
+    result = run(runner, "funders-for", PROJECTS, "--map", "name=Nom", "--lang", "en")
     assert result.exit_code == 2
     assert result.output.rstrip().endswith(
         "Error: --map is read by validate and normalize, not by this command: run 'coopmatch normalize "
         "projects FILE --map FIELD=COLUMN -o canon.csv' first, then rank canon.csv")
+    french = run(runner, "funders-for", PROJECTS, "--map", "name=Nom")
+    assert french.exit_code == 2
+    assert french.output.rstrip().endswith(
+        "Error: --map est lu par validate et normalize, pas par cette commande : lancez d'abord « coopmatch "
+        "normalize projects FICHIER --map CHAMP=COLONNE -o canon.csv », puis classez canon.csv")
+
+
+@pytest.mark.parametrize("args, fr, en", [
+    (["shortlist", "--projects", PROJECTS], "Error: Option '--funder' manquante.", "Error: Missing option '--funder'."),
+    (["funders-for", PROJECTS, "--top", "x"],
+     "Error: Valeur invalide pour '--top' : 'x' n'est pas un nombre entier valide.",
+     "Error: Invalid value for '--top': 'x' is not a valid integer range."),
+    (["funders-for", PROJECTS, "--tpo", "3"],
+     "Error: Option inconnue '--tpo'. (Vouliez-vous dire l'une de : '--output', '--top' ?)",
+     "Error: No such option '--tpo'. (Did you mean one of: '--output', '--top'?)"),
+    (["funders-for", PROJECTS, "--top"], "Error: L'option '--top' attend une valeur.",
+     "Error: Option '--top' requires an argument."),
+    (["nosuch"], "Error: Commande inconnue 'nosuch'.", "Error: No such command 'nosuch'."),
+    (["workspace", "runs"], "Error: Argument 'WS' manquant.", "Error: Missing argument 'WS'."),
+])
+def test_usage_errors_are_french_by_default_and_english_with_lang_en(runner, args, fr, en):
+    """Issue 16 (rarer messages): Click's usage errors, exit 2, even when --lang comes after the mistake."""
+    french = run(runner, *args)
+    assert french.exit_code == 2 and french.output.rstrip().endswith(fr), french.output
+    assert "pour l'aide" in french.output or "Usage" not in french.output
+    english_args = {"nosuch": ["nosuch", "--lang=en"], "--top": [*args[:2], "--lang", "en", "--top"]}
+    english = run(runner, *english_args.get(args[-1], [*args, "--lang", "en"]))
+    assert english.exit_code == 2 and english.output.rstrip().endswith(en), english.output
+    assert "Try '" in english.output or "Usage" not in english.output
+
+
+def test_workspace_errors_are_french_by_default(runner, tmp_path):
+    missing = str(tmp_path / "none.coopmatch")
+    result = run(runner, "workspace", "decide", missing, "--project", "P001", "--funder", "F", "--status", "granted")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: pas d'espace de travail à « {missing} » ; créez-le avec "
+                             f"« coopmatch workspace init {missing} »\n")
+    (tmp_path / "ws").mkdir()
+    folder = run(runner, "workspace", "runs", str(tmp_path / "ws"))
+    assert folder.exit_code == 1
+    assert folder.output == f"Error: « {tmp_path / 'ws'} » est un dossier, pas un espace de travail\n"
 
 
 def _projects_without(tmp_path, column: str, blank_first: str | None = None):
