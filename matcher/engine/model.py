@@ -356,7 +356,8 @@ class Matcher:
             known = not np.isnan(value)
             share = weights[c] / den if known and den > 0 else 0.0
             lines.append(ex.CriterionLine(
-                name=criterion.name, label_fr=criterion.label("fr"), label_en=criterion.label("en"),
+                name=criterion.name, label_fr=criterion.label_for(funder, "fr"),
+                label_en=criterion.label_for(funder, "en"),
                 score=value if known else None, weight=float(share),
                 contribution=value * share if known else None, raw_weight=float(weights[c])))
         terms: list[str] = []
