@@ -76,6 +76,17 @@ BASE_COLUMNS = ["project_id", "funder_id", "call_id", "rank", "score", "eligibil
 EXTRA_COLUMNS = ["unknown_weight", "call_title", "call_closes", "coverage"]
 
 
+class _MatcherTop:
+    """The default ``top`` of :meth:`Matcher.rank_funders` and :meth:`Matcher.rank_projects`."""
+
+    def __repr__(self) -> str:
+        return "MATCHER_TOP"
+
+
+#: ``top`` left out: the matcher's own ``top`` (``top=None`` means every line).
+MATCHER_TOP = _MatcherTop()
+
+
 def block_size(n_projects: int, n_funders: int) -> int:
     """Projects per block: at most :data:`BLOCK_PROJECTS`, and at most :data:`BLOCK_PAIRS` pairs."""
     return max(1, min(BLOCK_PROJECTS, BLOCK_PAIRS // max(n_funders, 1), max(n_projects, 1)))
@@ -187,16 +198,16 @@ class Matcher:
 
     # ------------------------------------------------------------------ ranking
 
-    def rank_funders(self, projects: pd.DataFrame, top: int | None = None,
+    def rank_funders(self, projects: pd.DataFrame, top: int | None = MATCHER_TOP,
                      include_ineligible: bool = False) -> pd.DataFrame:
         """The best funder rows for each project, ``rank`` 1 first within each project.
 
         Ineligible pairs are left out unless ``include_ineligible``; then they
-        follow every other pair of the project. ``top`` defaults to the
-        matcher's ``top``.
+        follow every other pair of the project. ``top``: the number of lines per
+        project; left out, the matcher's ``top``; None, every line.
         """
         self.check_fitted()
-        k = self.resolve_top(top)
+        k = self._lines(top)
         frame, features = self.prepare_projects(projects)
         ff = self.funder_features_
         check_positions(ff.n)
@@ -216,14 +227,16 @@ class Matcher:
         return self.pairs_frame(details, frame, features, by="project")
 
     def rank_projects(self, projects: pd.DataFrame, funder_id: str, call_id: str | None = None,
-                      top: int | None = None, include_ineligible: bool = False) -> pd.DataFrame:
+                      top: int | None = MATCHER_TOP, include_ineligible: bool = False) -> pd.DataFrame:
         """The best projects for one funder row, ``rank`` 1 first.
 
         With ``call_id`` None and a funder that has several calls, each call
-        is ranked on its own (``rank`` restarts for each call).
+        is ranked on its own (``rank`` restarts for each call). ``top``: the
+        number of projects per funder row; left out, the matcher's ``top``;
+        None, every project.
         """
         self.check_fitted()
-        k = self.resolve_top(top)
+        k = self._lines(top)
         rows = self._funder_rows(funder_id, call_id)
         frame, features = self.prepare_projects(projects)
         check_positions(features.n)
@@ -397,6 +410,12 @@ class Matcher:
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise MatchingError(f"top must be a whole number >= 1 (or None for all), not {value!r}")
         return int(value)
+
+    def _lines(self, top) -> int | None:
+        """``top`` of a ranking: :data:`MATCHER_TOP` is the matcher's own, None every line."""
+        if top is MATCHER_TOP:
+            return self.resolve_top(None)
+        return None if top is None else self.resolve_top(top)
 
     def _day(self) -> int:
         if self.date is None:
