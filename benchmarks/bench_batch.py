@@ -13,7 +13,8 @@ per-pair reference implementation (``tests/reference.py``) on a random
 sample of pairs and reports how much faster the core is.
 
 Peak RSS is that of the ``coopmatch`` process (``ru_maxrss``); with ``--engine dask`` the
-largest worker process's is reported beside it. Each run prints its figures and the load
+largest worker process's is reported beside it. CPU is user + system time of the run (with its
+Dask workers): on a shared machine it says more than the wall time. Each run prints its figures and the load
 average before and after it (stderr), as it ends.
 
 Usage (from the repository root)::
@@ -49,9 +50,10 @@ from matcher.cli import cli
 try:
     cli.main({args!r}, standalone_mode=False)
 finally:
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024  # Dask worker processes
-    print("BENCH " + json.dumps({{"peak_rss": rss, "peak_rss_children": workers}}))
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    print("BENCH " + json.dumps({{"peak_rss": me.ru_maxrss * 1024,
+                                  "peak_rss_children": children.ru_maxrss * 1024,  # Dask worker processes
+                                  "cpu": me.ru_utime + me.ru_stime, "cpu_children": children.ru_utime + children.ru_stime}}))
 """
 
 
@@ -85,6 +87,7 @@ def run_once(projects: Path, funders: Path, top: int, jobs: int, fmt: str, extra
     timings = summary["timings_seconds"]
     rss = json.loads(line[6:])
     found = {"wall": wall, "peak_rss": rss["peak_rss"], "peak_rss_children": rss["peak_rss_children"],
+             "cpu": rss["cpu"] + rss["cpu_children"],
              "pairs": summary["pairs"], "match": timings.get("match") or timings["chunks"], "timings": timings,
              "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
     print(json.dumps({"run": found}), file=sys.stderr, flush=True)
@@ -148,6 +151,7 @@ def main(argv=None) -> None:
             "pairs": runs[0]["pairs"],
             "wall_s": statistics.median(r["wall"] for r in runs),
             "core_mpairs_s": statistics.median(r["pairs"] / r["match"] for r in runs) / 1e6,
+            "cpu_s": statistics.median(r["cpu"] for r in runs),
             "peak_rss_mb": statistics.median(r["peak_rss"] for r in runs) / 2**20,
             "peak_rss_workers_mb": statistics.median(r["peak_rss_children"] for r in runs) / 2**20,
             "load": [r["load"] for r in runs],
@@ -165,12 +169,12 @@ def main(argv=None) -> None:
           f"{os.cpu_count()} CPUs, --jobs {args.jobs}, --top {args.top}, --format {args.format}, "
           f"--engine {args.engine}{f' --workers {args.workers}' if args.engine == 'dask' else ''}, "
           f"medians of {args.repeat} runs\n")
-    print("| projects × funder rows | pairs | wall (end to end) | core Mpairs/s | peak RSS | peak RSS, workers | "
-          "load (before, after) | stages (s) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    print("| projects × funder rows | pairs | wall (end to end) | CPU (user + sys) | core Mpairs/s | peak RSS | "
+          "peak RSS, workers | load (before, after) | stages (s) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     for row in rows:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items() if k != "total")
-        print(f"| {row['size']} | {row['pairs']:,} | {row['wall_s']:.1f} s | {row['core_mpairs_s']:.1f} | "
+        print(f"| {row['size']} | {row['pairs']:,} | {row['wall_s']:.1f} s | {row['cpu_s']:.1f} s | {row['core_mpairs_s']:.1f} | "
               f"{row['peak_rss_mb']:.0f} MB | {row['peak_rss_workers_mb']:.0f} MB | {row['load']} | {stages} |")
     first = rows[0]
     if "speedup_vs_reference" in first:
