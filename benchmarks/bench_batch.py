@@ -53,7 +53,8 @@ finally:
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print("BENCH " + json.dumps({{"peak_rss": me.ru_maxrss * 1024,
                                   "peak_rss_children": children.ru_maxrss * 1024,  # Dask worker processes
-                                  "cpu": me.ru_utime + me.ru_stime, "cpu_children": children.ru_utime + children.ru_stime}}))
+                                  "cpu": me.ru_utime + me.ru_stime,
+                                  "cpu_children": children.ru_utime + children.ru_stime}}))
 """
 
 
@@ -174,7 +175,8 @@ def main(argv=None) -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     for row in rows:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items() if k != "total")
-        print(f"| {row['size']} | {row['pairs']:,} | {row['wall_s']:.1f} s | {row['cpu_s']:.1f} s | {row['core_mpairs_s']:.1f} | "
+        print(f"| {row['size']} | {row['pairs']:,} | {row['wall_s']:.1f} s | {row['cpu_s']:.1f} s | "
+              f"{row['core_mpairs_s']:.1f} | "
               f"{row['peak_rss_mb']:.0f} MB | {row['peak_rss_workers_mb']:.0f} MB | {row['load']} | {stages} |")
     first = rows[0]
     if "speedup_vs_reference" in first:
