@@ -46,19 +46,27 @@ def main(argv=None) -> int:
     parser.add_argument("--test-from-year", type=int, required=True)
     parser.add_argument("--until-year", type=int, default=None)
     parser.add_argument("--out", required=True)
+    parser.add_argument("--successors", action="store_true",
+                        help="Relabel dormant funders' rows as their learned successor's before fitting.")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     history = load(args.data, args.until_year)
     split = time_split(history, args.test_from_year)
     start = time.perf_counter()
+    if args.successors:
+        from matcher.engine.history_record import apply_successors, successor_map
+
+        mapping = successor_map(split.train)
+        print(f"successors: {mapping}", file=sys.stderr)
+        split.train = apply_successors(split.train, mapping)
     funders = learn_funders(split.train, dormant_years=2)
     criteria = default_criteria() + [PurposeAffinity()]
     matcher = Matcher(date=f"{args.test_from_year}-01-01", lang="en", top=10, criteria=criteria,
                       weights={"purpose": 0.0}).fit(funders, history=split.train)
     projects = projects_from_history(split.test)
     ranked = matcher.rank_funders(projects, top=len(matcher.funders_), include_ineligible=True)
-    keep = ["project_id", "funder_id", "rank", "score", "eligible"] + \
+    keep = ["project_id", "funder_id", "rank", "score", "eligibility"] + \
         [f"score_{c}" for c in matcher.criteria_names_ if f"score_{c}" in ranked.columns]
     keep = [k for k in keep if k in ranked.columns]
     ranked[keep].to_csv(out / "ranked.csv.gz", index=False, float_format="%.6g")

@@ -43,7 +43,7 @@ def frame_for(dump: str, year: int, until: int, history: pd.DataFrame):
 
 
 def rank_metrics(frame: pd.DataFrame, score: np.ndarray, masks) -> dict:
-    order = np.lexsort((frame["funder_id"].to_numpy(), -np.round(score, 9), -frame["eligible"].to_numpy(),
+    order = np.lexsort((frame["funder_id"].to_numpy(), -np.round(score, 9), -(frame["eligibility"].to_numpy() != "ineligible").astype(int),
                         frame["p"].to_numpy()))
     f = frame.iloc[order]
     rank = f.groupby("p").cumcount().to_numpy() + 1
@@ -69,7 +69,7 @@ def fit_weights(frame, names, l2=1e-3):
     s = np.nan_to_num(frame[[f"score_{c}" for c in names]].to_numpy(dtype=float))
     p = frame["p"].to_numpy()
     truth = frame["truth"].to_numpy().astype(bool)
-    elig = frame["eligible"].to_numpy().astype(bool)
+    elig = frame["eligibility"].to_numpy() != "ineligible"
     keep = elig | truth
     s, p, truth = s[keep], p[keep], truth[keep]
     has = np.bincount(p, weights=truth, minlength=p.max() + 1) > 0
@@ -124,5 +124,47 @@ def main(argv=None) -> int:
     return 0
 
 
+
+def context_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-application context of a few scores: the gap to the application's best funder."""
+    for c in ("history", "purpose", "cofunding"):
+        col = frame[f"score_{c}"]
+        frame[f"score_{c}_gap"] = 1.0 + col - col.groupby(frame["p"]).transform("max")
+    return frame
+
+
+def gam(fit, ev, masks, names, additive=True, seed=0):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    cols = [f"score_{c}" for c in names]
+    elig = fit["eligibility"].to_numpy() != "ineligible"
+    x, y = fit.loc[elig, cols].to_numpy(dtype=float), fit.loc[elig, "truth"].to_numpy()
+    model = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=50,
+                                           interaction_cst=[[i] for i in range(len(cols))] if additive else None,
+                                           random_state=seed).fit(x, y)
+    z = model.decision_function(ev[cols].to_numpy(dtype=float))
+    return rank_metrics(ev, z, masks)
+
+
+def main_gam(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fit", required=True)
+    ap.add_argument("--fit-year", type=int, required=True)
+    ap.add_argument("--eval", required=True)
+    ap.add_argument("--eval-year", type=int, required=True)
+    ap.add_argument("--eval-until", type=int, default=None)
+    args = ap.parse_args(argv)
+    history = load(str(DATA), None)
+    fit, _ = frame_for(args.fit, args.fit_year, args.fit_year + 1, history)
+    ev, masks = frame_for(args.eval, args.eval_year, args.eval_until or args.eval_year + 1, history)
+    fit, ev = context_columns(fit), context_columns(ev)
+    base = ["sector", "text", "history"]
+    for names in (base, base + ["purpose"], base + ["purpose", "record", "cofunding", "openness"],
+                  base + ["purpose", "record", "cofunding", "openness", "history_gap", "purpose_gap", "cofunding_gap"]):
+        for additive in (True, False):
+            print("+".join(names), "additive" if additive else "trees", gam(fit, ev, masks, names, additive),
+                  flush=True)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main_gam(sys.argv[2:]) if sys.argv[1:2] == ["gam"] else main())

@@ -297,6 +297,54 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+# --------------------------------------------------------------------------- ranked outputs
+
+
+def applications_for(projects: pd.DataFrame, lines: pd.DataFrame, year: float | None = None) -> pd.DataFrame:
+    """Application rows (the input of :meth:`AwardModel.predict`) for ranked ``lines`` (``project_id``,
+    ``funder_id``) of canonical ``projects``: the project's SIRET (else SIREN) and carrier name as the
+    recipient, its name and summary as the purpose, its sectors, and ``year``."""
+    index = projects.drop_duplicates("project_id").set_index("project_id")
+    at = index.reindex(lines["project_id"].tolist())
+
+    def values(name):
+        return at[name].tolist() if name in at.columns else [None] * len(at)
+
+    recipient = [as_text(a) or as_text(b) for a, b in zip(values("siret"), values("siren"), strict=True)]
+    purpose = [" ".join(p for p in (as_text(a), as_text(b)) if p) or None
+               for a, b in zip(values("name"), values("summary"), strict=True)]
+    return pd.DataFrame({
+        "funder_id": pd.Series([as_text(v) for v in lines["funder_id"].tolist()], dtype=object),
+        "recipient_id": pd.Series(recipient, dtype=object),
+        "recipient_name": pd.Series([as_text(v) for v in values("carrier_name")], dtype=object),
+        "purpose": pd.Series(purpose, dtype=object),
+        "sectors": pd.Series(values("sectors"), dtype=object),
+        "year": pd.Series([np.nan if year is None else float(year)] * len(lines), dtype=float),
+    })
+
+
+def p_award_of_lines(model: AwardModel, projects: pd.DataFrame, lines: pd.DataFrame,
+                     year: float | None = None) -> np.ndarray:
+    """``p_award`` of each ranked line; NaN for a funder the model has no decision of."""
+    out = np.full(len(lines), np.nan)
+    if not len(lines):
+        return out
+    apps = applications_for(projects, lines, year)
+    known = np.isin(apps["funder_id"].to_numpy(dtype=object), model.funders_)
+    if known.any():
+        out[known] = np.round(model.predict(apps.loc[known].reset_index(drop=True)), 4)
+    return out
+
+
+def has_decisions(history: pd.DataFrame | None) -> bool:
+    """Whether ``history`` holds granted and refused decisions of at least three years (enough for
+    :class:`AwardModel`)."""
+    if history is None or not len(history):
+        return False
+    _, granted, years = AwardModel._decided(history)
+    return len(np.unique(years[~np.isnan(years)])) >= 3 and len(np.unique(granted)) == 2
+
+
 # --------------------------------------------------------------------------- metrics
 
 
@@ -350,6 +398,9 @@ def past_rate_baseline(history: pd.DataFrame, applications: pd.DataFrame) -> np.
 
 __all__ = [
     "AwardModel",
+    "applications_for",
+    "has_decisions",
+    "p_award_of_lines",
     "auc",
     "brier",
     "expected_calibration_error",

@@ -53,6 +53,12 @@ METHODS = ("coopmatch", "most_frequent", "tfidf_char_lr")
 #: Learned funders with no grant in this many last training years are closed (see
 #: :func:`funders.learn.learn_funders`); chosen on the Paris validation year 2017.
 DORMANT_YEARS = 2
+#: Rankings of ``evaluate``: the default weights, or weights learned on the latest training year.
+RANKINGS = ("default", "learned")
+#: Default ranking of ``evaluate`` (chosen on the validation year, see benchmarks/RESULTS.md).
+RANKING = "learned"
+#: Merge dormant funders into their learned successor before fitting (default of ``evaluate``).
+SUCCESSORS = True
 
 
 # --------------------------------------------------------------------------- metrics
@@ -237,18 +243,43 @@ class Evaluation:
 
 
 def rank_with_coopmatch(split: Split, top: int, run_date: str, lang: str,
-                        weights: dict[str, float] | None = None, dormant_years: int | None = DORMANT_YEARS):
-    """Learn profiles, fit the matcher with history on the past, rank the test projects."""
+                        weights: dict[str, float] | None = None, dormant_years: int | None = DORMANT_YEARS,
+                        ranking: str = RANKING, successors: bool = SUCCESSORS, info: dict | None = None):
+    """Learn profiles, fit the matcher with history on the past, rank the test projects.
+
+    ``ranking="learned"`` adds :class:`~matcher.engine.purpose_affinity.PurposeAffinity` and learns
+    the weights on the latest training year (:mod:`matcher.evaluation.ranking_weights`; the given
+    ``weights`` still win); ``successors`` merges dormant funders into their learned successor
+    before fitting. What was learned goes into ``info``.
+    """
     from funders.learn import learn_funders
     from matcher.engine.model import Matcher
+    from matcher.evaluation.ranking_weights import learn_ranking_weights, prepare_history, ranking_criteria
 
+    if ranking not in RANKINGS:
+        raise InputError(f"ranking must be one of {', '.join(RANKINGS)}, not {ranking!r}")
+    info = {} if info is None else info
     timings = {}
+    criteria = None
+    if ranking == "learned":
+        start = time.perf_counter()
+        try:
+            learned = learn_ranking_weights(split.train, dormant_years=dormant_years, successors=successors)
+        except InputError as error:  # too short a history: the default ranking, and why
+            info["ranking_fallback"] = str(error)
+        else:
+            info["learned_ranking"] = learned
+            weights = {**learned["weights"], **(weights or {})}
+            criteria = ranking_criteria()
+        timings["learn_ranking"] = time.perf_counter() - start
+    train, mapping = prepare_history(split.train, successors)
+    info["successors"] = mapping
     start = time.perf_counter()
-    funders = learn_funders(split.train, dormant_years=dormant_years or None)
+    funders = learn_funders(train, dormant_years=dormant_years or None)
     timings["learn_funders"] = time.perf_counter() - start
     start = time.perf_counter()
-    matcher = Matcher(date=run_date, lang=lang,
-                      top=top, weights=weights).fit(funders, history=split.train)
+    matcher = Matcher(date=run_date, lang=lang, criteria=criteria,
+                      top=top, weights=weights).fit(funders, history=train)
     timings["fit"] = time.perf_counter() - start
     start = time.perf_counter()
     projects = projects_from_history(split.test)
@@ -313,7 +344,8 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
                      run_date: str | None = None, lang: str = "fr", baselines: bool = True,
                      sample: int | None = None, seed: int = 0,
                      weights: dict[str, float] | None = None,
-                     dormant_years: int | None = DORMANT_YEARS) -> Evaluation:
+                     dormant_years: int | None = DORMANT_YEARS, ranking: str = RANKING,
+                     successors: bool = SUCCESSORS) -> Evaluation:
     """Rank funders for every granted test application and score the rankings.
 
     Parameters
@@ -337,12 +369,16 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
     dormant_years:
         Learned funders with no grant in that many last training years are
         closed (ranked after the open ones); ``None`` or 0 keeps them all open.
+    ranking, successors:
+        See :func:`rank_with_coopmatch` (defaults :data:`RANKING`, :data:`SUCCESSORS`).
     """
     if top < max(HITS + (NDCG_AT,)):
         raise InputError(f"--top must be at least {max(HITS + (NDCG_AT,))} to compute the metrics")
     run_date = run_date or dt.date(test_from_year, 1, 1).isoformat()
     split = time_split(history, test_from_year, sample, seed)
-    matcher, projects, ranked, timings = rank_with_coopmatch(split, top, run_date, lang, weights, dormant_years)
+    info: dict = {}
+    matcher, projects, ranked, timings = rank_with_coopmatch(split, top, run_date, lang, weights, dormant_years,
+                                                             ranking, successors, info)
     ids = projects["project_id"].tolist()
     ranks = {"coopmatch": ranks_of_truth(_ranked_lists(ranked, ids), split.truth)}
     if baselines:
@@ -364,7 +400,12 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
         settings={"run_date": matcher.run_date_, "weights": dict(zip(
             matcher.criteria_names_, np.round(matcher.weights_[0], 4).tolist(), strict=True)),
                   "history_temperature": round(getattr(criterion, "temperature_", float("nan")), 4),
-                  "sample": sample, "seed": seed, "dormant_years": dormant_years or None},
+                  "sample": sample, "seed": seed, "dormant_years": dormant_years or None,
+                  "ranking": "learned" if "learned_ranking" in info else "default",
+                  **({"ranking_fallback": info["ranking_fallback"]} if "ranking_fallback" in info else {}),
+                  "successors": info.get("successors", {}),
+                  **({"ranking_weights_learned_on": info["learned_ranking"]["year"]}
+                     if "learned_ranking" in info else {})},
         subsets=subsets,
     )
 
