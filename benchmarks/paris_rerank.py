@@ -43,7 +43,8 @@ def frame_for(dump: str, year: int, until: int, history: pd.DataFrame):
 
 
 def rank_metrics(frame: pd.DataFrame, score: np.ndarray, masks) -> dict:
-    order = np.lexsort((frame["funder_id"].to_numpy(), -np.round(score, 9), -(frame["eligibility"].to_numpy() != "ineligible").astype(int),
+    open_ = (frame["eligibility"].to_numpy() != "ineligible").astype(int)
+    order = np.lexsort((frame["funder_id"].to_numpy(), -np.round(score, 9), -open_,
                         frame["p"].to_numpy()))
     f = frame.iloc[order]
     rank = f.groupby("p").cumcount().to_numpy() + 1
@@ -119,7 +120,7 @@ def main(argv=None) -> int:
     for names in sets:
         w = fit_weights(fit, names)
         w = w / w.sum() * 1.4
-        print("+".join(names), dict(zip(names, np.round(w, 3).tolist())),
+        print("+".join(names), dict(zip(names, np.round(w, 3).tolist(), strict=True)),
               rank_metrics(ev, weighted(ev, names, w), masks), flush=True)
     return 0
 

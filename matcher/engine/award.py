@@ -170,13 +170,17 @@ class AwardModel:
         fit_years, calib_year = distinct[1:-1], distinct[-1]
         x_fit = np.vstack([self._year_features(rows, years, y) for y in fit_years])
         y_fit = np.concatenate([granted[years == y] for y in fit_years])
+        # A feature never known in the fit years (e.g. a short history) is a constant 0: the trees'
+        # binning cannot take a column that is all NaN.
+        self.empty_columns_ = np.isnan(x_fit).all(axis=0)
+        x_fit = self._filled(x_fit)
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         self.model_ = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=31,
                                                      min_samples_leaf=40, l2_regularization=1.0,
                                                      random_state=self.seed).fit(x_fit, y_fit)
         x_cal = self._year_features(rows, years, calib_year)
-        raw = self.model_.predict_proba(x_cal)[:, 1]
+        raw = self.model_.predict_proba(self._filled(x_cal))[:, 1]
         self.calibrator_ = self._calibrator(raw, granted[years == calib_year])
         # Features of new applications look back on every decision of the history.
         self.past_ = self._past(rows, granted, years, np.inf)
@@ -275,7 +279,14 @@ class AwardModel:
             raise MatchingError("AwardModel is not fitted: call fit(history) first")
         if len(applications) == 0:
             return np.zeros(0)
-        return self.model_.predict_proba(self._features(applications, self.past_, self.text_model_))[:, 1]
+        x = self._filled(self._features(applications, self.past_, self.text_model_))
+        return self.model_.predict_proba(x)[:, 1]
+
+    def _filled(self, x: np.ndarray) -> np.ndarray:
+        if self.empty_columns_.any():
+            x = x.copy()
+            x[:, self.empty_columns_] = 0.0
+        return x
 
     def predict(self, applications: pd.DataFrame) -> np.ndarray:
         """``p_award`` of each application row (``funder_id``, ``recipient_id``, ``recipient_name``,

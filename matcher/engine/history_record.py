@@ -242,8 +242,10 @@ class _RecordCriterion(FrameCache, Criterion):
             return np.full(block.shape, np.nan)
         out = scores[:, np.maximum(columns, 0)]
         out[:, columns < 0] = self.missing_funder
+        out[np.isnan(scores).all(axis=1)] = np.nan  # a recipient the history does not know
         return out
 
+    #: Score against a funder absent from the history (for a recipient the history knows).
     missing_funder = np.nan
 
 

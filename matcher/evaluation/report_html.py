@@ -92,7 +92,8 @@ def reliability_svg(award: dict, lang: str = "fr") -> str:
         p = tick / 10
         parts.append(f'<text x="{x(p)}" y="{MARGIN + PLOT + 16}" font-size="10" text-anchor="middle">'
                      f"{_num(p, lang, 1)}</text>")
-        parts.append(f'<text x="{MARGIN - 6}" y="{y(p) + 3}" font-size="10" text-anchor="end">{_num(p, lang, 1)}</text>')
+        parts.append(f'<text x="{MARGIN - 6}" y="{y(p) + 3}" font-size="10" text-anchor="end">'
+                     f"{_num(p, lang, 1)}</text>")
     parts.append(f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(1)}" stroke="#999" stroke-dasharray="4 3"/>')
     parts.append(f'<text x="{MARGIN + PLOT / 2}" y="{size - 8}" font-size="11" text-anchor="middle">'
                  f"{escape(_t('predicted', lang))}</text>")
@@ -158,7 +159,7 @@ def _award_section(award: dict, lang: str) -> str:
                 cells.append(f'<td class="num">{_int(table["count"][b], lang)}</td>'
                              f'<td class="num">{_num(table["observed"][b], lang)}</td>')
         bins.append(f"<tr><td>{_num(b / sizes, lang, 1)}–{_num((b + 1) / sizes, lang, 1)}</td>{''.join(cells)}</tr>")
-    count_head = (f"<tr><th></th>" + "".join(f'<th class="num">{escape(_t("count", lang))}</th>'
+    count_head = ("<tr><th></th>" + "".join(f'<th class="num">{escape(_t("count", lang))}</th>'
                                              f'<th class="num">{escape(_t("observed", lang))}</th>'
                                              for n in COLOURS if n in award) + "</tr>")
     return (head + "<table>" + "".join(rows) + "</table>"
