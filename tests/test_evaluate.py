@@ -360,3 +360,28 @@ def test_funders_for_gives_the_chance_of_award_when_the_history_has_decisions(tm
     result = runner.invoke(cli, base + ["--history", str(granted_only), "--lang", "en"])
     assert result.exit_code == 0 and "p_award" not in result.stdout
     assert "no chance of award (p_award)" in result.stderr
+
+
+def test_batch_files_gain_p_award_equal_to_funders_for(tmp_path, monkeypatch):
+    import io
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    common = ["--date", "2026-12-01", "--top", "5", "--history", "funders/examples/historique_exemple.csv"]
+    runner = CliRunner()
+    outs = {}
+    for fmt in ("csv", "parquet"):
+        outs[fmt] = tmp_path / fmt
+        result = runner.invoke(cli, ["batch", "--projects", "projects/examples/projets.csv", "--funders",
+                                     "funders/examples/financeurs.yaml", "--quiet", "--format", fmt,
+                                     "-o", str(outs[fmt]), *common])
+        assert result.exit_code == 0, result.output
+    csv_lines = pd.read_csv(outs["csv"] / "funders_for_projects.csv")
+    parquet_lines = pd.read_parquet(outs["parquet"] / "funders_for_projects.parquet")
+    for frame in (csv_lines, parquet_lines):
+        assert list(frame.columns).index("p_award") == list(frame.columns).index("score") + 1
+    assert np.allclose(csv_lines["p_award"], parquet_lines["p_award"], equal_nan=True)
+    assert "p_award" in pd.read_csv(outs["csv"] / "projects_for_funders.csv").columns
+    single = runner.invoke(cli, ["funders-for", "projects/examples/projets.csv", "--format", "csv", *common])
+    ranked = pd.read_csv(io.StringIO(single.stdout[single.stdout.index("project_id,"):]))
+    merged = ranked.merge(csv_lines, on=["project_id", "funder_id", "call_id"], suffixes=("", "_batch"))
+    assert len(merged) and np.allclose(merged["p_award"], merged["p_award_batch"], equal_nan=True)
