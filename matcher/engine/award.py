@@ -132,6 +132,26 @@ PAST_FEATURES = ("recipient_decisions_log", "recipient_rate", "recipient_new", "
                  "funder_decisions_log")
 
 
+#: Add the grant rate of similar texts *sent to the same funder* (words crossed with the funder).
+FUNDER_WORDS = False
+
+
+def _with_funder_words(matrix, funders: np.ndarray, index: dict):
+    """``[words | words x funder]``: each row's words again in its funder's own block of columns
+    (none for a funder outside ``index``), so a linear model learns per-funder word weights."""
+    from scipy import sparse
+
+    matrix = sparse.csr_matrix(matrix)
+    vocabulary = matrix.shape[1]
+    block = np.array([index.get(f, -1) for f in funders.tolist()], dtype=np.int64)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    keep = block[rows] >= 0
+    crossed = sparse.csr_matrix((matrix.data[keep], (rows[keep], block[rows][keep] * vocabulary
+                                                     + matrix.indices[keep])),
+                                shape=(matrix.shape[0], vocabulary * max(len(index), 1)))
+    return sparse.hstack([matrix, crossed], format="csr")
+
+
 class AwardModel:
     """``p_award``: the calibrated chance that an application is granted (see the module docstring).
 
@@ -143,12 +163,14 @@ class AwardModel:
         Seed of the boosted trees.
     """
 
-    def __init__(self, calibration: str = "isotonic", seed: int = 0, text: bool = True):
+    def __init__(self, calibration: str = "isotonic", seed: int = 0, text: bool = True,
+                 funder_words: bool = FUNDER_WORDS):
         if calibration not in ("isotonic", "sigmoid"):
             raise MatchingError(f"calibration must be 'isotonic' or 'sigmoid', not {calibration!r}")
         self.calibration = calibration
         self.seed = seed
         self.text = text
+        self.funder_words = funder_words
 
     # ------------------------------------------------------------------ fitting
 
@@ -224,7 +246,12 @@ class AwardModel:
 
                 by_funder[name] = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=10, tol=None,
                                                 random_state=self.seed).fit(matrix[which], funders[which])
-        return vectorizer, model, by_funder
+        pair_model = None
+        if self.funder_words:
+            index = {f: i for i, f in enumerate(sorted(set(funders.tolist()) - {None}))}
+            pair_model = (index, LogisticRegression(C=1.0, max_iter=200, solver="liblinear").fit(
+                _with_funder_words(matrix, funders, index), granted[mask]))
+        return vectorizer, model, by_funder, pair_model
 
     def _year_features(self, rows, years, year: float) -> np.ndarray:
         """Features of the applications of ``year``, as of the years before it."""
@@ -237,11 +264,14 @@ class AwardModel:
         funders = np.array([as_text(v) for v in column(apps, "funder_id")], dtype=object)
         years = np.array([as_float(v) for v in column(apps, "year")], dtype=float)
         base = past.features(keys, funders, years)
-        text_score = np.full((len(apps), 3), np.nan)
+        text_score = np.full((len(apps), 4 if self.funder_words else 3), np.nan)
         if text_model is not None:
-            vectorizer, model, by_funder = text_model
+            vectorizer, model, by_funder, pair_model = text_model
             matrix = vectorizer.transform(_texts(apps))
             text_score[:, 0] = model.predict_proba(matrix)[:, 1]
+            if pair_model is not None:
+                index, classifier = pair_model
+                text_score[:, 3] = classifier.predict_proba(_with_funder_words(matrix, funders, index))[:, 1]
             # How much the text looks like what this funder granted (and refused) before.
             for c, name in ((1, "granted"), (2, "refused")):
                 if name in by_funder:
