@@ -352,6 +352,12 @@ def test_funders_for_gives_the_chance_of_award_when_the_history_has_decisions(tm
     assert list(ranked.columns).index("p_award") == list(ranked.columns).index("score") + 1
     known = ranked["p_award"].dropna()
     assert len(known) and ((known >= 0) & (known <= 1)).all()
+    page = tmp_path / "rapport.html"
+    html_run = runner.invoke(cli, base[:-4] + ["--top", "5", "--format", "html", "-o", str(page),
+                                               "--history", "funders/examples/historique_exemple.csv"])
+    assert html_run.exit_code == 0, html_run.output
+    assert 'data-key="p_award"' in page.read_text(encoding="utf-8")
+    assert "Chance d&#x27;obtention" in page.read_text(encoding="utf-8")
     without = runner.invoke(cli, base)
     assert without.exit_code == 0 and "p_award" not in without.stdout
     granted_only = tmp_path / "accordees.csv"
