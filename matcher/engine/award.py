@@ -133,7 +133,7 @@ PAST_FEATURES = ("recipient_decisions_log", "recipient_rate", "recipient_new", "
 
 
 #: Add the grant rate of similar texts *sent to the same funder* (words crossed with the funder).
-FUNDER_WORDS = False
+FUNDER_WORDS = True
 
 
 def _with_funder_words(matrix, funders: np.ndarray, index: dict):
