@@ -26,7 +26,10 @@ from the decisions of the years before ``Y`` only ("as of" features):
   probability of the funder among the past granted, resp. refused, rows: an
   application sent to a directorate whose topics it does not share is more
   often refused). On Paris (train to 2017, test 2018–2019) the two funder
-  scores took AUC from 0.744 to 0.762.
+  scores took AUC from 0.744 to 0.762. A fourth text score is the grant rate
+  of similar texts *sent to the same funder* (a logistic regression on the
+  words and on the words crossed with the funder, :data:`FUNDER_WORDS`):
+  validation year 2017 AUC 0.777 → 0.783.
 
 Model: gradient-boosted trees (scikit-learn's ``HistGradientBoostingClassifier``),
 fitted on the applications of every training year but the latest (each with its

@@ -93,7 +93,7 @@ def learn_ranking_weights(history: pd.DataFrame, dormant_years: int | None = 2, 
     """
     from funders.learn import learn_funders
     from matcher.engine.model import Matcher
-    from matcher.evaluation.evaluate import projects_from_history
+    from matcher.evaluation.applications import projects_from_history
 
     years = np.array([as_float(v) for v in column(history, "year")], dtype=float)
     known = np.unique(years[~np.isnan(years)])
