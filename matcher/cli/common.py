@@ -334,7 +334,6 @@ def with_chance_of_award(ranked, projects, matcher, lang):
                    "sur trois ans" if lang == "fr" else "no chance of award (p_award): the history has no granted "
                    "and refused decisions over three years", err=True)
         return ranked
-    click.echo("chance d'obtention…" if lang == "fr" else "chance of award…", err=True)
     model = AwardModel().fit(history)
     year = int(str(matcher.run_date_)[:4])
     out = ranked.copy()
