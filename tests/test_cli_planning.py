@@ -72,8 +72,8 @@ def test_allocate_csv_keeps_within_the_envelope_and_the_shares():
     (["--envelope", "-5"], 2, "l'enveloppe doit être un montant positif, reçu -5"),
     (["--envelope", "1000", "--max-share", "region:84=1.2"], 2,
      "la part doit être entre 0 et 1 (une part de l'enveloppe), reçu 1.2"),
-    (["--envelope", "1000", "--max-share", "colour:red=0.2"], 2, "dimension inconnue 'colour'"),
-    (["--envelope", "1000", "--max-share", "region:Atlantide=0.2"], 1, "Error: région inconnue 'Atlantide'"),
+    (["--envelope", "1000", "--max-share", "colour:red=0.2"], 2, "dimension inconnue « colour »"),
+    (["--envelope", "1000", "--max-share", "region:Atlantide=0.2"], 1, "Error: région inconnue « Atlantide »"),
     (["--envelope", "500000", "--min-share", "department:93=0.2"], 1,
      "Error: les contraintes ne peuvent pas toutes tenir : min-share department:93=0.2 demande 100\u202f000 € mais "
      "les dossiers éligibles de department 93 demandent 0 €"),
