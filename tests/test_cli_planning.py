@@ -210,3 +210,30 @@ def test_allocate_table_speaks_french_by_default_and_english_on_demand():
     assert fr.exit_code == en.exit_code == 0
     assert "== Projets retenus" in fr.stdout and "Enveloppe 200\u202f000\u00a0€" in fr.stdout
     assert "== Funded" in en.stdout and "Envelope €200,000" in en.stdout
+
+
+def _sample_without_instruments(tmp_path):
+    """The sample projects with no "Instruments recherchés" column."""
+    with open(SAMPLE_PROJECTS, encoding="utf-8", newline="") as fh:
+        table = list(csv.reader(fh, delimiter=";"))
+    at = table[0].index("Instruments recherchés")
+    path = tmp_path / "projets.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";").writerows([r[:at] + r[at + 1:] for r in table])
+    return str(path)
+
+
+def test_plan_and_allocate_say_once_that_no_project_states_its_instruments(tmp_path):
+    """Issue 16: like the ranking commands, plan and allocate set the instruments rule aside (one note on
+    stderr) when the projects file has no such column, instead of a reason on every line."""
+    path = _sample_without_instruments(tmp_path)
+    plan = run("plan", "--project", "P001", path, *DATE, "--format", "csv")
+    assert plan.exit_code == 0, plan.output
+    assert plan.stderr.count("Aucun projet n'indique les instruments recherchés") == 1
+    assert not any("Instruments recherchés" in (r.get("reasons") or "") for r in rows(plan.stdout))
+    alloc = run("allocate", "--funder", "F-FDD-TERRES", "--projects", path, *DATE, "--envelope", "200000",
+                "--format", "csv")
+    assert alloc.exit_code == 0, alloc.output
+    assert alloc.stderr.count("Aucun projet n'indique les instruments recherchés") == 1
+    with_column = run("plan", "--project", "P001", str(SAMPLE_PROJECTS), *DATE, "--format", "csv")
+    assert "Aucun projet n'indique" not in with_column.stderr
