@@ -185,13 +185,14 @@ def test_the_scan_finds_the_raise_sites():
 @pytest.mark.parametrize("path,line,name,messages", [s for s in SITES if not allowlisted(s[0], s[2], s[3])],
                          ids=lambda v: v if isinstance(v, str) and "/" in v else None)
 def test_every_user_facing_message_has_a_french_pattern(path, line, name, messages):
-    assert any(translate(m, "fr") != m for m in messages), f"{path}:{line} {name}: no French pattern for {messages[0]!r}"
+    assert any(translate(m, "fr") != m for m in messages), \
+        f"{path}:{line} {name}: no French pattern for {messages[0]!r}"
 
 
 def test_every_allowlist_entry_is_used():
     # an entry nothing matches any more is dead weight: remove it
     used = set()
-    for path, _line, name, messages in SITES:
+    for path, _line, _name, messages in SITES:
         for i, (_reason, prefix, pattern) in enumerate(ALLOWLIST):
             if path.startswith(prefix) and (pattern is None or any(re.fullmatch(pattern, m, re.DOTALL)
                                                                    for m in messages)):

@@ -103,7 +103,8 @@ PATTERNS: list[tuple[str, str]] = [
      "la colonne « {col} » est associée à deux champs : {a} et {b}"),
     (r"territory: the list of place columns is empty", "territory : la liste des colonnes de lieu est vide"),
     (r"repeated column names: (?P<names>.*)", "noms de colonne répétés : {names}"),
-    (r"unknown limit (?P<names>.*); known limits: (?P<known>.*)", "limite inconnue {names} ; limites connues : {known}"),
+    (r"unknown limit (?P<names>.*); known limits: (?P<known>.*)",
+     "limite inconnue {names} ; limites connues : {known}"),
     (r"--date: unreadable date: '(?P<got>.*)'", "--date : date illisible : « {got} »"),
     (r"--date: (?P<reason>.+)", "--date : {reason}"),
     (r"--weights-file (?P<path>.+?): unreadable \((?P<why>.*)\)", "--weights-file {path} : illisible ({why})"),
@@ -147,7 +148,8 @@ PATTERNS: list[tuple[str, str]] = [
      "aucune ligne accordée en {year} ou après : rien à tester"),
     (r"no decided row in (?P<year>\S+) or after: nothing to test the chance of award on",
      "aucune ligne décidée en {year} ou après : rien pour tester la chance d'attribution"),
-    (r"--top must be at least (?P<n>\d+) to compute the metrics", "--top doit valoir au moins {n} pour calculer les mesures"),
+    (r"--top must be at least (?P<n>\d+) to compute the metrics",
+     "--top doit valoir au moins {n} pour calculer les mesures"),
     (r"learn-weights needs decisions \(granted and refused\) of at least two years",
      "learn-weights demande des décisions (accordées et refusées) sur au moins deux années"),
     (r"learn-weights needs granted and refused decisions in (?P<year>\S+) "
@@ -261,6 +263,9 @@ USAGE_PATTERNS: list[tuple[str, str]] = [
      "Option inconnue {o}. (Vouliez-vous dire l'une de : {names} ?)"),
     (r"No such option (?P<o>'.*?')\. \(Did you mean (?P<names>.*)\?\)",
      "Option inconnue {o}. (Vouliez-vous dire {names} ?)"),
+    (r"No such option (?P<o>'.*?')\. Did you mean (?P<names>.*)\?", "Option inconnue {o}. Vouliez-vous dire {names} ?"),
+    (r"No such option (?P<o>'.*?')\. \(Possible options: (?P<names>.*)\)",
+     "Option inconnue {o}. (Options possibles : {names})"),
     (r"No such option (?P<o>'.*?')\.", "Option inconnue {o}."),
     (r"No such option: (?P<o>.*)", "Option inconnue : {o}"),
     (r"Option (?P<o>'.*?') requires an argument\.", "L'option {o} attend une valeur."),
@@ -350,7 +355,8 @@ def translate(message: str, lang: str) -> str:
                 if parts.get(name):
                     parts[name] = parts[name].replace(",", "\u202f")
             if parts.get("formats"):
-                parts["formats"] = parts["formats"].replace(", optionally gzipped (.gz)", ", éventuellement en gzip (.gz)")
+                parts["formats"] = parts["formats"].replace(", optionally gzipped (.gz)",
+                                                            ", éventuellement en gzip (.gz)")
             if parts.get("reason"):
                 parts["reason"] = _problem_fr(parts["reason"]) or parts["reason"]
             return template.format(**parts)
