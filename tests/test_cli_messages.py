@@ -115,3 +115,20 @@ def test_a_problem_text_is_read_back_from_the_catalogue():
     # ParseError.reason_en behind "--date: …" and a decision file's first problem: the French is the catalogue's
     assert translate("--date: date without a day: 2026-02", "fr") == "--date : date sans jour : 2026-02"
     assert translate("something else entirely", "fr") == "something else entirely"
+
+
+def test_bad_weights_line_by_line(runner):
+    args = ("funders-for", PROJECTS, "--weight", "secteur_x=1", "--weight", "sector=-1")
+    result = runner.invoke(cli, list(args))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-3:] == [
+        "Error: poids invalides :",
+        "  poids : critère inconnu « secteur_x » (vouliez-vous dire sector ?) ; critères : sector, text, scale, "
+        "legal_form, territory, just_transition, cooperation",
+        "  poids : le poids de « sector » doit être un nombre fini ≥ 0, pas -1.0"]
+    english = runner.invoke(cli, [*args, "--lang", "en"])
+    assert english.output.splitlines()[-3:] == [
+        "Error: bad weights:",
+        "  weights: unknown criterion 'secteur_x' (did you mean sector?); criteria: sector, text, scale, "
+        "legal_form, territory, just_transition, cooperation",
+        "  weights: weight of 'sector' must be a finite number >= 0, not -1.0"]

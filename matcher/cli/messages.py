@@ -96,7 +96,19 @@ PATTERNS: list[tuple[str, str]] = [
     (r"cannot map (?P<field>\S+) to column '(?P<col>.*?)': no such column; available columns: (?P<cols>.*)",
      "impossible d'associer {field} à la colonne « {col} » : cette colonne n'existe pas ; "
      "colonnes disponibles : {cols}"),
-    (r"bad weights:(?P<rest>.*)", "poids invalides :{rest}"),
+    (r"bad weights:(?P<lines>.*)", "poids invalides :{lines}"),
+    # the lines of "bad weights:" (engine/scoring.resolve_weights), one problem each
+    (r"(?P<where>weights|funder '.*?'(?: call '.*?')? weights): unknown criterion '(?P<key>.*?)'"
+     r"(?: \(did you mean (?P<close>.*)\?\))?; criteria: (?P<names>.*)",
+     "{where} : critère inconnu « {key} »{close} ; critères : {names}"),
+    (r"(?P<where>weights|funder '.*?'(?: call '.*?')? weights): weight of '(?P<key>.*)' is not a number: (?P<got>.*)",
+     "{where} : le poids de « {key} » n'est pas un nombre : {got}"),
+    (r"(?P<where>weights|funder '.*?'(?: call '.*?')? weights): weight of '(?P<key>.*)' must be a finite number "
+     r">= 0, not (?P<got>.*)",
+     "{where} : le poids de « {key} » doit être un nombre fini ≥ 0, pas {got}"),
+    (r"(?P<where>weights|funder '.*?'(?: call '.*?')? weights): every weight is zero",
+     "{where} : tous les poids sont nuls"),
+    (r"\.\.\. and (?P<n>\d+) more", "… et {n} de plus"),
     (r"--map gives two columns for (?P<field>\S+): '(?P<a>.*)' and '(?P<b>.*)'",
      "--map donne deux colonnes pour {field} : « {a} » et « {b} »"),
     (r"column '(?P<col>.*)' is mapped to two fields: (?P<a>\S+) and (?P<b>\S+)",
@@ -357,10 +369,31 @@ def translate(message: str, lang: str) -> str:
             if parts.get("formats"):
                 parts["formats"] = parts["formats"].replace(", optionally gzipped (.gz)",
                                                             ", éventuellement en gzip (.gz)")
+            if parts.get("lines"):
+                parts["lines"] = "\n  ".join(translate(line, lang) if line else line
+                                             for line in parts["lines"].split("\n  "))
+            if parts.get("close"):
+                parts["close"] = f" (vouliez-vous dire {parts['close']} ?)"
+            if parts.get("where"):
+                parts["where"] = _where_fr(parts["where"])
             if parts.get("reason"):
                 parts["reason"] = _problem_fr(parts["reason"]) or parts["reason"]
             return template.format(**parts)
     return _problem_fr(message) or message
+
+
+_WHERE = re.compile(r"funder '(?P<funder>.*?)'(?: call '(?P<call>.*?)')? weights")
+
+
+def _where_fr(where: str) -> str:
+    """``weights`` / ``funder 'F' call 'C' weights``, where a weight problem was found, in French."""
+    found = _WHERE.fullmatch(where)
+    if where == "weights":
+        return "poids"
+    if not found:
+        return where
+    call = f", appel « {found['call']} »" if found["call"] is not None else ""
+    return f"poids du financeur « {found['funder']} »{call}"
 
 
 @functools.cache
