@@ -21,8 +21,8 @@ from matcher.cli.messages import translate
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "matcher"
 
-#: Exceptions a user can meet at the command line: the CLI turns them into ``Error: …``.
-USER_FACING = re.compile(r"(?:\w+Error|ClickException|UsageError|BadParameter)$")
+#: Exceptions a user can meet: the CLI turns them into ``Error: …`` (``Invalid``, ``NotFound``: the web app's).
+USER_FACING = re.compile(r"(?:\w+Error|ClickException|UsageError|BadParameter|Invalid|NotFound)$")
 #: Python's own exceptions: a bug if one escapes (``core/errors.py``: "anything else is a bug and keeps its
 #: traceback"); programming errors and assertion-like checks, never a user's ``Error: …``.
 BUILTIN = {"ValueError", "TypeError", "KeyError", "AttributeError", "NotImplementedError", "RuntimeError",
@@ -30,9 +30,9 @@ BUILTIN = {"ValueError", "TypeError", "KeyError", "AttributeError", "NotImplemen
 
 #: Messages a CLI user cannot reach, by group: (reason, path prefix, regex on the rendered message or None).
 ALLOWLIST: list[tuple[str, str, str | None]] = [
-    # The web app: its pages and API answer in the web app's own French chrome; `coopmatch serve` only shows
-    # the errors of create_app (the one below is translated by a pattern all the same).
-    ("web app only", "matcher/web/", None),
+    # The web app: its pages and API answer in the web app's own French chrome. Not web/accounts.py (the
+    # `workspace user …` commands) nor web/app.py (`coopmatch serve` refusing to start): the CLI shows those.
+    *(("web app only", f"matcher/web/{name}", None) for name in ("common.py", "routes.py", "service.py")),
     # unknown_message writes both languages itself (lang="fr"); the CLI reads its English back with
     # messages._unknown_fr, tested message by message in tests/test_suggest.py.
     ("written in both languages", "matcher/core/suggest.py", None),

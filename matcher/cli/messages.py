@@ -242,6 +242,17 @@ PATTERNS: list[tuple[str, str]] = [
     (r"'(?P<path>.*)' has no project_id column \(or give a \.txt file, one id per line\)",
      "« {path} » n'a pas de colonne project_id (ou donnez un fichier .txt, un identifiant par ligne)"),
     (r"no project id in '(?P<path>.*)'", "aucun identifiant de projet dans « {path} »"),
+    # the accounts of `coopmatch serve` (`workspace user …`) and serve's refusal to start
+    (r"a user name is 1 to 64 of a-z 0-9 \. _ - @, got '(?P<got>.*)'",
+     "un nom d'utilisateur compte 1 à 64 caractères parmi a-z 0-9 . _ - @, reçu « {got} »"),
+    (r"unknown role '(?P<value>.*)'; expected one of (?P<names>.*)", "rôle inconnu « {value} » ; attendu : {names}"),
+    (r"a password has at least (?P<n>\d+) characters", "un mot de passe compte au moins {n} caractères"),
+    (r"user '(?P<name>.*)' already exists", "l'utilisateur « {name} » existe déjà"),
+    (r"no user '(?P<name>.*)' in this workspace", "pas d'utilisateur « {name} » dans cet espace de travail"),
+    (r"refusing to serve (?P<ws>.+?) on (?P<host>\S+): it has no accounts, and only a loopback address may run "
+     r"without them\. Add one with '(?P<cmd>.*)', or serve on 127\.0\.0\.1",
+     "refus de servir {ws} sur {host} : il n'a aucun compte, et seule une adresse locale (loopback) peut s'en "
+     "passer. Ajoutez-en un avec « {cmd} », ou servez sur 127.0.0.1"),
     # usage mistakes of coopmatch's own commands (exit 2)
     (r"(?P<opt>--map|--mapping-file) is read by validate and normalize, not by this command: run "
      r"'coopmatch normalize projects FILE --map FIELD=COLUMN -o canon\.csv' first, then rank canon\.csv",
