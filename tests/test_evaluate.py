@@ -115,7 +115,8 @@ def test_cli_writes_the_report(tmp_path):
 def test_cli_reports_an_empty_test_period(tmp_path):
     history = tmp_path / "historique.csv"
     small_history().drop(columns="status").to_csv(history, index=False)
-    result = CliRunner().invoke(cli, ["evaluate", "--history", str(history), "--test-from-year", "2030"])
+    result = CliRunner().invoke(cli, ["evaluate", "--history", str(history), "--test-from-year", "2030",
+                                      "--lang", "en"])
     assert result.exit_code == 1 and "nothing to test" in result.output
 
 
@@ -229,7 +230,7 @@ def test_cli_decisions_and_reliability(tmp_path):
     assert data["award"]["test_decisions"] == 60 and set(data["award"]) >= {"p_award", "past_rate"}
     assert set(data["award"]["p_award"]) == {"auc", "brier", "ece", "reliability"}
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    result = CliRunner().invoke(cli, base + ["--reliability", str(png)])
+    result = CliRunner().invoke(cli, base + ["--reliability", str(png), "--lang", "en"])
     assert result.exit_code == 2 and "--reliability needs --decisions" in result.output
 
 
@@ -255,7 +256,7 @@ def test_cli_learn_weights_then_weights_file(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("history: beaucoup\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["evaluate", "--history", str(history), "--test-from-year", "2018",
-                                      "--weights-file", str(bad)])
+                                      "--weights-file", str(bad), "--lang", "en"])
     assert result.exit_code == 1 and "Error: --weights-file" in result.output and "not a number" in result.output
 
 
