@@ -150,8 +150,14 @@ PATTERNS: list[tuple[str, str]] = [
     # history, evaluation and learning
     (r"the chance of award needs granted and refused decisions over at least three years "
      r"\(one to look back on, one to learn, one to calibrate\)",
-     "la chance d'attribution demande des décisions accordées et refusées sur au moins trois années "
+     "la chance d'obtention demande des décisions accordées et refusées sur au moins trois années "
      "(une pour le recul, une pour apprendre, une pour calibrer)"),
+    (r"learning the ranking weights needs at least three years of decisions "
+     r"\(two to fit the matcher on, the latest to learn from\)",
+     "apprendre les poids du classement demande des décisions sur au moins trois années "
+     "(deux pour ajuster le moteur, la dernière pour apprendre)"),
+    (r"no granted application in (?P<year>\S+) to learn the ranking weights from",
+     "aucune demande accordée en {year} pour apprendre les poids du classement"),
     (r"evaluate needs history rows with funder_id and year \(map them with --map\)",
      "evaluate demande des lignes d'historique avec funder_id et year (associez-les avec --map)"),
     (r"no history row before (?P<year>\S+): nothing to learn from",
