@@ -94,14 +94,15 @@ def test_resume_refuses_other_parameters(files, tmp_path, monkeypatch):
     monkeypatch.setattr(chunks, "_chunk_frames", real)
     result = CliRunner().invoke(cli, ["batch", "--projects", str(files / "projects.csv"), "--funders",
                                       str(files / "funders.csv"), "--date", "2026-06-01", "--top", "5",
-                                      "--quiet", "-o", str(tmp_path / "out"), "--chunk-size", "300", "--resume"])
+                                      "--quiet", "-o", str(tmp_path / "out"), "--chunk-size", "300", "--resume",
+                                      "--lang", "en"])
     assert result.exit_code == 1
     assert "Error: cannot resume in" in result.output
     assert "other inputs or parameters" in result.output
 
 
 def test_resume_and_dask_need_csv_or_parquet(files, tmp_path):
-    result = run(files, tmp_path / "out", "--format", "html", "--resume")
+    result = run(files, tmp_path / "out", "--format", "html", "--resume", "--lang", "en")
     assert result.exit_code == 1
     assert "Error: --resume and --engine dask work with --format csv or parquet" in result.output
 

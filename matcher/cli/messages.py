@@ -11,9 +11,11 @@ message (``rest``) is translated in turn.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from matcher.core import suggest
+from matcher.normalize.problems import problem_messages
 
 __all__ = ["PATTERNS", "USAGE_PATTERNS", "lang_in_args", "translate", "translate_usage", "usage_hint"]
 
@@ -30,18 +32,41 @@ PATTERNS: list[tuple[str, str]] = [
     (rf"{_P}: mapping file not found", "{path} : fichier de correspondance introuvable"),
     (rf"{_P}: no sheet (?P<sheet>.+); sheets are: (?P<names>.+)",
      "{path} : pas de feuille {sheet} ; les feuilles sont : {names}"),
-    (rf"{_P}: no supported file in this folder \(expected (?P<what>.+)\)",
-     "{path} : aucun fichier pris en charge dans ce dossier (attendu : {what})"),
+    (rf"{_P}: no supported file in this folder \(expected (?P<formats>.+)\)",
+     "{path} : aucun fichier pris en charge dans ce dossier (attendu : {formats})"),
     (rf"{_P}: cannot read the file \((?P<why>.+)\)", "{path} : impossible de lire le fichier ({why})"),
     (rf"{_P}: cannot decode the file as (?P<enc>\S+) \((?P<why>.+)\)",
      "{path} : impossible de décoder le fichier en {enc} ({why})"),
     (rf"{_P}: invalid JSON at line (?P<line>\d+), column (?P<col>\d+): (?P<why>.+)",
      "{path} : JSON invalide ligne {line}, colonne {col} : {why}"),
     (rf"{_P}: invalid YAML(?P<rest>.*)", "{path} : YAML invalide{rest}"),
-    (rf"{_P}: more than (?P<value>[\d,]+) (?P<label>.+?)(?P<seen> \([\d,]+\))?; this is a safety limit, "
+    (rf"{_P}: more than (?P<num>[\d,]+) (?P<label>.+?)(?P<seen> \([\d,]+\))?; this is a safety limit, "
      r"raise it with --limit (?P<name>\w+)=N(?P<tail>.*)",
-     "{path} : plus de {value} {label}{seen} ; c'est une limite de sécurité, relevez-la avec "
+     "{path} : plus de {num} {label}{seen} ; c'est une limite de sécurité, relevez-la avec "
      "--limit {name}=N{tail}"),
+    (rf"{_P}: not a table: expected a list of records or an object, got (?P<type>.+)",
+     "{path} : ce n'est pas un tableau : une liste d'enregistrements ou un objet est attendu, reçu {type}"),
+    (rf"{_P}: several lists of records \((?P<names>.*)\); give one per file",
+     "{path} : plusieurs listes d'enregistrements ({names}) ; donnez-en une par fichier"),
+    (rf"{_P}: invalid JSON Lines \((?P<why>.*)\)", "{path} : JSON Lines invalide ({why})"),
+    (rf"{_P}: cannot read as Parquet \((?P<why>.*)\)", "{path} : impossible de lire le fichier en Parquet ({why})"),
+    (rf"{_P}: cannot open as XLSX \((?P<why>.*)\)", "{path} : impossible d'ouvrir le fichier en XLSX ({why})"),
+    (rf"{_P}: cannot read the XLSX sheet \((?P<why>.*)\)", "{path} : impossible de lire la feuille XLSX ({why})"),
+    (rf"{_P}: cannot read as CSV near line (?P<line>\d+) \((?P<why>.*)\)",
+     "{path} : impossible de lire le fichier en CSV vers la ligne {line} ({why})"),
+    (rf"{_P}: not a text table \(binary file\? it looks like a ZIP or XLSX archive\)",
+     "{path} : ce n'est pas un tableau texte (fichier binaire ? il ressemble à une archive ZIP ou XLSX)"),
+    (rf"{_P}: not a valid gzip file \(Compressed file ended before the end-of-stream marker was reached\)",
+     "{path} : fichier gzip invalide (le fichier compressé s'arrête avant sa fin)"),
+    (rf"{_P}: not a valid gzip file \((?P<why>.*)\)", "{path} : fichier gzip invalide ({why})"),
+    (rf"{_P}: unsupported file type '(?P<ext>.*?)'; expected (?P<formats>.+?)(?: \((?P<hint>save it as .*)\))?",
+     "{path} : type de fichier non pris en charge « {ext} » ; attendu : {formats}{hint}"),
+    (rf"{_P}: cannot read the mapping file \((?P<why>.+)\)",
+     "{path} : impossible de lire le fichier de correspondance ({why})"),
+    (rf"{_P}: a mapping file holds 'field: Column' lines",
+     "{path} : un fichier de correspondance contient des lignes « champ: Colonne »"),
+    (rf"{_P}: the column for (?P<field>\S+) must be a column name, got (?P<got>.*)",
+     "{path} : la colonne de {field} doit être un nom de colonne, reçu {got}"),
     (r"no usable (?P<what>\S+) in '(?P<path>.*)' \((?P<n>\d+) row\(s\) rejected\)",
      "aucun {what} utilisable dans « {path} » ({n} ligne(s) rejetée(s))"),
     (r"'(?P<path>.*)' is an input of this command; choose another output file \(the input would be overwritten\)",
@@ -71,7 +96,98 @@ PATTERNS: list[tuple[str, str]] = [
     (r"cannot map (?P<field>\S+) to column '(?P<col>.*?)': no such column; available columns: (?P<cols>.*)",
      "impossible d'associer {field} à la colonne « {col} » : cette colonne n'existe pas ; "
      "colonnes disponibles : {cols}"),
-    (r"bad weights:(?P<rest>.*)", "poids invalides :{rest}"),
+    (r"bad weights:(?P<lines>.*)", "poids invalides :{lines}"),
+    # the lines of "bad weights:" (engine/scoring.resolve_weights), one problem each
+    (r"(?P<where>weights|funder '.*?'(?: call '.*?')? weights): unknown criterion '(?P<key>.*?)'"
+     r"(?: \(did you mean (?P<close>.*)\?\))?; criteria: (?P<names>.*)",
+     "{where} : critère inconnu « {key} »{close} ; critères : {names}"),
+    (r"(?P<where>weights|funder '.*?'(?: call '.*?')? weights): weight of '(?P<key>.*)' is not a number: (?P<got>.*)",
+     "{where} : le poids de « {key} » n'est pas un nombre : {got}"),
+    (r"(?P<where>weights|funder '.*?'(?: call '.*?')? weights): weight of '(?P<key>.*)' must be a finite number "
+     r">= 0, not (?P<got>.*)",
+     "{where} : le poids de « {key} » doit être un nombre fini ≥ 0, pas {got}"),
+    (r"(?P<where>weights|funder '.*?'(?: call '.*?')? weights): every weight is zero",
+     "{where} : tous les poids sont nuls"),
+    (r"\.\.\. and (?P<n>\d+) more", "… et {n} de plus"),
+    (r"--map gives two columns for (?P<field>\S+): '(?P<a>.*)' and '(?P<b>.*)'",
+     "--map donne deux colonnes pour {field} : « {a} » et « {b} »"),
+    (r"column '(?P<col>.*)' is mapped to two fields: (?P<a>\S+) and (?P<b>\S+)",
+     "la colonne « {col} » est associée à deux champs : {a} et {b}"),
+    (r"territory: the list of place columns is empty", "territory : la liste des colonnes de lieu est vide"),
+    (r"repeated column names: (?P<names>.*)", "noms de colonne répétés : {names}"),
+    (r"unknown limit (?P<names>.*); known limits: (?P<known>.*)",
+     "limite inconnue {names} ; limites connues : {known}"),
+    (r"--date: unreadable date: '(?P<got>.*)'", "--date : date illisible : « {got} »"),
+    (r"--date: (?P<reason>.+)", "--date : {reason}"),
+    (r"--weights-file (?P<path>.+?): unreadable \((?P<why>.*)\)", "--weights-file {path} : illisible ({why})"),
+    (r"--weights-file (?P<path>.+?): expected a mapping criterion: weight",
+     "--weights-file {path} : une table « critère: poids » est attendue"),
+    (r"--weights-file (?P<path>.+?): weight of '(?P<name>.*)' is not a number: (?P<got>.*)",
+     "--weights-file {path} : le poids de « {name} » n'est pas un nombre : {got}"),
+    # the matcher's inputs (a file of projects or funders that loads but cannot be ranked)
+    (r"duplicate project ids: (?P<ids>.*)", "identifiants de projet en double : {ids}"),
+    (r"duplicate funder rows \(funder_id, call_id\): (?P<ids>.*)",
+     "lignes de financeur en double (funder_id, call_id) : {ids}"),
+    (r"projects have no project_id column", "les projets n'ont pas de colonne project_id"),
+    (r"funders have no funder_id column", "les financeurs n'ont pas de colonne funder_id"),
+    (r"every project needs a project_id", "chaque projet doit avoir un project_id"),
+    (r"every funder row needs a funder_id", "chaque ligne de financeur doit avoir un funder_id"),
+    (r"funder '(?P<id>.*)' has no call; unknown call id '(?P<call>.*)'",
+     "le financeur « {id} » n'a pas d'appel ; identifiant d'appel inconnu « {call} »"),
+    (r"too many rows to rank at once \((?P<num>[\d,]+) >= (?P<num2>[\d,]+)\)",
+     "trop de lignes à classer d'un coup ({num} ≥ {num2})"),
+    (r"cannot resume in '(?P<path>.*)': the earlier run had other inputs or parameters "
+     r"\(run without --resume to start over\)",
+     "impossible de reprendre dans « {path} » : le calcul précédent avait d'autres entrées ou paramètres "
+     "(relancez sans --resume pour repartir de zéro)"),
+    # vocabularies (a value of a user's file or option that no vocabulary knows)
+    (r"unknown vocabulary '(?P<value>.*)'; known: (?P<names>.*)",
+     "vocabulaire inconnu « {value} » ; valeurs connues : {names}"),
+    (r"unknown legal form or group: '(?P<value>.*)'", "forme juridique ou groupe inconnu : « {value} »"),
+    (r"unknown legal form or group: (?P<value>.*)", "forme juridique ou groupe inconnu : {value}"),
+    (r"unknown (?P<vocab>\w+) id: '(?P<value>.*)'", "identifiant inconnu du vocabulaire {vocab} : « {value} »"),
+    (r"unknown (?P<vocab>\w+) id: (?P<value>.*)", "identifiant inconnu du vocabulaire {vocab} : {value}"),
+    # history, evaluation and learning
+    (r"the chance of award needs granted and refused decisions over at least three years "
+     r"\(one to look back on, one to learn, one to calibrate\)",
+     "la chance d'obtention demande des décisions accordées et refusées sur au moins trois années "
+     "(une pour le recul, une pour apprendre, une pour calibrer)"),
+    (r"learning the ranking weights needs at least three years of decisions "
+     r"\(two to fit the matcher on, the latest to learn from\)",
+     "apprendre les poids du classement demande des décisions sur au moins trois années "
+     "(deux pour ajuster le moteur, la dernière pour apprendre)"),
+    (r"no granted application in (?P<year>\S+) to learn the ranking weights from",
+     "aucune demande accordée en {year} pour apprendre les poids du classement"),
+    (r"evaluate needs history rows with funder_id and year \(map them with --map\)",
+     "evaluate demande des lignes d'historique avec funder_id et year (associez-les avec --map)"),
+    (r"no history row before (?P<year>\S+): nothing to learn from",
+     "aucune ligne d'historique avant {year} : rien à apprendre"),
+    (r"no granted row in (?P<year>\S+) or after: nothing to test",
+     "aucune ligne accordée en {year} ou après : rien à tester"),
+    (r"no decided row in (?P<year>\S+) or after: nothing to test the chance of award on",
+     "aucune ligne décidée en {year} ou après : rien pour tester la chance d'attribution"),
+    (r"--top must be at least (?P<n>\d+) to compute the metrics",
+     "--top doit valoir au moins {n} pour calculer les mesures"),
+    (r"learn-weights needs decisions \(granted and refused\) of at least two years",
+     "learn-weights demande des décisions (accordées et refusées) sur au moins deux années"),
+    (r"learn-weights needs granted and refused decisions in (?P<year>\S+) "
+     r"\(found (?P<n>\d+) decision\(s\), (?P<g>\d+) granted\)",
+     "learn-weights demande des décisions accordées et refusées en {year} ({n} décision(s) trouvée(s), "
+     "dont {g} accordée(s))"),
+    (r"no decision of funder '(?P<id>.*)' in the history", "aucune décision du financeur « {id} » dans l'historique"),
+    (r"workspace (?P<path>.*) has no grant history and no granted or refused decision yet",
+     "l'espace de travail {path} n'a encore ni historique d'attributions ni décision accordée ou refusée"),
+    (r"learn-funders writes \.csv, \.json, \.jsonl or \.xlsx \(parquet cannot be read back\)",
+     "learn-funders écrit du .csv, .json, .jsonl ou .xlsx (le Parquet ne peut pas être relu)"),
+    # batch
+    (r"'(?P<path>.*)' exists and is not a folder", "« {path} » existe et n'est pas un dossier"),
+    (r"cannot create '(?P<path>.*)': '(?P<other>.*)' is a file, not a folder",
+     "impossible de créer « {path} » : « {other} » est un fichier, pas un dossier"),
+    (r"--engine dask needs Dask: pip install 'coopmatch\[dask\]'",
+     "--engine dask demande Dask : pip install 'coopmatch[dask]'"),
+    (r"--resume and --engine dask work with --format csv or parquet, without --workspace",
+     "--resume et --engine dask fonctionnent avec --format csv ou parquet, sans --workspace"),
+    (r"--from aides-territoires applies to funders only", "--from aides-territoires ne s'applique qu'aux financeurs"),
     (r"--format table prints to the terminal; use (?P<fmts>.*) with -o",
      "--format table affiche dans le terminal ; utilisez {fmts} avec -o"),
     (r"--format (?P<fmt>\S+) is not available for this command",
@@ -132,6 +248,17 @@ PATTERNS: list[tuple[str, str]] = [
     (r"'(?P<path>.*)' has no project_id column \(or give a \.txt file, one id per line\)",
      "« {path} » n'a pas de colonne project_id (ou donnez un fichier .txt, un identifiant par ligne)"),
     (r"no project id in '(?P<path>.*)'", "aucun identifiant de projet dans « {path} »"),
+    # the accounts of `coopmatch serve` (`workspace user …`) and serve's refusal to start
+    (r"a user name is 1 to 64 of a-z 0-9 \. _ - @, got '(?P<got>.*)'",
+     "un nom d'utilisateur compte 1 à 64 caractères parmi a-z 0-9 . _ - @, reçu « {got} »"),
+    (r"unknown role '(?P<value>.*)'; expected one of (?P<names>.*)", "rôle inconnu « {value} » ; attendu : {names}"),
+    (r"a password has at least (?P<n>\d+) characters", "un mot de passe compte au moins {n} caractères"),
+    (r"user '(?P<name>.*)' already exists", "l'utilisateur « {name} » existe déjà"),
+    (r"no user '(?P<name>.*)' in this workspace", "pas d'utilisateur « {name} » dans cet espace de travail"),
+    (r"refusing to serve (?P<ws>.+?) on (?P<host>\S+): it has no accounts, and only a loopback address may run "
+     r"without them\. Add one with '(?P<cmd>.*)', or serve on 127\.0\.0\.1",
+     "refus de servir {ws} sur {host} : il n'a aucun compte, et seule une adresse locale (loopback) peut s'en "
+     "passer. Ajoutez-en un avec « {cmd} », ou servez sur 127.0.0.1"),
     # usage mistakes of coopmatch's own commands (exit 2)
     (r"(?P<opt>--map|--mapping-file) is read by validate and normalize, not by this command: run "
      r"'coopmatch normalize projects FILE --map FIELD=COLUMN -o canon\.csv' first, then rank canon\.csv",
@@ -148,6 +275,11 @@ PATTERNS: list[tuple[str, str]] = [
     (r"--value expects FIELD=VALUE, got '(?P<got>.*)'", "--value attend CHAMP=VALEUR, reçu « {got} »"),
     (r"--workspace reads the profiles from the workspace: drop (?P<names>.*)",
      "--workspace lit les profils dans l'espace de travail : retirez {names}"),
+    (r"--reliability needs --decisions", "--reliability demande --decisions"),
+    (r"give a HISTORY file or --workspace WS \(one of them\)",
+     "donnez un fichier HISTORY ou --workspace WS (l'un des deux)"),
+    (r"--map and --refused-when-zero apply when the history is imported, not here",
+     "--map et --refused-when-zero s'appliquent à l'import de l'historique, pas ici"),
 ]
 
 #: Click's own usage messages (exit 2), English regex -> French template; ``inner`` is translated in turn.
@@ -160,6 +292,9 @@ USAGE_PATTERNS: list[tuple[str, str]] = [
      "Option inconnue {o}. (Vouliez-vous dire l'une de : {names} ?)"),
     (r"No such option (?P<o>'.*?')\. \(Did you mean (?P<names>.*)\?\)",
      "Option inconnue {o}. (Vouliez-vous dire {names} ?)"),
+    (r"No such option (?P<o>'.*?')\. Did you mean (?P<names>.*)\?", "Option inconnue {o}. Vouliez-vous dire {names} ?"),
+    (r"No such option (?P<o>'.*?')\. \(Possible options: (?P<names>.*)\)",
+     "Option inconnue {o}. (Options possibles : {names})"),
     (r"No such option (?P<o>'.*?')\.", "Option inconnue {o}."),
     (r"No such option: (?P<o>.*)", "Option inconnue : {o}"),
     (r"Option (?P<o>'.*?') requires an argument\.", "L'option {o} attend une valeur."),
@@ -192,6 +327,18 @@ _UNKNOWN = re.compile(r"unknown (?P<what>call id of funder '.*?'|[^']+?) '(?P<va
 
 _WORDS = {"project": "projet", "funder": "financeur", "history": "historique", "projects": "projets",
           "funders": "financeurs"}
+
+#: Parts that are fixed English phrases of the library, by part name (``label``: ``io.limits.LABELS``).
+_PART_FR = {
+    "label": {"bytes": "octets", "cells": "cellules", "columns": "colonnes",
+              "characters in one cell": "caractères dans une cellule", "levels of nesting": "niveaux d'imbrication",
+              "YAML aliases": "alias YAML"},
+    "tail": {" if the file is genuine": " si le fichier est authentique"},
+    "hint": {"save it as .xlsx": " (enregistrez-le en .xlsx)",
+             "save it as .xlsx or .csv": " (enregistrez-le en .xlsx ou .csv)"},
+}
+#: Parts that are numbers written with ``{:,}``: French groups digits with a narrow no-break space.
+_NUMBERS = ("num", "num2", "seen")
 
 _COMPILED = [(re.compile(p, re.DOTALL), t) for p, t in PATTERNS]
 _USAGE = [(re.compile(p, re.DOTALL), t) for p, t in USAGE_PATTERNS]
@@ -230,8 +377,66 @@ def translate(message: str, lang: str) -> str:
                 parts["what"] = _WORDS.get(parts["what"], parts["what"])
             if "rest" in parts and parts["rest"].startswith(": "):
                 parts["rest"] = " : " + translate(parts["rest"][2:], lang)
+            for name, table in _PART_FR.items():
+                if parts.get(name):
+                    parts[name] = table.get(parts[name], f" ({parts[name]})" if name == "hint" else parts[name])
+            for name in _NUMBERS:
+                if parts.get(name):
+                    parts[name] = parts[name].replace(",", "\u202f")
+            if parts.get("formats"):
+                parts["formats"] = parts["formats"].replace(", optionally gzipped (.gz)",
+                                                            ", éventuellement en gzip (.gz)")
+            if parts.get("lines"):
+                parts["lines"] = "\n  ".join(translate(line, lang) if line else line
+                                             for line in parts["lines"].split("\n  "))
+            if parts.get("close"):
+                parts["close"] = f" (vouliez-vous dire {parts['close']} ?)"
+            if parts.get("where"):
+                parts["where"] = _where_fr(parts["where"])
+            if parts.get("reason"):
+                parts["reason"] = _problem_fr(parts["reason"]) or parts["reason"]
             return template.format(**parts)
-    return message
+    return _problem_fr(message) or message
+
+
+_WHERE = re.compile(r"funder '(?P<funder>.*?)'(?: call '(?P<call>.*?)')? weights")
+
+
+def _where_fr(where: str) -> str:
+    """``weights`` / ``funder 'F' call 'C' weights``, where a weight problem was found, in French."""
+    found = _WHERE.fullmatch(where)
+    if where == "weights":
+        return "poids"
+    if not found:
+        return where
+    call = f", appel « {found['call']} »" if found["call"] is not None else ""
+    return f"poids du financeur « {found['funder']} »{call}"
+
+
+@functools.cache
+def _problem_patterns() -> list[tuple[re.Pattern, str]]:
+    """The English texts of ``matcher/data/problems.yaml`` as patterns, with their French templates."""
+    out = []
+    for texts in problem_messages().values():
+        names = re.findall(r"\{(\w+)\}", texts["en"])
+        if len(names) != len(set(names)) or len(re.sub(r"\{\w+\}", "", texts["en"])) < 10:
+            continue  # a placeholder used twice, or too little fixed text to tell the problem: not read back
+        pieces = re.split(r"\{(\w+)\}", texts["en"])
+        regex = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*?)" for i, p in enumerate(pieces))
+        out.append((re.compile(regex, re.DOTALL), texts["fr"]))
+    return out
+
+
+def _problem_fr(text: str) -> str | None:
+    """A problem text (a reject reason, ``ParseError.reason_en``) in French; None when it is not one."""
+    for pattern, template in _problem_patterns():
+        found = pattern.fullmatch(text)
+        if found:
+            try:
+                return template.format(**found.groupdict())
+            except (KeyError, IndexError, ValueError):
+                return None
+    return None
 
 
 def translate_usage(message: str, lang: str) -> str:

@@ -67,6 +67,9 @@ class SortedProjects:
     folder: Path
     runs: list[_Run] = field(default_factory=list)
     boundaries: list[str] = field(default_factory=list)  # every id, sorted (for the chunk bounds)
+    #: The distinct values of the ``witness_columns`` over the whole file, one column each (padded
+    #: with None): what a whole-file decision on those columns needs (``Matcher.waive_unstated``).
+    witness: pd.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.boundaries)
@@ -104,7 +107,8 @@ class SortedProjects:
 
 
 def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
-                    spill_in: str | Path | None = None) -> tuple[p.Normalized, SortedProjects] | None:
+                    spill_in: str | Path | None = None,
+                    witness_columns: tuple[str, ...] = ()) -> tuple[p.Normalized, SortedProjects] | None:
     """Read and normalise a projects file in pieces of about ``rows`` records (see the module docs).
 
     Returns the :class:`~matcher.normalize.pipeline.Normalized` result (``frame`` None: the
@@ -183,6 +187,7 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
     seen: dict = {}
     options = {"seen_keys": seen, "five_digits": five}
     problems, sources, summary = [], [], None
+    distinct: dict[str, dict] = {name: {} for name in witness_columns}
     try:
         for index, raw in enumerate(raw_pieces()):
             state, mapping = p.start(raw, "projects", forced, options, mapping=mapping,
@@ -194,6 +199,13 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
             problems += done.problems
             sources += done.problem_sources
             summary = done.summary if summary is None else _add(summary, done.summary)
+            for name, found in distinct.items():
+                if name in done.frame.columns:
+                    for value in done.frame[name].tolist():
+                        try:
+                            found.setdefault((type(value), value), value)
+                        except TypeError:  # unhashable
+                            found.setdefault((type(value), repr(value)), value)
             _spill(out, done.frame, index)
     except readers.NotStreamable:  # met in a piece pass 1 did not read: one read, as for any such file
         out.close()
@@ -207,6 +219,9 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
         out.close()
         raise
     out.boundaries = sorted(i for run in out.runs for i in run.ids)
+    longest = max([len(found) for found in distinct.values()] + [1])
+    out.witness = pd.DataFrame({name: pd.Series(list(found.values()) + [None] * (longest - len(found)), dtype=object)
+                                for name, found in distinct.items() if found})
     summary["profiles_out"] = len(out.boundaries)
     loaded = p.Normalized(kind="projects", frame=None, problems=problems, summary=summary, mapping=mapping,
                           problem_sources=sources)
