@@ -72,8 +72,13 @@ class SectorFit(Criterion):
                               SECTOR_PRIORITY_SHARE, 1 - SECTOR_PRIORITY_SHARE, out)
 
     def fill_pairs(self, block, rows, cols, out):
-        weights, funds, unset = _sector_tables(block.f)
-        kernels.sector_pairs(block.p.sector_idx, block.p.sector_count, weights, funds, unset,
+        f = block.f
+        _, _, unset = _sector_tables(f)
+        table = f.__dict__.get("_sector_pair_table")
+        if table is None:  # weights and funds side by side: a pair reads one place per sector
+            weights, funds, _ = _sector_tables(f)
+            table = f.__dict__["_sector_pair_table"] = np.ascontiguousarray(np.stack([weights, funds], axis=-1))
+        kernels.sector_pairs(block.p.sector_idx, block.p.sector_count, table, unset,
                              SECTOR_PRIORITY_SHARE, 1 - SECTOR_PRIORITY_SHARE, rows, cols, out)
 
 
