@@ -226,7 +226,8 @@ def sector(project: dict, funder: dict) -> float:
     top = max(weights.values())
     best = max(weights.get(s, 0.0) / top for s in mine)
     share = sum(1 for s in mine if s in weights) / len(mine)
-    return 0.7 * best + 0.3 * share
+    factor = 0.5 if funder.get("sectors_inferred") is True else 1.0  # a guessed sector counts half
+    return (0.7 * best + 0.3 * share) * factor
 
 
 def text(project: dict, funder: dict, model) -> float:

@@ -156,7 +156,7 @@ def test_without_history_there_is_no_history_column(runner):
 
 
 @pytest.mark.parametrize("lang, message", [
-    ("fr", "Error: identifiant de financeur inconnu « NOPE » ; connus : F-AUTRE-COMMUNS, "),
+    ("fr", "Error: identifiant de financeur inconnu « NOPE » ; valeurs connues : F-AUTRE-COMMUNS, "),
     ("en", "Error: unknown funder id 'NOPE'; known: F-AUTRE-COMMUNS, "),
 ])
 def test_errors_in_the_run_language_list_known_ids(runner, lang, message):
@@ -173,8 +173,99 @@ def test_errors_in_the_run_language_list_known_ids(runner, lang, message):
 
 def test_map_on_a_ranking_command_says_to_normalize_first(runner):
     # issue 16, point 16: the ranking commands read canonical or recognisable files; --map is normalize's
-    result = run(runner, "funders-for", PROJECTS, "--map", "name=Nom")
+    result = run(runner, "funders-for", PROJECTS, "--map", "name=Nom", "--lang", "en")
     assert result.exit_code == 2
     assert result.output.rstrip().endswith(
         "Error: --map is read by validate and normalize, not by this command: run 'coopmatch normalize "
         "projects FILE --map FIELD=COLUMN -o canon.csv' first, then rank canon.csv")
+    french = run(runner, "funders-for", PROJECTS, "--map", "name=Nom")
+    assert french.exit_code == 2
+    assert french.output.rstrip().endswith(
+        "Error: --map est lu par validate et normalize, pas par cette commande : lancez d'abord « coopmatch "
+        "normalize projects FICHIER --map CHAMP=COLONNE -o canon.csv », puis classez canon.csv")
+
+
+@pytest.mark.parametrize("args, fr, en", [
+    (["shortlist", "--projects", PROJECTS], "Error: Option '--funder' manquante.", "Error: Missing option '--funder'."),
+    (["funders-for", PROJECTS, "--top", "x"],
+     "Error: Valeur invalide pour '--top' : 'x' n'est pas un nombre entier valide.",
+     "Error: Invalid value for '--top': 'x' is not a valid integer range."),
+    (["funders-for", PROJECTS, "--tpo", "3"],
+     "Error: Option inconnue '--tpo'. (Vouliez-vous dire l'une de : '--output', '--top' ?)",
+     "Error: No such option '--tpo'. (Did you mean one of: '--output', '--top'?)"),
+    (["funders-for", PROJECTS, "--top"], "Error: L'option '--top' attend une valeur.",
+     "Error: Option '--top' requires an argument."),
+    (["nosuch"], "Error: Commande inconnue 'nosuch'.", "Error: No such command 'nosuch'."),
+    (["workspace", "runs"], "Error: Argument 'WS' manquant.", "Error: Missing argument 'WS'."),
+])
+def test_usage_errors_are_french_by_default_and_english_with_lang_en(runner, args, fr, en):
+    """Issue 16 (rarer messages): Click's usage errors, exit 2, even when --lang comes after the mistake."""
+    french = run(runner, *args)
+    assert french.exit_code == 2 and french.output.rstrip().endswith(fr), french.output
+    assert "pour l'aide" in french.output or "Usage" not in french.output
+    english_args = {"nosuch": ["nosuch", "--lang=en"], "--top": [*args[:2], "--lang", "en", "--top"]}
+    english = run(runner, *english_args.get(args[-1], [*args, "--lang", "en"]))
+    assert english.exit_code == 2 and english.output.rstrip().endswith(en), english.output
+    assert "Try '" in english.output or "Usage" not in english.output
+
+
+def test_workspace_errors_are_french_by_default(runner, tmp_path):
+    missing = str(tmp_path / "none.coopmatch")
+    result = run(runner, "workspace", "decide", missing, "--project", "P001", "--funder", "F", "--status", "granted")
+    assert result.exit_code == 1
+    assert result.output == (f"Error: pas d'espace de travail à « {missing} » ; créez-le avec "
+                             f"« coopmatch workspace init {missing} »\n")
+    (tmp_path / "ws").mkdir()
+    folder = run(runner, "workspace", "runs", str(tmp_path / "ws"))
+    assert folder.exit_code == 1
+    assert folder.output == f"Error: « {tmp_path / 'ws'} » est un dossier, pas un espace de travail\n"
+
+
+def _projects_without(tmp_path, column: str, blank_first: str | None = None):
+    """The sample projects without ``column`` (or, with ``blank_first``, with that column emptied for one id)."""
+    import csv
+
+    with open(PROJECTS, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    at = rows[0].index(column)
+    if blank_first is None:
+        rows = [r[:at] + r[at + 1:] for r in rows]
+    else:
+        for r in rows[1:]:
+            if r[0] == blank_first:
+                r[at] = ""
+    path = tmp_path / "projets.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";").writerows(rows)
+    return str(path)
+
+
+def test_no_instruments_column_is_said_once_not_on_every_line(tmp_path):
+    """Issue 16: without an instruments column every line was "à vérifier" with the same reason; now a
+    note says it once on stderr (and in the report's parameters) and the lines keep their other reasons."""
+    path = _projects_without(tmp_path, "Instruments recherchés")
+    result = CliRunner().invoke(cli, ["funders-for", path, "--date", DEMO_DATE, "--format", "json",
+                                                      "--top", "100"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert rows and not any("Instruments recherchés" in r["reasons"] for r in rows)
+    assert {"eligible", "to_check"} <= {r["eligibility"] for r in rows}
+    assert result.stderr.count("Aucun projet n'indique les instruments recherchés") == 1
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["funders-for", path, "--date", DEMO_DATE, "--lang", "en",
+                                                      "--format", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "No project states the instruments it seeks" in result.stderr
+    assert "No project states the instruments it seeks" in out.read_text(encoding="utf-8")
+
+
+def test_a_project_without_instruments_in_a_file_that_has_them_stays_to_check(tmp_path):
+    path = _projects_without(tmp_path, "Instruments recherchés", blank_first="P002")
+    result = CliRunner().invoke(cli, ["funders-for", path, "--date", DEMO_DATE, "--format", "json",
+                                                      "--top", "100"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    p2 = [r for r in rows if r["project_id"] == "P002"]
+    assert p2 and all("Instruments recherchés non renseignés" in r["reasons"] for r in p2)
+    assert all(r["eligibility"] == "to_check" for r in p2)
+    assert "Aucun projet n'indique" not in result.stderr

@@ -72,8 +72,8 @@ def test_allocate_csv_keeps_within_the_envelope_and_the_shares():
     (["--envelope", "-5"], 2, "l'enveloppe doit être un montant positif, reçu -5"),
     (["--envelope", "1000", "--max-share", "region:84=1.2"], 2,
      "la part doit être entre 0 et 1 (une part de l'enveloppe), reçu 1.2"),
-    (["--envelope", "1000", "--max-share", "colour:red=0.2"], 2, "dimension inconnue 'colour'"),
-    (["--envelope", "1000", "--max-share", "region:Atlantide=0.2"], 1, "Error: région inconnue 'Atlantide'"),
+    (["--envelope", "1000", "--max-share", "colour:red=0.2"], 2, "dimension inconnue « colour »"),
+    (["--envelope", "1000", "--max-share", "region:Atlantide=0.2"], 1, "Error: région inconnue « Atlantide »"),
     (["--envelope", "500000", "--min-share", "department:93=0.2"], 1,
      "Error: les contraintes ne peuvent pas toutes tenir : min-share department:93=0.2 demande 100\u202f000 € mais "
      "les dossiers éligibles de department 93 demandent 0 €"),
@@ -210,3 +210,30 @@ def test_allocate_table_speaks_french_by_default_and_english_on_demand():
     assert fr.exit_code == en.exit_code == 0
     assert "== Projets retenus" in fr.stdout and "Enveloppe 200\u202f000\u00a0€" in fr.stdout
     assert "== Funded" in en.stdout and "Envelope €200,000" in en.stdout
+
+
+def _sample_without_instruments(tmp_path):
+    """The sample projects with no "Instruments recherchés" column."""
+    with open(SAMPLE_PROJECTS, encoding="utf-8", newline="") as fh:
+        table = list(csv.reader(fh, delimiter=";"))
+    at = table[0].index("Instruments recherchés")
+    path = tmp_path / "projets.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=";").writerows([r[:at] + r[at + 1:] for r in table])
+    return str(path)
+
+
+def test_plan_and_allocate_say_once_that_no_project_states_its_instruments(tmp_path):
+    """Issue 16: like the ranking commands, plan and allocate set the instruments rule aside (one note on
+    stderr) when the projects file has no such column, instead of a reason on every line."""
+    path = _sample_without_instruments(tmp_path)
+    plan = run("plan", "--project", "P001", path, *DATE, "--format", "csv")
+    assert plan.exit_code == 0, plan.output
+    assert plan.stderr.count("Aucun projet n'indique les instruments recherchés") == 1
+    assert not any("Instruments recherchés" in (r.get("reasons") or "") for r in rows(plan.stdout))
+    alloc = run("allocate", "--funder", "F-FDD-TERRES", "--projects", path, *DATE, "--envelope", "200000",
+                "--format", "csv")
+    assert alloc.exit_code == 0, alloc.output
+    assert alloc.stderr.count("Aucun projet n'indique les instruments recherchés") == 1
+    with_column = run("plan", "--project", "P001", str(SAMPLE_PROJECTS), *DATE, "--format", "csv")
+    assert "Aucun projet n'indique" not in with_column.stderr

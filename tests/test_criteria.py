@@ -241,3 +241,20 @@ def test_a_criterion_returning_the_wrong_shape_is_refused():
         _Wrong().fill(block, np.empty(block.shape))
     with pytest.raises(NotImplementedError):
         Criterion().score(block)
+
+
+def test_an_inferred_sector_counts_half_and_the_explanation_says_so():
+    """Issue 16: sectors guessed from an aid's text weighed as much as stated ones."""
+    from conftest import fit, projects_frame
+
+    projects = [project("energy", sectors=("energy",))]
+    stated, guessed = funder("F", sectors={"energy": 1.0}), funder("G", sectors={"energy": 1.0}, sectors_inferred=True)
+    got = scores(SectorFit(), projects, [stated, guessed])
+    assert got[0].tolist() == pytest.approx([1.0, 0.5])
+    matcher = fit(stated, guessed)
+    frame = projects_frame(*projects)
+    labels = {f: [c.label("fr") for c in matcher.explain(frame, "energy", f).criteria] for f in ("F", "G")}
+    assert labels["F"][0] == "secteurs" and labels["G"][0] == "secteurs déduits du texte (comptent moitié)"
+    assert matcher.explain(frame, "energy", "G").criteria[0].label("en") == (
+        "sectors inferred from the text (count half)")
+    assert "secteurs déduits du texte" in matcher.explain(frame, "energy", "G").to_text("fr")

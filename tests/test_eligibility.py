@@ -234,3 +234,54 @@ def test_a_rule_written_with_masks_only_gets_its_bit():
 
     with pytest.raises(NotImplementedError, match="_Nothing implements neither evaluate nor write_bits"):
         evaluate_rules([_Nothing()], block)
+
+
+def test_a_fact_two_rules_miss_is_said_once_on_the_line():
+    """Issue 16: no amount against a minimum and a strict ceiling gave "Montant demandé non renseigné"
+    twice on one line; the reasons column, describe_pair and explain now say it once, with both details."""
+    from conftest import fit, projects_frame
+
+    matcher = fit(funder("F", ticket_min=2_000.0, ticket_max=30_000.0, ticket_max_strict=True,
+                         eligible_legal_forms=("association",), excluded_legal_forms=("scop",)))
+    projects = projects_frame(project("P", territory=(LYON,)))
+    line = matcher.rank_funders(projects)["reasons"].iloc[0]
+    amount_fr = ("Montant demandé non renseigné : à fournir (minimum 2\u202f000\u00a0€ et plafond strict "
+                 "30\u202f000\u00a0€)")
+    form_fr = "Forme juridique non renseignée : à fournir (acceptées : Association et exclues : SCOP"
+    assert line.count("Montant demandé non renseigné") == 1 and amount_fr in line
+    assert line.count("Forme juridique non renseignée") == 1 and form_fr in line
+    explanation = matcher.explain(projects, "P", "F")
+    assert " ; ".join(explanation.reasons_text("fr")) == line
+    assert "Amount requested not given: please provide it (minimum €2,000 and strict ceiling €30,000)" in (
+        explanation.reasons_text("en"))
+    assert [r.kind for r in explanation.reasons] == ["unknown", "unknown"]
+
+
+def test_heads_shared_in_french_are_shared_in_english():
+    """Merging is by the French head for Reason objects and by each language's head for texts: the two
+    agree only if templates that share a head in one language share it in the other."""
+    from matcher.engine.explain import _head_of, messages
+
+    entries = [entry for rule in messages()["reasons"].values() for entry in rule.values()]
+    for a in entries:
+        for b in entries:
+            same_fr = _head_of(a["fr"]) is not None and _head_of(a["fr"]) == _head_of(b["fr"])
+            same_en = _head_of(a["en"]) is not None and _head_of(a["en"]) == _head_of(b["en"])
+            assert same_fr == same_en, (a, b)
+
+
+def test_waive_unstated_sets_the_instrument_rule_aside_for_the_run_only_when_no_project_states_it():
+    from conftest import fit, projects_frame
+
+    matcher = fit(funder("F", instruments=("loan",)))
+    none_stated = projects_frame(project("A", territory=(LYON,)), project("B", territory=(LYON,)))
+    assert matcher.rank_funders(none_stated)["eligibility"].tolist() == ["to_check", "to_check"]
+    assert matcher.waive_unstated(none_stated) == ("instruments",)
+    ranked = matcher.rank_funders(none_stated)
+    assert ranked["eligibility"].tolist() == ["eligible", "eligible"] and not ranked["reasons"].any()
+    assert matcher.run_notices("en")[0].startswith("No project states the instruments it seeks")
+    one_stated = projects_frame(project("A", instruments_sought=("grant",), territory=(LYON,)),
+                                project("B", territory=(LYON,)))
+    assert matcher.waive_unstated(one_stated) == () and matcher.run_notices() == []
+    assert matcher.rank_funders(one_stated, include_ineligible=True)["eligibility"].tolist() == [
+        "ineligible", "to_check"]

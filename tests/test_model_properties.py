@@ -270,3 +270,17 @@ def test_every_pair_of_real_places_matches_containment():
 @given(real_place_sets())
 def test_territory_encoding_equals_containment_on_the_real_table(profiles):
     _check_places_against_reference(projects_frame(*profiles[0]), funders_frame(*profiles[1]))
+
+
+def test_top_none_means_every_line_and_left_out_the_matchers_top():
+    """Review of issue 16: rank_funders(top=None) fell back to the matcher's top (10), not "all"."""
+    from conftest import fit, funder, project, projects_frame
+
+    matcher = fit(*[funder(f"F{i}") for i in range(4)], top=2)
+    projects = projects_frame(project("P1"), project("P2"))
+    assert len(matcher.rank_funders(projects)) == 4  # 2 per project: the matcher's top
+    assert len(matcher.rank_funders(projects, top=None)) == 8
+    assert len(matcher.rank_funders(projects, top=1)) == 2
+    assert len(matcher.rank_projects(projects, "F0")) == 2
+    assert len(matcher.rank_projects(projects, "F0", top=None)) == 2
+    assert len(fit(*[funder(f"F{i}") for i in range(4)], top=1).rank_projects(projects, "F0", top=None)) == 2

@@ -262,7 +262,7 @@ def test_binding_constraint_gives_a_without_alternative():
     ("colour:red=0.2", "en", "unknown dimension 'colour'"),
     ("region84=0.2", "en", "expected DIM:VALUE=SHARE, got 'region84=0.2'"),
     ("region:84=1.5", "fr", "la part doit être entre 0 et 1 (une part de l'enveloppe), reçu 1.5"),
-    ("colour:red=0.2", "fr", "dimension inconnue 'colour'"),
+    ("colour:red=0.2", "fr", "dimension inconnue « colour »"),
     ("region84=0.2", "fr", "DIM:VALEUR=PART attendu, reçu 'region84=0.2'"),
 ])
 def test_parse_share_refuses_bad_input(text, lang, message):
@@ -277,7 +277,7 @@ def test_share_values_read_codes_and_names():
     assert resolve_share(parse_share("min", "ess:oui=0.5"), False).value == "true"
     with pytest.raises(PlanningError, match="unknown region 'Atlantis'"):
         resolve_share(parse_share("max", "region:Atlantis=0.3"), False, "en")
-    with pytest.raises(PlanningError, match="région inconnue 'Atlantis'"):
+    with pytest.raises(PlanningError, match="région inconnue « Atlantis »"):
         resolve_share(parse_share("max", "region:Atlantis=0.3"), False)
     with pytest.raises(PlanningError, match="new_recipient needs the funder's grant history"):
         resolve_share(parse_share("min", "new_recipient:true=0.3"), False, "en")

@@ -40,7 +40,7 @@ def projects(tmp_path, budget="200 000 €", name="p.csv"):
 def test_1_zero_budget_ranks(runner, tmp_path):
     result = runner.invoke(cli, ["funders-for", str(projects(tmp_path, budget="0")), "--format", "csv"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("project_id,")
+    assert result.stdout.startswith("project_id,")
 
 
 @pytest.mark.parametrize("args", [

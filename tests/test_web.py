@@ -307,3 +307,37 @@ def test_the_private_upload_folder_goes_with_the_app(tmp_path):
     (folder / "left-over").mkdir()
     app.state.close()
     assert not folder.exists()
+
+
+def test_a_workspace_whose_projects_state_no_instruments_says_it_once_per_page(tmp_path):
+    """Issue 16 in the web app: with no instruments column the pages say it once above the table,
+    and no line is "à vérifier" for that reason; the sample (which has the column) shows no such note."""
+    with open(m.SAMPLE_PROJECTS, encoding="utf-8", newline="") as handle:
+        table = list(csv.reader(handle, delimiter=";"))
+    at = table[0].index("Instruments recherchés")
+    projects = tmp_path / "projets.csv"
+    with projects.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows([r[:at] + r[at + 1:] for r in table])
+    path = tmp_path / "sans-instruments.coopmatch"
+    with m.Workspace.init(path) as w:
+        w.import_profiles("projects", projects)
+        w.import_profiles("funders", m.SAMPLE_FUNDERS)
+    note = "À noter pour toutes les lignes : Aucun projet n'indique les instruments recherchés"
+    app = create_app(str(path))
+    try:
+        with TestClient(asgi(app)) as client:
+            shortlist = client.get(f"/funders/{FUNDER}/shortlist", params={"date": DATE, "top": "all"})
+            funders = client.get("/projects/P001/funders", params={"date": DATE})
+            exported = client.get(f"/funders/{FUNDER}/shortlist",
+                                  params={"date": DATE, "top": "all", "format": "csv"})
+    finally:
+        app.state.close()
+    note = note.replace("'", "&#39;")  # the page escapes the apostrophe (markupsafe)
+    assert shortlist.status_code == 200 and shortlist.text.count(note) == 1
+    assert funders.status_code == 200 and funders.text.count(note) == 1
+    assert "Instruments recherchés non renseignés" not in shortlist.text + funders.text + exported.text
+
+
+def test_the_sample_workspace_has_no_instruments_note(local):
+    page = local.get(f"/funders/{FUNDER}/shortlist", params={"date": DATE})
+    assert page.status_code == 200 and "À noter pour toutes les lignes" not in page.text

@@ -142,7 +142,7 @@ def test_a_bulk_file_with_one_bad_row_applies_nothing(filled, tmp_path):
             {"project_id": p1, "funder_id": fid, "call_id": cid, "status": "granted", "amount": "38000"}]
     path = write_rows(tmp_path / "decisions.csv", ["project_id", "funder_id", "call_id", "status", "amount"], rows)
     rejects = tmp_path / "refused.csv"
-    result = run("workspace", "decide", filled.ws, "--file", path, "--rejects", rejects, ok=False)
+    result = run("workspace", "decide", filled.ws, "--file", path, "--rejects", rejects, "--lang", "en", ok=False)
     assert result.exit_code == 1 and "nothing was recorded" in result.output
     assert "row 4" in result.output.replace("ligne", "row") and "granted-ish" in result.output
     assert len(pd.read_csv(rejects)) == 1
@@ -341,8 +341,10 @@ def test_batch_from_a_workspace_equals_batch_from_files(filled, tmp_path):
 
 
 def test_files_and_workspace_cannot_be_mixed(filled):
-    result = run("funders-for", m.SAMPLE_PROJECTS, "--workspace", filled.ws, ok=False)
+    result = run("funders-for", m.SAMPLE_PROJECTS, "--workspace", filled.ws, "--lang", "en", ok=False)
     assert result.exit_code == 2 and "--workspace reads the profiles" in result.output
+    result = run("funders-for", m.SAMPLE_PROJECTS, "--workspace", filled.ws, ok=False)
+    assert result.exit_code == 2 and "--workspace lit les profils dans l'espace de travail" in result.output
     result = run("funders-for", ok=False)
     assert result.exit_code == 2 and "--workspace" in result.output
 
@@ -404,7 +406,7 @@ def test_a_newer_workspace_is_refused(target):
 
     with target.init() as ws, ws.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
-    result = run("workspace", "info", target.ws, ok=False)
+    result = run("workspace", "info", target.ws, "--lang", "en", ok=False)
     assert result.exit_code == 1 and "newer than this coopmatch" in result.output
 
 
@@ -479,7 +481,7 @@ def test_diff_compares_the_last_two_runs_of_the_command_and_target_asked(filled)
     assert left == [best["project_id"]]
     result = run("workspace", "diff", ws, "--target", "NOPE", "--lang", "en", ok=False)
     assert result.exit_code == 1 and "no run of NOPE" in result.output and f"shortlist {first}" in result.output
-    result = run("workspace", "diff", ws, "--run", 1, "--run", 2, "--command", "shortlist", ok=False)
+    result = run("workspace", "diff", ws, "--run", 1, "--run", 2, "--command", "shortlist", "--lang", "en", ok=False)
     assert result.exit_code == 1 and "drop --command and --target" in result.output
 
 
@@ -497,7 +499,8 @@ def test_batch_ranks_only_the_project_ids_asked(filled, tmp_path):
     ranked = pd.read_csv(stored / "funders_for_projects.csv")
     assert set(ranked["project_id"]) == set(chosen)
     ids.write_text(f"{chosen[0]}\nP-NONE\n", encoding="utf-8")
-    result = run("batch", "--workspace", filled.ws, "--project-ids", ids, "--quiet", "-o", stored, ok=False)
+    result = run("batch", "--workspace", filled.ws, "--project-ids", ids, "--quiet", "-o", stored, "--lang", "en",
+                 ok=False)
     assert result.exit_code == 1 and "1 project id(s) of --project-ids not in workspace" in result.output \
         and "P-NONE" in result.output and "Traceback" not in result.output
 

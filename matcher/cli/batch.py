@@ -19,6 +19,7 @@ from matcher.cli.common import (
     parse_run_date,
     parse_weights,
     require_rows,
+    waive_unstated,
     weights_file_option,
 )
 from matcher.cli.workspace_runs import (
@@ -136,6 +137,7 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     clock = time.perf_counter()
     matcher = Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang, top=top)
     matcher.fit(funders.frame, history=history_frame)
+    waive_unstated(matcher, projects.frame, lang)
     timings["fit"] = time.perf_counter() - clock
 
     n_projects = len(projects.frame)

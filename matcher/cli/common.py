@@ -19,7 +19,21 @@ DEFAULT_LANG = os.environ.get("COOPMATCH_LANG", "fr") if os.environ.get("COOPMAT
 
 
 class CoopmatchGroup(click.Group):
-    """A group that reports library errors as ``Error: …`` without a traceback."""
+    """A group that reports library errors as ``Error: …`` without a traceback, in the run's language.
+
+    Usage mistakes (exit 2) — Click's own (missing option, bad value, no such option) and the
+    commands' — are in the run's language too; the language then comes from the command line
+    itself when the mistake stops Click before ``--lang`` is read.
+    """
+
+    def parse_args(self, ctx, args):
+        from matcher.cli.messages import lang_in_args
+
+        ctx.meta.setdefault("coopmatch.args_lang", lang_in_args(args, DEFAULT_LANG))
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as err:
+            raise LocalUsageError.of(err, run_lang(ctx)) from None
 
     def invoke(self, ctx):
         from matcher.cli.messages import translate
@@ -28,23 +42,50 @@ class CoopmatchGroup(click.Group):
             return super().invoke(ctx)
         except CoopmatchError as err:
             raise click.ClickException(translate(str(err), run_lang(ctx))) from None
-        except click.NoSuchOption as err:
-            if err.option_name in ("--map", "--mapping-file"):
+        except LocalUsageError:
+            raise
+        except click.UsageError as err:
+            if isinstance(err, click.NoSuchOption) and err.option_name in ("--map", "--mapping-file"):
                 err.possibilities = None
                 err.message = (f"{err.option_name} is read by validate and normalize, not by this command: run "
                                "'coopmatch normalize projects FILE --map FIELD=COLUMN -o canon.csv' first, "
                                "then rank canon.csv")
-            raise
-        except click.UsageError:
-            raise
+            raise LocalUsageError.of(err, run_lang(ctx)) from None
         except click.ClickException as err:
             err.message = translate(err.message, run_lang(ctx))
             raise
 
 
+class LocalUsageError(click.UsageError):
+    """A usage error whose message and help hint are in the run's language (exit 2, as Click's)."""
+
+    def __init__(self, message: str, ctx=None, lang: str = "en"):
+        super().__init__(message, ctx)
+        self.lang = lang
+
+    @classmethod
+    def of(cls, err: click.UsageError, lang: str) -> LocalUsageError:
+        from matcher.cli.messages import translate_usage
+
+        return cls(translate_usage(err.format_message(), lang), err.ctx, lang)
+
+    def show(self, file=None) -> None:
+        from matcher.cli.messages import usage_hint
+
+        ctx = self.ctx
+        if ctx is not None:
+            hint = ""
+            if ctx.command.get_help_option(ctx) is not None:
+                option = max(ctx.command.get_help_option_names(ctx), key=len)
+                hint = usage_hint(ctx.command_path, option, self.lang) + "\n"
+            click.echo(f"{ctx.get_usage()}\n{hint}", file=file, err=file is None, color=ctx.color)
+        click.echo(f"Error: {self.format_message()}", file=file, err=file is None,
+                   color=ctx.color if ctx is not None else None)
+
+
 def run_lang(ctx) -> str:
     """The language of this run: the command's ``--lang`` if it has one and it was read, else the default."""
-    return ctx.meta.get("coopmatch.lang", DEFAULT_LANG)
+    return ctx.meta.get("coopmatch.lang") or ctx.meta.get("coopmatch.args_lang", DEFAULT_LANG)
 
 
 def stop_cleanly_on_sigterm() -> None:
@@ -308,16 +349,30 @@ def load_inputs(projects_path, funders_path, lang):
     return projects.frame, funders.frame
 
 
-def fit_matcher(funders, weights, run_date, lang, top, history_path=None, history=None):
-    """Fit the matcher; with a history file (or frame) the ``history`` criterion joins the others."""
+def fit_matcher(funders, weights, run_date, lang, top, history_path=None, history=None, projects=None):
+    """Fit the matcher; with a history file (or frame) the ``history`` criterion joins the others.
+
+    ``projects``: the whole projects file (before any ``--project`` filter); a rule whose fact no
+    project states is then said once on stderr rather than on every line (:func:`waive_unstated`).
+    """
     from matcher.engine.model import Matcher
 
     if history_path and history is None:
         loaded = load_profiles("history", history_path, {})
         notice_rejects(loaded, "history" if lang == "en" else "historique", lang)
         history = loaded.frame
-    return Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang,
-                   top=top).fit(funders, history=history)
+    matcher = Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang,
+                      top=top).fit(funders, history=history)
+    if projects is not None:
+        waive_unstated(matcher, projects, lang)
+    return matcher
+
+
+def waive_unstated(matcher, projects, lang) -> None:
+    """Set aside the rules whose fact no project states, and say so once on stderr."""
+    matcher.waive_unstated(projects)
+    for text in matcher.run_notices(lang):
+        click.echo(("Note : " if lang == "fr" else "Note: ") + text, err=True)
 
 
 def check_id(value: str, known, what: str) -> None:

@@ -107,8 +107,8 @@ def plan(projects_path, project_id, funders_path, workspace_path, run_date, self
     projects, funders = projects_in.frame, funders_in.frame
     _check(project_id, projects["project_id"].tolist(), "project id", lang)
     one = projects[projects["project_id"] == project_id]
-    matcher = fit_matcher(funders, (), run_date, lang, None)
-    ranked = matcher.rank_funders(one, top=max(1, len(funders)))
+    matcher = fit_matcher(funders, (), run_date, lang, None, projects=projects)
+    ranked = matcher.rank_funders(one, top=None)
     result = plan_financing(one.iloc[0].to_dict(), ranked, funders, options)
     lines = result.lines()
     if ws:
@@ -223,8 +223,8 @@ def allocate(funder_id, call_id, projects_path, funders_path, workspace_path, hi
 
         history = load_profiles("history", history_path, {}).frame
     shares = [resolve_share(s, history is not None, lang) for s in shares]
-    matcher = fit_matcher(funders, (), run_date, lang, None)
-    ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=max(1, len(projects)))
+    matcher = fit_matcher(funders, (), run_date, lang, None, projects=projects)
+    ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=None)
     apps, notes = applications(ranked, projects, funders, funder_id, max_per_project, history, lang)
     options = AllocationOptions(envelope=envelope, shares=tuple(shares), max_per_project=max_per_project,
                                 partial=partial, floor=_share(floor, "--floor", lang), alternatives=alternatives,

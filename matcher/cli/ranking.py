@@ -52,7 +52,7 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
         check_id(project_id, projects["project_id"].tolist(), "project id")
         projects = projects[projects["project_id"] == project_id]
     matcher = fit_matcher(funders, weights, run_date, lang, top, history_path,
-                          history=ws.history(history_path) if ws else None)
+                          history=ws.history(history_path) if ws else None, projects=projects_in.frame)
     ranked = matcher.rank_funders(projects, top=top + (ws.extra if ws else 0), include_ineligible=include_ineligible)
     if ws:
         ranked = ws.hide(ranked, ["project_id"], top)
@@ -98,7 +98,7 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
     check_id(funder_id, funders["funder_id"].tolist(), "funder id")
     check_call(call_id, funders, funder_id)
     matcher = fit_matcher(funders, weights, run_date, lang, top, history_path,
-                          history=ws.history(history_path) if ws else None)
+                          history=ws.history(history_path) if ws else None, projects=projects)
     ranked = matcher.rank_projects(projects, funder_id, call_id=call_id, top=top + (ws.extra if ws else 0),
                                    include_ineligible=include_ineligible)
     if ws:
@@ -154,7 +154,7 @@ def explain(project_id, funder_id, call_id, projects_path, funders_path, workspa
     check_id(funder_id, funders["funder_id"].tolist(), "funder id")
     check_call(call_id, funders, funder_id)
     matcher = fit_matcher(funders, weights, run_date, lang, None, history_path,
-                          history=ws.history(history_path) if ws else None)
+                          history=ws.history(history_path) if ws else None, projects=projects)
     explanation = matcher.explain(projects, project_id, funder_id, call_id)
     if ws:
         ws.record("explain", f"{project_id}|{funder_id}" + (f"/{call_id}" if call_id else ""), matcher,

@@ -43,7 +43,8 @@ def workspace():
 @click.argument("ws")
 @click.option("--url", default=None, metavar="URL",
               help="A PostgreSQL database (postgresql://user@host/db): WS becomes a small file naming it.")
-def init_command(ws, url):
+@lang_option
+def init_command(ws, url, lang):
     """Create a workspace: an SQLite file WS, or with --url a shared PostgreSQL database named by WS.
 
     \b

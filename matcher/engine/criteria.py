@@ -43,7 +43,9 @@ import numpy as np
 from matcher.core.textsim import rescale_in_place
 from matcher.engine import kernels
 from matcher.engine.criterion import Criterion
+from matcher.engine.explain import messages
 from matcher.engine.features import (
+    as_bool,
     dense_terms,
     terms_by_funder,
 )
@@ -53,6 +55,10 @@ from matcher.engine.history_affinity import HistoryAffinity
 
 #: Share of the sector score given by the priority of the best-matching sector.
 SECTOR_PRIORITY_SHARE = 0.7
+#: Factor of the sector score of a funder row whose sectors were inferred from its name and
+#: description (``sectors_inferred``, e.g. the Aides-territoires export) rather than stated: a guess
+#: counts half as much as a declared sector, so it ranks a stated match above a guessed one.
+INFERRED_SECTOR_FACTOR = 0.5
 
 
 class SectorFit(Criterion):
@@ -61,10 +67,17 @@ class SectorFit(Criterion):
     ``0.7 x max over the project's sectors of (funder weight / funder's top
     weight) + 0.3 x (project sectors the funder funds / project sectors)``.
     Unknown when either side has no sectors; 0 for a project that says it has
-    none.
+    none. A funder row whose sectors were inferred from its text scores
+    :data:`INFERRED_SECTOR_FACTOR` times that.
     """
 
     name = "sector"
+
+    def label_for(self, funder, lang="fr"):
+        """``secteurs déduits du texte`` / ``sectors inferred from the text`` for an inferred row."""
+        if as_bool(funder.get("sectors_inferred")) is True:
+            return messages()["criteria"]["sector_inferred"][lang]
+        return self.label(lang)
 
     def fill(self, block, out):
         weights, funds, unset = _sector_tables(block.f)
@@ -84,12 +97,18 @@ class SectorFit(Criterion):
 
 def _sector_tables(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per sector (S + 1 rows, the last zeros for padding) x funder row: the weights, 1.0
-    where the funder row funds the sector, and a row of 0 / NaN (no sectors); cached on ``f``."""
+    where the funder row funds the sector, and a row of 0 / NaN (no sectors); cached on ``f``.
+
+    The score is linear in the first two, so an inferred row's columns carry its factor."""
     found = f.__dict__.get("_sector_tables")
     if found is None:
         weights = np.ascontiguousarray(f.sector_weights.T)
         unset = np.where(f.sector_set, 0.0, np.nan)
-        found = f.__dict__["_sector_tables"] = (weights, (weights > 0).astype(float), unset)
+        funds = (weights > 0).astype(float)
+        if f.sector_inferred.any():
+            factor = np.where(f.sector_inferred, INFERRED_SECTOR_FACTOR, 1.0)[None, :]
+            weights, funds = np.ascontiguousarray(weights * factor), funds * factor
+        found = f.__dict__["_sector_tables"] = (weights, funds, unset)
     return found
 
 

@@ -37,6 +37,10 @@ class Criterion:
         entry = messages().get("criteria", {}).get(self.name)
         return entry[lang] if entry else self.name.replace("_", " ")
 
+    def label_for(self, funder: dict, lang: str = "fr") -> str:
+        """The label of this criterion in the explanation of a pair with ``funder`` (a funder row)."""
+        return self.label(lang)
+
     def fit(self, context: FitContext) -> Criterion:
         """Learn what the criterion needs from the funders (and history); returns self."""
         return self

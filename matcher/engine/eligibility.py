@@ -93,6 +93,10 @@ class Rule:
     #: Funder fields the reason depends on (None: any; each funder row is then described
     #: on its own). Rows with equal values share their reasons' texts.
     funder_fields: tuple[str, ...] | None = None
+    #: When no project of a run states the rule's project fact (no such column in the file, or an
+    #: empty one), the rule is said once for the run (``notices.unchecked.<name>``) instead of
+    #: making every line "to check" (:meth:`matcher.engine.model.Matcher.waive_unstated`).
+    said_once_when_unstated = False
 
     def evaluate(self, block: Block) -> tuple:
         """``(fail, unknown, warning)`` boolean arrays broadcastable to the block's shape.
@@ -126,6 +130,36 @@ class Rule:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class NotChecked(Rule):
+    """A rule set aside for a whole run, because no project states its fact: it never sets its bit.
+
+    It keeps the rule's name and position, so the bits of the other rules do not move.
+    """
+
+    def __init__(self, rule: Rule):
+        self.rule = rule
+        self.name = rule.name
+        self.project_fields = rule.project_fields
+        self.funder_fields = rule.funder_fields
+
+    def write_bits(self, block, bit, fail, unknown, warn):
+        return None
+
+    def describe(self, kind, project, funder, context):
+        return self.rule.describe(kind, project, funder, context)
+
+    def __repr__(self) -> str:
+        return f"NotChecked({self.rule!r})"
+
+
+def unstated(rule: Rule, projects) -> bool:
+    """No project of ``projects`` (a canonical frame) states the fact ``rule`` reads."""
+    fields = rule.project_fields or ()
+    if not fields or len(projects) == 0:
+        return False
+    return all(name not in projects.columns or projects[name].map(as_condition).isna().all() for name in fields)
 
 
 class _ChoiceRule(Rule):
@@ -266,6 +300,7 @@ class InstrumentOffered(_ChoiceRule):
     name = "instruments"
     project_fields = ("instruments_sought",)
     funder_fields = ("instruments",)
+    said_once_when_unstated = True
 
     def masks(self, block):
         return block.p.instruments, block.p.instruments_known, block.f.instruments, block.f.instruments_set
@@ -514,7 +549,8 @@ def evaluate_rules(rules: list[Rule], block: Block, verdict: bool = True) -> Eli
 def describe_pair(rules: list[Rule], fail_bits: int, unknown_bits: int, warn_bits: int,
                   project: dict, funder: dict, context: ReasonContext,
                   cache: dict | None = None, funder_key=None) -> list[Reason]:
-    """The reasons of one pair: fails, then unknowns, then warnings, each in rule order.
+    """The reasons of one pair: fails, then unknowns, then warnings, each in rule order; a fact two
+    rules miss is said once (:func:`~matcher.engine.explain.merge_reasons`).
 
     With a ``cache`` dict and a ``funder_key`` (the funder row's index), a
     reason already written for the same funder row and the same project
@@ -542,7 +578,7 @@ def describe_pair(rules: list[Rule], fail_bits: int, unknown_bits: int, warn_bit
                     except TypeError:  # an unhashable value: no caching
                         pass
             reasons.append(reason)
-    return reasons
+    return explain.merge_reasons(reasons)
 
 
 def _values_key(fields: tuple[str, ...], project: dict) -> tuple:

@@ -90,6 +90,92 @@ class Reason:
         return self.fr if lang == "fr" else self.en
 
 
+# --------------------------------------------------------------------------- one fact, one reason
+
+
+@lru_cache(maxsize=1)
+def _shared_heads() -> dict[str, str]:
+    """Heads of reasons that two rules may both give for one missing fact -> their language.
+
+    A head is the fixed text of a reason template before its last parenthesis, such as
+    ``Montant demandé non renseigné : à fournir`` (``ticket_min`` and ``ticket_max``); only heads
+    without a placeholder count, so two reasons with the same head say the same thing.
+    """
+    heads: dict[str, str] = {}
+    for entries in messages()["reasons"].values():
+        for entry in entries.values():
+            for lang in LANGS:
+                head = _head_of(entry[lang])
+                if head is not None and "{" not in head:
+                    heads[head] = lang
+    return heads
+
+
+def _head_of(text: str) -> str | None:
+    if not text.endswith(")") or " (" not in text:
+        return None
+    depth, i = 0, len(text) - 1
+    while i >= 0:  # the opening parenthesis that matches the last one
+        depth += {")": 1, "(": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:i - 1] if text[i - 1:i + 1] == " (" else None
+        i -= 1
+    return None
+
+
+def merge_texts(texts: list[str]) -> list[str]:
+    """The reasons of one line with a fact said once.
+
+    Two rules may both miss the same project fact (the amount requested for the minimum and the
+    ceiling): their reasons share a head and differ only in the parenthesis, so they become one,
+    ``Montant demandé non renseigné : à fournir (minimum 2 000 € et plafond strict 30 000 €)``,
+    where the first of them stood. A text said twice word for word is kept once.
+    """
+    if len(texts) < 2:
+        return list(texts)
+    heads = _shared_heads()
+    out: list[str] = []
+    details: dict[str, list[str]] = {}  # head -> details, in order
+    at: dict[str, int] = {}  # head -> position in out
+    for text in texts:
+        head = _head_of(text)
+        if head is None or head not in heads:
+            if text not in out:
+                out.append(text)
+            continue
+        detail = text[len(head) + 2:-1]
+        if head not in at:
+            at[head] = len(out)
+            out.append(text)
+            details[head] = [detail]
+        elif detail not in details[head]:
+            details[head].append(detail)
+            word = template("labels", "and")[heads[head]]
+            out[at[head]] = f"{head} ({f' {word} '.join(details[head])})"
+    return out
+
+
+def merge_reasons(reasons: list[Reason]) -> list[Reason]:
+    """:func:`merge_texts` over :class:`Reason` objects: reasons of one kind with one head become one."""
+    if len(reasons) < 2:
+        return list(reasons)
+    heads = _shared_heads()
+    groups: dict[tuple[str, str], list[Reason]] = {}
+    for r in reasons:
+        head = _head_of(r.fr)
+        groups.setdefault((r.kind, head if head in heads else r.fr), []).append(r)
+    out = []
+    for group in groups.values():
+        first = group[0]
+        if len(group) == 1:
+            out.append(first)
+            continue
+        fr = " ; ".join(merge_texts([r.fr for r in group]))
+        en = " ; ".join(merge_texts([r.en for r in group]))
+        out.append(Reason(first.rule, first.kind, fr, en))
+    return out
+
+
 # --------------------------------------------------------------------------- formatting
 
 

@@ -433,6 +433,7 @@ class FunderFeatures(_Rows):
     jt_has_priorities: np.ndarray
     sector_weights: np.ndarray  # n x (S + 1), scaled by the row max; last column 0
     sector_set: np.ndarray
+    sector_inferred: np.ndarray  # the row's sectors were guessed from its name and description
     ticket_min: np.ndarray
     ticket_min_rule: np.ndarray  # ticket_min, NaN for learned profiles (never a hard rule)
     ticket_max: np.ndarray
@@ -599,6 +600,7 @@ class FeatureSpace:
             jt_has_priorities=jt_priorities.sum(axis=1) > 0,
             sector_weights=sector_weights,
             sector_set=sector_weights.max(axis=1) > 0,
+            sector_inferred=np.array([as_bool(v) is True for v in column(funders, "sectors_inferred")], dtype=bool),
             ticket_min=np.array([as_float(v) for v in column(funders, "ticket_min")], dtype=float),
             ticket_min_rule=np.array([np.nan if as_bool(learned) is True else as_float(v) for v, learned in
                                       zip(column(funders, "ticket_min"), column(funders, "learned"), strict=True)],

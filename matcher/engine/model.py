@@ -32,7 +32,15 @@ from matcher.core.suggest import unknown_message
 from matcher.engine import explain as ex
 from matcher.engine.criteria import default_criteria
 from matcher.engine.criterion import Criterion, FitContext
-from matcher.engine.eligibility import VERDICTS, ReasonContext, Rule, default_rules, describe_pair
+from matcher.engine.eligibility import (
+    VERDICTS,
+    NotChecked,
+    ReasonContext,
+    Rule,
+    default_rules,
+    describe_pair,
+    unstated,
+)
 from matcher.engine.features import (
     Block,
     FeatureSpace,
@@ -66,6 +74,17 @@ TEXT_TERMS = 5
 BASE_COLUMNS = ["project_id", "funder_id", "call_id", "rank", "score", "eligibility", "reasons",
                 "project_name", "funder_name"]
 EXTRA_COLUMNS = ["unknown_weight", "call_title", "call_closes", "coverage"]
+
+
+class _MatcherTop:
+    """The default ``top`` of :meth:`Matcher.rank_funders` and :meth:`Matcher.rank_projects`."""
+
+    def __repr__(self) -> str:
+        return "MATCHER_TOP"
+
+
+#: ``top`` left out: the matcher's own ``top`` (``top=None`` means every line).
+MATCHER_TOP = _MatcherTop()
 
 
 def block_size(n_projects: int, n_funders: int) -> int:
@@ -139,6 +158,7 @@ class Matcher:
         self.space_ = FeatureSpace(territories)
         self.funder_features_ = self.space_.fit(frame)
         self.rules_: list[Rule] = default_rules()
+        self.unchecked_: tuple[str, ...] = ()
         context = FitContext(self.space_, frame, self.funder_features_, history)
         self.criteria_ = [c.fit(context) or c for c in criteria]
         self.criteria_names_ = names
@@ -153,18 +173,41 @@ class Matcher:
         self.check_fitted()
         return np.array(self.criteria_names_, dtype=object)
 
+    def waive_unstated(self, projects: pd.DataFrame) -> tuple[str, ...]:
+        """Set aside, for the runs that follow, the rules whose fact no project of ``projects`` states.
+
+        Only rules marked ``said_once_when_unstated`` (the instruments sought): when the projects file
+        has no such column, or only empty cells, every line would otherwise be "to check" for the same
+        reason. The rule then sets no bit and :meth:`run_notices` says it once for the run; a project
+        that leaves the cell empty in a file where others fill it stays "to check". Give the whole
+        file (before a ``--project`` filter), so the choice does not depend on the lines shown.
+        Returns the names of the rules set aside (``unchecked_``).
+        """
+        self.check_fitted()
+        frame = projects if isinstance(projects, pd.DataFrame) else pd.DataFrame(projects)
+        rules = [getattr(r, "rule", r) for r in self.rules_]
+        self.rules_ = [NotChecked(r) if r.said_once_when_unstated and unstated(r, frame) else r for r in rules]
+        self.unchecked_ = tuple(r.name for r in self.rules_ if isinstance(r, NotChecked))
+        return self.unchecked_
+
+    def run_notices(self, lang: str | None = None) -> list[str]:
+        """What holds for every line of this run, said once (in ``lang``, default the matcher's)."""
+        self.check_fitted()
+        lang = lang or self.lang
+        return [ex.template("notices", "unchecked", name)[lang] for name in getattr(self, "unchecked_", ())]
+
     # ------------------------------------------------------------------ ranking
 
-    def rank_funders(self, projects: pd.DataFrame, top: int | None = None,
+    def rank_funders(self, projects: pd.DataFrame, top: int | None = MATCHER_TOP,
                      include_ineligible: bool = False) -> pd.DataFrame:
         """The best funder rows for each project, ``rank`` 1 first within each project.
 
         Ineligible pairs are left out unless ``include_ineligible``; then they
-        follow every other pair of the project. ``top`` defaults to the
-        matcher's ``top``.
+        follow every other pair of the project. ``top``: the number of lines per
+        project; left out, the matcher's ``top``; None, every line.
         """
         self.check_fitted()
-        k = self.resolve_top(top)
+        k = self._lines(top)
         frame, features = self.prepare_projects(projects)
         ff = self.funder_features_
         check_positions(ff.n)
@@ -184,14 +227,16 @@ class Matcher:
         return self.pairs_frame(details, frame, features, by="project")
 
     def rank_projects(self, projects: pd.DataFrame, funder_id: str, call_id: str | None = None,
-                      top: int | None = None, include_ineligible: bool = False) -> pd.DataFrame:
+                      top: int | None = MATCHER_TOP, include_ineligible: bool = False) -> pd.DataFrame:
         """The best projects for one funder row, ``rank`` 1 first.
 
         With ``call_id`` None and a funder that has several calls, each call
-        is ranked on its own (``rank`` restarts for each call).
+        is ranked on its own (``rank`` restarts for each call). ``top``: the
+        number of projects per funder row; left out, the matcher's ``top``;
+        None, every project.
         """
         self.check_fitted()
-        k = self.resolve_top(top)
+        k = self._lines(top)
         rows = self._funder_rows(funder_id, call_id)
         frame, features = self.prepare_projects(projects)
         check_positions(features.n)
@@ -324,7 +369,8 @@ class Matcher:
             known = not np.isnan(value)
             share = weights[c] / den if known and den > 0 else 0.0
             lines.append(ex.CriterionLine(
-                name=criterion.name, label_fr=criterion.label("fr"), label_en=criterion.label("en"),
+                name=criterion.name, label_fr=criterion.label_for(funder, "fr"),
+                label_en=criterion.label_for(funder, "en"),
                 score=value if known else None, weight=float(share),
                 contribution=value * share if known else None, raw_weight=float(weights[c])))
         terms: list[str] = []
@@ -364,6 +410,12 @@ class Matcher:
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
             raise MatchingError(f"top must be a whole number >= 1 (or None for all), not {value!r}")
         return int(value)
+
+    def _lines(self, top) -> int | None:
+        """``top`` of a ranking: :data:`MATCHER_TOP` is the matcher's own, None every line."""
+        if top is MATCHER_TOP:
+            return self.resolve_top(None)
+        return None if top is None else self.resolve_top(top)
 
     def _day(self) -> int:
         if self.date is None:
@@ -501,7 +553,8 @@ class ReasonTexts:
         first_row = np.full(n_codes, -1, dtype=np.int64)
         first_row[codes[::-1]] = np.arange(len(rows) - 1, -1, -1)
         texts = self.texts
-        joined = [" ; ".join(texts[t] for t in ids if t >= 0) for ids in slot_ids[first_row].tolist()]
+        joined = [" ; ".join(ex.merge_texts([texts[t] for t in ids if t >= 0]))
+                  for ids in slot_ids[first_row].tolist()]
         out[rows] = np.array(joined, dtype=object)[codes]
         return out
 

@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from matcher.normalize.identifiers import luhn_ok
+from matcher.normalize.identifiers import looks_like_rna, luhn_ok
 from matcher.normalize.schema import SCHEMAS
 
 #: Distinct non-empty values looked at per column.
@@ -31,7 +31,6 @@ STRONG = 0.9
 
 _DIGITS = re.compile(r"\d+")
 _SPACED_DIGITS = re.compile(r"^[\d\s.\u202f\u00a0]+$")
-_RNA = re.compile(r"^W[0-9A-Z]\d{8}$")
 _FIVE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _DEPARTMENT = re.compile(r"^(\d{2,3}|2[AB])$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
@@ -92,7 +91,7 @@ def _shapes(value) -> set[str]:
         elif len(digits) == 9 and luhn_ok(digits):
             shapes.add("siren")
     upper = text.upper().replace(" ", "")
-    if _RNA.match(upper):
+    if looks_like_rna(upper):
         shapes.add("rna")
     if _FIVE.match(upper) or (isinstance(value, int | float) and digits and len(digits) in (4, 5)
                               and 1000 <= int(digits) < 99_000):

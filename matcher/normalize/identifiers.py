@@ -43,12 +43,20 @@ def parse_siren(value) -> str:
     return digits
 
 
+#: An RNA number (répertoire national des associations): W, a digit or letter, 8 digits.
+RNA = re.compile(r"W[0-9A-Z]\d{8}")
+
+
+def looks_like_rna(value) -> bool:
+    """``value`` (spaces and case aside) has the shape of an RNA number."""
+    return RNA.fullmatch(str(value).strip().upper().replace(" ", "")) is not None
+
+
 def parse_rna(value) -> str:
     """An RNA number (répertoire national des associations) is W followed by 9 characters."""
-    text = str(value).strip().upper().replace(" ", "")
-    if not re.fullmatch(r"W[0-9A-Z]\d{8}", text):
+    if not looks_like_rna(value):
         raise parse_error("rna.invalid", value=value)
-    return text
+    return str(value).strip().upper().replace(" ", "")
 
 
 def parse_organisation_id(value) -> str:

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 from pathlib import Path
 
@@ -22,9 +21,10 @@ import pandas as pd
 
 from matcher.core.resources import DATA_DIR
 from matcher.engine import explain as ex
-from matcher.io.writers import atomic_path, cell_text, make_zip_reproducible, neutralise
+from matcher.io.writers import cell_text, neutralise
 from matcher.planning.allocate import balance, below_the_line, binding
 from matcher.planning.texts import TEXTS, t
+from matcher.report.xlsx import save_workbook
 
 EURO = '#,##0 "€"'
 SHARE = "0.0%"
@@ -138,7 +138,7 @@ def write_plan_workbook(result, path: str | Path, title: str, run_date: str, lan
             for cell in row:
                 cell.alignment = Alignment(vertical="top", wrap_text=cell.column in (4, 5, 11))
         sheet.freeze_panes = "A5"
-    _save(workbook, path)
+    save_workbook(workbook, path)
     return Path(path)
 
 
@@ -155,15 +155,6 @@ def _put(sheet, row: int, col: int, value, font=None, fill=None, number_format=N
     if number_format:
         cell.number_format = number_format
     return cell
-
-
-def _save(workbook, path) -> None:
-    workbook.properties.created = dt.datetime(2000, 1, 1)
-    workbook.properties.modified = dt.datetime(2000, 1, 1)
-    workbook.properties.creator = "coopmatch"
-    with atomic_path(path) as tmp:
-        workbook.save(tmp)
-        make_zip_reproducible(tmp)
 
 
 # --------------------------------------------------------------------------- HTML

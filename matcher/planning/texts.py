@@ -178,32 +178,10 @@ def t(key: str, lang: str = "fr", **values) -> str:
     return text.format(**values) if values else text
 
 
-#: French names of what an unknown value may be (the English name is the key).
-_WHAT_FR = {"dimension": "dimension inconnue", "region": "région inconnue", "department": "département inconnu",
-            "legal form": "forme juridique inconnue", "sector": "secteur inconnu",
-            "project id": "identifiant de projet inconnu",
-            "funder id": "identifiant de financeur inconnu"}
-
-
-
 def unknown(what: str, value, choices, lang: str = "fr", list_up_to: int | None = None) -> str:
-    """``unknown region 'X'; did you mean A?`` in English, ``région inconnue 'X' ; vouliez-vous dire A ?`` in French."""
-    from matcher.core.suggest import LIST_ALL_UP_TO, close_matches, unknown_message
+    """``unknown region 'X'; did you mean A?`` in English, ``région inconnue « X » ; vouliez-vous dire A ?`` in
+    French: :func:`matcher.core.suggest.unknown_message`, the one writer of these messages."""
+    from matcher.core.suggest import LIST_ALL_UP_TO, unknown_message
 
-    list_up_to = LIST_ALL_UP_TO if list_up_to is None else list_up_to
-    name = _WHAT_FR.get(what)
-    if what.startswith("call id for funder "):
-        name = "appel inconnu pour le financeur " + what[len("call id for funder "):]
-    if lang == "en" or name is None:
-        return unknown_message(what, value, choices, list_up_to=list_up_to)
-    known = sorted({str(c) for c in choices if c is not None})
-    close = close_matches(str(value), known)
-    if close:
-        hint = f" ; vouliez-vous dire {', '.join(close)} ?"
-    elif not known:
-        hint = " ; il n'y en a aucun"
-    elif len(known) <= list_up_to:
-        hint = f" ; valeurs connues : {', '.join(known)}"
-    else:
-        hint = f" ({len(known)} connues)"
-    return f"{name} '{value}'{hint}"
+    return unknown_message(what, value, choices, list_up_to=LIST_ALL_UP_TO if list_up_to is None else list_up_to,
+                           lang=lang)

@@ -116,6 +116,8 @@ def parameter_rows(info: RunInfo, matcher=None) -> list[tuple[str, str]]:
         rows.append((p("inputs"), label("parameters.accounting", lang, kind=label(f"rejects.{kind}", lang),
                                         read=s.get("rows_read", 0), ok=s.get("rows_normalised", 0),
                                         rejected=s.get("rows_rejected", 0), warnings=s.get("warnings", 0))))
+    for text in (matcher.run_notices(lang) if matcher is not None else ()):
+        rows.append((p("notice"), text))
     rows.append((p("version"), info.version))
     rows.append((p("lang"), lang))
     return rows

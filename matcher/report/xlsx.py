@@ -127,6 +127,12 @@ def write_sheets(sheets: dict[str, pd.DataFrame], path: str | Path, lang: str = 
             if fmt:
                 for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
                     cell.number_format = fmt
+    return save_workbook(workbook, path)
+
+
+def save_workbook(workbook, path: str | Path) -> Path:
+    """Save an openpyxl ``workbook`` at ``path`` atomically, with the same bytes from run to run
+    (fixed document properties, fixed zip entry dates)."""
     workbook.properties.created = dt.datetime(2000, 1, 1)
     workbook.properties.modified = dt.datetime(2000, 1, 1)
     workbook.properties.creator = "coopmatch"

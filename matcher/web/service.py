@@ -127,18 +127,24 @@ class Service:
 
         return self.cached(("inputs", self.state()[0]), load)
 
-    def matcher(self, day: str | None, lang: str) -> Matcher:
+    def matcher(self, day: str | None, lang: str, waive: bool = True) -> Matcher:
+        """The fitted matcher; with ``waive``, a rule whose fact no workspace project states is said
+        once for the run rather than on every line (:meth:`Matcher.waive_unstated`). A project filled
+        in a form is ranked without it (``waive=False``): it may state what the workspace does not."""
         state = self.state()
 
         def fit():
-            _, funders = self.inputs()
+            projects, funders = self.inputs()
             if funders.frame.empty:
                 raise NotFound("the workspace has no funder yet: import a funders file first (/import)")
             history = self.ws.history()
-            return Matcher(date=day, lang=lang, top=None).fit(funders.frame,
-                                                                history=None if history.empty else history)
+            fitted = Matcher(date=day, lang=lang, top=None).fit(funders.frame,
+                                                                  history=None if history.empty else history)
+            if waive:
+                fitted.waive_unstated(projects.frame)
+            return fitted
 
-        return self.cached(("matcher", state, day, lang), fit)
+        return self.cached(("matcher", state, day, lang, waive), fit)
 
     # ------------------------------------------------------------------ lookups
 
@@ -207,7 +213,7 @@ class Service:
         key = ("funders", self.state(), project_id, digest, day, top, lang)
 
         def compute():
-            matcher = self.matcher(day, lang)
+            matcher = self.matcher(day, lang, waive=frame is None)
             projects, funders = self.inputs()
             if frame is None:
                 shown = projects.frame[projects.frame["project_id"] == project_id]
