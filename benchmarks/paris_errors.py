@@ -21,6 +21,8 @@ Usage (from the repository root, ~5 min on the full split)::
     .venv/bin/python benchmarks/paris_errors.py --out /tmp/paris_errors
     # validation year inside the training years: train <= 2016, test 2017
     .venv/bin/python benchmarks/paris_errors.py --test-from-year 2017 --until-year 2018 --out /tmp/paris_val
+    # the ranking of main before the learned ranking and the successors
+    .venv/bin/python benchmarks/paris_errors.py --ranking default --no-successors --out /tmp/paris_errors_old
 """
 
 from __future__ import annotations
@@ -48,12 +50,22 @@ MAPPING = {"funder_id": "direction", "recipient_name": "beneficiaire", "recipien
 EXAMPLES = 10
 
 
-def rank_all(split, run_date: str, weights: dict | None, dormant_years: int):
-    """Fit as ``evaluate`` does and rank every funder for every test project."""
-    from matcher import Matcher, learn_funders
+def rank_all(split, run_date: str, weights: dict | None, dormant_years: int, ranking: str = "learned",
+             successors: bool = True):
+    """Fit as ``evaluate`` does (same ranking and successors options) and rank every funder for every
+    test project."""
+    from matcher import Matcher, learn_funders, learn_ranking_weights
+    from matcher.evaluation.ranking_weights import prepare_history, ranking_criteria
 
-    funders = learn_funders(split.train, dormant_years=dormant_years or None)
-    matcher = Matcher(date=run_date, lang="en", top=10, weights=weights).fit(funders, history=split.train)
+    criteria = None
+    if ranking == "learned":
+        learned = learn_ranking_weights(split.train, dormant_years=dormant_years, successors=successors)
+        print(f"learned weights: {learned['weights']}", file=sys.stderr)
+        weights, criteria = {**learned["weights"], **(weights or {})}, ranking_criteria()
+    train, mapping = prepare_history(split.train, successors)
+    print(f"successors: {mapping}", file=sys.stderr)
+    funders = learn_funders(train, dormant_years=dormant_years or None)
+    matcher = Matcher(date=run_date, lang="en", top=10, weights=weights, criteria=criteria).fit(funders, history=train)
     projects = projects_from_history(split.test)
     ranked = matcher.rank_funders(projects, top=len(matcher.funders_), include_ineligible=True)
     keep = ["project_id", "funder_id", "rank", "score"] + [f"contribution_{c}" for c in matcher.criteria_names_]
@@ -190,6 +202,8 @@ def main(argv=None) -> int:
     parser.add_argument("--dormant-years", type=int, default=2, help="0: keep every learned funder open.")
     parser.add_argument("--drop-words", default="",
                         help="Comma-separated words removed from every purpose before fitting (experiment).")
+    parser.add_argument("--ranking", choices=("default", "learned"), default="learned")
+    parser.add_argument("--no-successors", action="store_true")
     parser.add_argument("--out", required=True)
     parser.add_argument("--from-cache", action="store_true", help="Re-analyse OUT/ranked.csv.gz.")
     args = parser.parse_args(argv)
@@ -218,7 +232,8 @@ def main(argv=None) -> int:
         criteria = [c.removeprefix("contribution_") for c in ranked.columns if c.startswith("contribution_")]
     else:
         print("fit and rank…", file=sys.stderr)
-        projects, ranked, criteria = rank_all(split, f"{args.test_from_year}-01-01", weights, args.dormant_years)
+        projects, ranked, criteria = rank_all(split, f"{args.test_from_year}-01-01", weights, args.dormant_years,
+                                               args.ranking, not args.no_successors)
         ranked.to_csv(cache, index=False, float_format="%.6g")
     print(f"ranked in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     result = analyse(split, projects, ranked, criteria)

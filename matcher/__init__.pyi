@@ -15,10 +15,13 @@ from matcher.engine.criteria import default_criteria
 from matcher.engine.criterion import Criterion
 from matcher.engine.eligibility import Rule, default_rules
 from matcher.engine.explain import Explanation
+from matcher.engine.history_record import successor_map
 from matcher.engine.model import Matcher
+from matcher.engine.purpose_affinity import PurposeAffinity
 from matcher.engine.scoring import DEFAULT_WEIGHTS
 from matcher.evaluation.evaluate import Evaluation
 from matcher.evaluation.evaluate import evaluate_history as evaluate
+from matcher.evaluation.ranking_weights import learn_ranking_weights
 from matcher.evaluation.weights import learn_weights
 from matcher.io.loading import (
     SAMPLE_FUNDERS,

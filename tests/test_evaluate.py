@@ -250,7 +250,8 @@ def test_cli_learn_weights_then_weights_file(tmp_path):
                                       "-o", str(tmp_path / "r.json")])
     assert result.exit_code == 0, result.output
     used = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["settings"]["weights"]
-    assert used == pytest.approx({k: v for k, v in learned["weights"].items() if k in used}, abs=1e-4)
+    # The file's weights win over the ones the learned ranking finds (purpose keeps its learned weight).
+    assert {k: used[k] for k in learned["weights"]} == pytest.approx(learned["weights"], abs=1e-4)
     bad = tmp_path / "bad.yaml"
     bad.write_text("history: beaucoup\n", encoding="utf-8")
     result = CliRunner().invoke(cli, ["evaluate", "--history", str(history), "--test-from-year", "2018",
@@ -273,3 +274,120 @@ def test_ranking_commands_take_a_weights_file(tmp_path, monkeypatch):
     assert from_file.exit_code == 0, from_file.output
     assert from_file.output == inline.output != default.output
     assert overridden.output == command_line.output != from_file.output
+
+
+# --------------------------------------------------------------------------- issue 14, follow-up
+
+
+def test_conditional_logit_weights_the_criterion_that_finds_the_true_line():
+    from matcher.evaluation.ranking_weights import fit_conditional_logit
+
+    rng = np.random.default_rng(0)
+    groups, truth, scores = [], [], []
+    for g in range(200):
+        true = rng.integers(4)
+        for line in range(4):
+            groups.append(g)
+            truth.append(line == true)
+            # column 0 is higher on the true line, column 1 is noise, column 2 points at a wrong line
+            scores.append([0.6 * (line == true) + 0.4 * rng.random(), rng.random(),
+                           float(line == (true + 1) % 4)])
+    w = fit_conditional_logit(np.array(scores), np.array(groups), np.array(truth))
+    assert (w >= 0).all()
+    assert w[0] > 1.0 and w[2] == 0.0 and w[1] < w[0] / 5
+
+
+def test_learned_ranking_is_recorded_and_keeps_the_explanation():
+    evaluation = evaluate_history(small_history(), 2018, top=5, baselines=False, lang="en")
+    settings = evaluation.settings
+    assert settings["ranking"] == "learned" and settings["ranking_weights_learned_on"] == 2017
+    assert "purpose" in settings["weights"] and all(w >= 0 for w in settings["weights"].values())
+    assert evaluation.explained_top3 == 1.0
+    default = evaluate_history(small_history(), 2018, top=5, baselines=False, lang="en", ranking="default")
+    assert default.settings["ranking"] == "default" and "purpose" not in default.settings["weights"]
+
+
+def test_learned_ranking_falls_back_on_a_short_history():
+    history = small_history()
+    short = history[history["year"] >= 2016].reset_index(drop=True)  # two training years only
+    evaluation = evaluate_history(short, 2018, top=5, baselines=False, lang="en")
+    assert evaluation.settings["ranking"] == "default" and "three years" in evaluation.settings["ranking_fallback"]
+
+
+def test_cli_html_report_has_the_reliability_diagram(tmp_path):
+    history = tmp_path / "historique.csv"
+    award_history().assign(sectors="culture").to_csv(history, index=False)
+    page = tmp_path / "rapport.html"
+    base = ["evaluate", "--history", str(history), "--test-from-year", "2018", "--top", "5", "--no-baselines"]
+    result = CliRunner().invoke(cli, base + ["--decisions", "--html", str(page)])
+    assert result.exit_code == 0, result.output
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and "<svg" in text and "Diagramme de fiabilité" in text
+    assert "Chance d&#x27;obtention" in text and "nouvelles paires" in text and text.count("<polyline") == 2
+    again = tmp_path / "encore.html"
+    assert CliRunner().invoke(cli, base + ["--decisions", "--html", str(again)]).exit_code == 0
+    assert again.read_bytes() == page.read_bytes()
+    result = CliRunner().invoke(cli, base + ["--html", str(page), "--lang", "en"])
+    assert result.exit_code == 0 and "<svg" not in page.read_text(encoding="utf-8")
+
+
+def test_evaluation_html_escapes_the_data():
+    from matcher.evaluation.report_html import render_evaluation_html
+
+    page = render_evaluation_html({"test_from_year": 2018, "settings": {"successors": {"<b>X</b>": "Y&Z"}},
+                                   "subsets": {"all": {"n": 3, "coopmatch": {"hit@1": 0.5}}}}, "en")
+    assert "<b>X</b>" not in page and "&lt;b&gt;X&lt;/b&gt;" in page and "Y&amp;Z" in page
+
+
+def test_funders_for_gives_the_chance_of_award_when_the_history_has_decisions(tmp_path, monkeypatch):
+    import io
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    base = ["funders-for", "projects/examples/projets.csv", "--date", "2026-12-01", "--format", "csv", "--top", "5"]
+    runner = CliRunner()
+    result = runner.invoke(cli, base + ["--history", "funders/examples/historique_exemple.csv"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout[result.stdout.index("project_id,"):]
+    ranked = pd.read_csv(io.StringIO(lines))
+    assert list(ranked.columns).index("p_award") == list(ranked.columns).index("score") + 1
+    known = ranked["p_award"].dropna()
+    assert len(known) and ((known >= 0) & (known <= 1)).all()
+    page = tmp_path / "rapport.html"
+    html_run = runner.invoke(cli, base[:-4] + ["--top", "5", "--format", "html", "-o", str(page),
+                                               "--history", "funders/examples/historique_exemple.csv"])
+    assert html_run.exit_code == 0, html_run.output
+    assert 'data-key="p_award"' in page.read_text(encoding="utf-8")
+    assert "Chance d&#x27;obtention" in page.read_text(encoding="utf-8")
+    without = runner.invoke(cli, base)
+    assert without.exit_code == 0 and "p_award" not in without.stdout
+    granted_only = tmp_path / "accordees.csv"
+    rows = pd.read_csv("funders/examples/historique_exemple.csv", sep=";", dtype=str)
+    rows[rows["Statut"].str.lower().str.startswith("accord")].to_csv(granted_only, sep=";", index=False)
+    result = runner.invoke(cli, base + ["--history", str(granted_only), "--lang", "en"])
+    assert result.exit_code == 0 and "p_award" not in result.stdout
+    assert "no chance of award (p_award)" in result.stderr
+
+
+def test_batch_files_gain_p_award_equal_to_funders_for(tmp_path, monkeypatch):
+    import io
+
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    common = ["--date", "2026-12-01", "--top", "5", "--history", "funders/examples/historique_exemple.csv"]
+    runner = CliRunner()
+    outs = {}
+    for fmt in ("csv", "parquet"):
+        outs[fmt] = tmp_path / fmt
+        result = runner.invoke(cli, ["batch", "--projects", "projects/examples/projets.csv", "--funders",
+                                     "funders/examples/financeurs.yaml", "--quiet", "--format", fmt,
+                                     "-o", str(outs[fmt]), *common])
+        assert result.exit_code == 0, result.output
+    csv_lines = pd.read_csv(outs["csv"] / "funders_for_projects.csv")
+    parquet_lines = pd.read_parquet(outs["parquet"] / "funders_for_projects.parquet")
+    for frame in (csv_lines, parquet_lines):
+        assert list(frame.columns).index("p_award") == list(frame.columns).index("score") + 1
+    assert np.allclose(csv_lines["p_award"], parquet_lines["p_award"], equal_nan=True)
+    assert "p_award" in pd.read_csv(outs["csv"] / "projects_for_funders.csv").columns
+    single = runner.invoke(cli, ["funders-for", "projects/examples/projets.csv", "--format", "csv", *common])
+    ranked = pd.read_csv(io.StringIO(single.stdout[single.stdout.index("project_id,"):]))
+    merged = ranked.merge(csv_lines, on=["project_id", "funder_id", "call_id"], suffixes=("", "_batch"))
+    assert len(merged) and np.allclose(merged["p_award"], merged["p_award_batch"], equal_nan=True)

@@ -139,6 +139,19 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     matcher.fit(funders.frame, history=history_frame)
     waive_unstated(matcher, projects.frame, lang)
     timings["fit"] = time.perf_counter() - clock
+    from matcher.cli.award_output import add_p_award, award_model_for, slim_projects
+
+    clock = time.perf_counter()
+    award = award_model_for(matcher, history_frame, lang)
+    award_projects = slim_projects(projects.frame) if award is not None else None
+    award_year = int(str(matcher.run_date_)[:4])
+
+    def with_p_award(written_paths):
+        if award is not None:
+            add_p_award(written_paths, award, award_projects, award_year)
+
+    if award is not None:
+        timings["award_fit"] = time.perf_counter() - clock
 
     n_projects = len(projects.frame)
     show = not quiet and sys.stderr.isatty() and n_projects * len(matcher.funders_) >= PROGRESS_MIN_PAIRS
@@ -161,7 +174,7 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
         _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, top=top,
                      jobs=jobs, fmt=fmt, engine=engine, scheduler=scheduler, workers=workers,
                      chunk_size=chunk_size, resume=resume, quiet=quiet, out=out, lang=lang, weights=weights,
-                     timings=timings, started=started, paths=paths)
+                     timings=timings, started=started, paths=paths, with_p_award=with_p_award)
         return
     with contextlib.ExitStack() as stack:
         advance = stack.enter_context(_progress(show, n_projects, lang))
@@ -189,6 +202,12 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
 
     clock = time.perf_counter()
     if fmt == "html":
+        if award is not None:
+            from matcher.engine.award import p_award_of_lines
+
+            shown = [f.assign(p_award=p_award_of_lines(award, award_projects, f, award_year))[
+                list(f.columns[:list(f.columns).index("score") + 1]) + ["p_award"]
+                + list(f.columns[list(f.columns).index("score") + 1:])] for f in shown]
         _write_report(shown, projects, funders, matcher, out / "report.html", lang,
                       projects_file=projects_path, funders_file=funders_path, top=top, weights=weights)
         paths["report"] = out / "report.html"
@@ -200,6 +219,10 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
                             ("projects_for_funders", result.projects_for_funders)):
             paths[name] = write_table(frame, paths[name], fmt=fmt)
     timings["write"] = time.perf_counter() - clock + timings.pop("write_streamed", 0.0)
+    clock = time.perf_counter()
+    with_p_award(paths)
+    if award is not None:
+        timings["award"] = time.perf_counter() - clock
     timings["total"] = time.perf_counter() - started
 
     _write_summary(out, projects, funders, history, projects_path, funders_path, history_path, matcher,
@@ -261,7 +284,7 @@ def _only(loaded, project_ids: list[str], path):
 
 def _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, *, top,
                  jobs, fmt, engine, scheduler, workers, chunk_size, resume, quiet, out, lang, weights, timings, started,
-                 paths) -> None:
+                 paths, with_p_award=None) -> None:
     """The batch in chunks (matcher.engine.chunks): parts, manifest, resume, local threads or Dask."""
     import shutil
 
@@ -313,6 +336,8 @@ def _run_chunked(matcher, projects, funders, history, projects_path, funders_pat
     clock = time.perf_counter()
     rows = assemble(parts_dir, done.chunks, fmt, top, paths)
     shutil.rmtree(parts_dir)
+    if with_p_award is not None:
+        with_p_award(paths)
     timings["write"] = time.perf_counter() - clock
     timings["total"] = time.perf_counter() - started
     _write_summary(out, projects, funders, history, projects_path, funders_path, history_path, matcher,

@@ -375,6 +375,27 @@ def waive_unstated(matcher, projects, lang) -> None:
         click.echo(("Note : " if lang == "fr" else "Note: ") + text, err=True)
 
 
+def with_chance_of_award(ranked, projects, matcher, lang):
+    """``ranked`` with a ``p_award`` column (after ``score``) when the matcher's history holds decisions
+    (granted and refused, three years or more): the chance that each application would be granted
+    (:class:`matcher.engine.award.AwardModel`). Said on stderr when a history cannot give it."""
+    from matcher.engine.award import AwardModel, has_decisions, p_award_of_lines
+
+    if "history" not in getattr(matcher, "criteria_names_", []):
+        return ranked
+    history = matcher.criteria_[matcher.criteria_names_.index("history")].history_
+    if not has_decisions(history):
+        click.echo("pas de chance d'obtention (p_award) : l'historique n'a pas de décisions accordées et refusées "
+                   "sur trois ans" if lang == "fr" else "no chance of award (p_award): the history has no granted "
+                   "and refused decisions over three years", err=True)
+        return ranked
+    model = AwardModel().fit(history)
+    year = int(str(matcher.run_date_)[:4])
+    out = ranked.copy()
+    out.insert(list(out.columns).index("score") + 1, "p_award", p_award_of_lines(model, projects, out, year))
+    return out
+
+
 def check_id(value: str, known, what: str) -> None:
     """Refuse an id that is not among ``known``, suggesting the close ones."""
     from matcher.core.suggest import unknown_message
@@ -525,6 +546,11 @@ def print_table(ranked, lang, title, view):
         strong = strengths(row, labels, lang)
         if strong:
             notes.append(f"[dim]{escape(strong)}[/dim]")
+        chance = row.get("p_award")
+        if isinstance(chance, float) and chance == chance:
+            from matcher.engine.explain import format_percent
+
+            notes.append(("Chance d'obtention : " if fr else "Chance of award: ") + format_percent(chance, lang))
         table.add_row(str(row["rank"]), format_number(row["score"], lang),
                       f"[{styles[row['eligibility']]}]{verdict}[/]", who, "\n".join(notes) or "—")
     console.print(table)

@@ -38,15 +38,23 @@ from matcher.cli.common import (
               help="YAML weights (criterion: weight), e.g. written by learn-weights; --weight overrides it.")
 @click.option("--dormant-years", type=click.IntRange(min=0), default=2, show_default=True,
               help="Close learned funders with no grant in that many last training years (0: keep all open).")
+@click.option("--ranking", type=click.Choice(["default", "learned"]), default="learned", show_default=True,
+              help="learned: add the purpose criterion and learn the weights on the latest training year "
+                   "(non-negative, contributions still sum to the score); default: the documented weights.")
+@click.option("--successors/--no-successors", default=True, show_default=True,
+              help="Merge a dormant funder into the funder that took over its recipients before fitting.")
 @click.option("--no-baselines", is_flag=True, help="Skip the two baselines (time coopmatch alone).")
 @click.option("--decisions", is_flag=True,
               help="Also score the chance of award (p_award) on every test decision: AUC, Brier, ECE.")
 @click.option("--reliability", "reliability_path", type=click.Path(dir_okay=False), default=None,
               help="With --decisions: write the reliability diagram here (PNG).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the JSON report here.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), default=None,
+              help="Write an HTML report here (tables; with --decisions, the reliability diagram).")
 @lang_option
 def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_date, weights, sample, seed,
-             weights_file, dormant_years, no_baselines, decisions, reliability_path, output, lang):
+             weights_file, dormant_years, ranking, successors, no_baselines, decisions, reliability_path, output,
+             html_path, lang):
     """Rank funders for past granted applications and measure how often the real funder comes first.
 
     Trains on every decision (granted and refused) before --test-from-year:
@@ -71,7 +79,7 @@ def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_
         --map recipient_id=siret --map sectors="secteur activite" \\
         --test-from-year 2018 -o rapport.json
       coopmatch evaluate --history paris-subventions/ --refused-when-zero ... \\
-        --test-from-year 2018 --decisions --reliability fiabilite.png --weights-file poids.yaml
+        --test-from-year 2018 --decisions --reliability fiabilite.png --html rapport.html
     """
     import pandas as pd
 
@@ -89,7 +97,8 @@ def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_
     run_weights = {**(read_weights_file(weights_file) if weights_file else {}), **(parse_weights(weights) or {})}
     evaluation = evaluate_history(history, test_from_year, top=top, run_date=parse_run_date(run_date),
                                   lang=lang, baselines=not no_baselines, sample=sample, seed=seed,
-                                  weights=run_weights or None, dormant_years=dormant_years)
+                                  weights=run_weights or None, dormant_years=dormant_years, ranking=ranking,
+                                  successors=successors)
     click.echo(format_table(evaluation, lang))
     report = evaluation.to_dict()
     if decisions:
@@ -105,6 +114,11 @@ def evaluate(history_paths, forced, refused_when_zero, test_from_year, top, run_
     if output:
         write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", output)
         click.echo(f"{'rapport' if lang == 'fr' else 'report'} → {output}", err=True)
+    if html_path:
+        from matcher.evaluation.report_html import render_evaluation_html
+
+        write_text(render_evaluation_html(report, lang), html_path)
+        click.echo(f"{'rapport HTML' if lang == 'fr' else 'HTML report'} → {html_path}", err=True)
 
 
 @click.command("learn-funders")

@@ -18,6 +18,7 @@ from matcher.cli.common import (
     print_table,
     ranking_options,
     ranking_report,
+    with_chance_of_award,
 )
 from matcher.cli.workspace_runs import open_for_ranking, require_inputs, workspace_option
 
@@ -58,6 +59,7 @@ def funders_for(projects_path, project_id, funders_path, top, run_date, weights,
         ranked = ws.hide(ranked, ["project_id"], top)
         ws.record("funders-for", project_id or "*", matcher, {"top": top, "weights": list(weights),
                   "include_ineligible": include_ineligible, "history": bool(history_path)}, by_project=ranked)
+    ranked = with_chance_of_award(ranked, projects, matcher, lang)
     if fmt == "table":
         def title(pid, group):
             name = group["project_name"].iloc[0]
@@ -106,6 +108,7 @@ def shortlist(funder_id, call_id, projects_path, funders_path, top, run_date, we
         ws.record("shortlist", funder_id + (f"/{call_id}" if call_id else ""), matcher,
                   {"top": top, "weights": list(weights), "include_ineligible": include_ineligible,
                    "history": bool(history_path)}, by_funder=ranked)
+    ranked = with_chance_of_award(ranked, projects, matcher, lang)
     if fmt == "table":
         def title(key, group):
             cid = key[1]

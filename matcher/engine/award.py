@@ -26,7 +26,10 @@ from the decisions of the years before ``Y`` only ("as of" features):
   probability of the funder among the past granted, resp. refused, rows: an
   application sent to a directorate whose topics it does not share is more
   often refused). On Paris (train to 2017, test 2018–2019) the two funder
-  scores took AUC from 0.744 to 0.762.
+  scores took AUC from 0.744 to 0.762. A fourth text score is the grant rate
+  of similar texts *sent to the same funder* (a logistic regression on the
+  words and on the words crossed with the funder, :data:`FUNDER_WORDS`):
+  validation year 2017 AUC 0.777 → 0.783.
 
 Model: gradient-boosted trees (scikit-learn's ``HistGradientBoostingClassifier``),
 fitted on the applications of every training year but the latest (each with its
@@ -132,6 +135,26 @@ PAST_FEATURES = ("recipient_decisions_log", "recipient_rate", "recipient_new", "
                  "funder_decisions_log")
 
 
+#: Add the grant rate of similar texts *sent to the same funder* (words crossed with the funder).
+FUNDER_WORDS = True
+
+
+def _with_funder_words(matrix, funders: np.ndarray, index: dict):
+    """``[words | words x funder]``: each row's words again in its funder's own block of columns
+    (none for a funder outside ``index``), so a linear model learns per-funder word weights."""
+    from scipy import sparse
+
+    matrix = sparse.csr_matrix(matrix)
+    vocabulary = matrix.shape[1]
+    block = np.array([index.get(f, -1) for f in funders.tolist()], dtype=np.int64)
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    keep = block[rows] >= 0
+    crossed = sparse.csr_matrix((matrix.data[keep], (rows[keep], block[rows][keep] * vocabulary
+                                                     + matrix.indices[keep])),
+                                shape=(matrix.shape[0], vocabulary * max(len(index), 1)))
+    return sparse.hstack([matrix, crossed], format="csr")
+
+
 class AwardModel:
     """``p_award``: the calibrated chance that an application is granted (see the module docstring).
 
@@ -143,12 +166,14 @@ class AwardModel:
         Seed of the boosted trees.
     """
 
-    def __init__(self, calibration: str = "isotonic", seed: int = 0, text: bool = True):
+    def __init__(self, calibration: str = "isotonic", seed: int = 0, text: bool = True,
+                 funder_words: bool = FUNDER_WORDS):
         if calibration not in ("isotonic", "sigmoid"):
             raise MatchingError(f"calibration must be 'isotonic' or 'sigmoid', not {calibration!r}")
         self.calibration = calibration
         self.seed = seed
         self.text = text
+        self.funder_words = funder_words
 
     # ------------------------------------------------------------------ fitting
 
@@ -170,13 +195,17 @@ class AwardModel:
         fit_years, calib_year = distinct[1:-1], distinct[-1]
         x_fit = np.vstack([self._year_features(rows, years, y) for y in fit_years])
         y_fit = np.concatenate([granted[years == y] for y in fit_years])
+        # A feature never known in the fit years (e.g. a short history) is a constant 0: the trees'
+        # binning cannot take a column that is all NaN.
+        self.empty_columns_ = np.isnan(x_fit).all(axis=0)
+        x_fit = self._filled(x_fit)
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         self.model_ = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.05, max_leaf_nodes=31,
                                                      min_samples_leaf=40, l2_regularization=1.0,
                                                      random_state=self.seed).fit(x_fit, y_fit)
         x_cal = self._year_features(rows, years, calib_year)
-        raw = self.model_.predict_proba(x_cal)[:, 1]
+        raw = self.model_.predict_proba(self._filled(x_cal))[:, 1]
         self.calibrator_ = self._calibrator(raw, granted[years == calib_year])
         # Features of new applications look back on every decision of the history.
         self.past_ = self._past(rows, granted, years, np.inf)
@@ -220,7 +249,12 @@ class AwardModel:
 
                 by_funder[name] = SGDClassifier(loss="log_loss", alpha=1e-5, max_iter=10, tol=None,
                                                 random_state=self.seed).fit(matrix[which], funders[which])
-        return vectorizer, model, by_funder
+        pair_model = None
+        if self.funder_words:
+            index = {f: i for i, f in enumerate(sorted(set(funders.tolist()) - {None}))}
+            pair_model = (index, LogisticRegression(C=1.0, max_iter=200, solver="liblinear").fit(
+                _with_funder_words(matrix, funders, index), granted[mask]))
+        return vectorizer, model, by_funder, pair_model
 
     def _year_features(self, rows, years, year: float) -> np.ndarray:
         """Features of the applications of ``year``, as of the years before it."""
@@ -233,11 +267,14 @@ class AwardModel:
         funders = np.array([as_text(v) for v in column(apps, "funder_id")], dtype=object)
         years = np.array([as_float(v) for v in column(apps, "year")], dtype=float)
         base = past.features(keys, funders, years)
-        text_score = np.full((len(apps), 3), np.nan)
+        text_score = np.full((len(apps), 4 if self.funder_words else 3), np.nan)
         if text_model is not None:
-            vectorizer, model, by_funder = text_model
+            vectorizer, model, by_funder, pair_model = text_model
             matrix = vectorizer.transform(_texts(apps))
             text_score[:, 0] = model.predict_proba(matrix)[:, 1]
+            if pair_model is not None:
+                index, classifier = pair_model
+                text_score[:, 3] = classifier.predict_proba(_with_funder_words(matrix, funders, index))[:, 1]
             # How much the text looks like what this funder granted (and refused) before.
             for c, name in ((1, "granted"), (2, "refused")):
                 if name in by_funder:
@@ -275,7 +312,14 @@ class AwardModel:
             raise MatchingError("AwardModel is not fitted: call fit(history) first")
         if len(applications) == 0:
             return np.zeros(0)
-        return self.model_.predict_proba(self._features(applications, self.past_, self.text_model_))[:, 1]
+        x = self._filled(self._features(applications, self.past_, self.text_model_))
+        return self.model_.predict_proba(x)[:, 1]
+
+    def _filled(self, x: np.ndarray) -> np.ndarray:
+        if self.empty_columns_.any():
+            x = x.copy()
+            x[:, self.empty_columns_] = 0.0
+        return x
 
     def predict(self, applications: pd.DataFrame) -> np.ndarray:
         """``p_award`` of each application row (``funder_id``, ``recipient_id``, ``recipient_name``,
@@ -295,6 +339,54 @@ class _Platt:
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
+
+
+# --------------------------------------------------------------------------- ranked outputs
+
+
+def applications_for(projects: pd.DataFrame, lines: pd.DataFrame, year: float | None = None) -> pd.DataFrame:
+    """Application rows (the input of :meth:`AwardModel.predict`) for ranked ``lines`` (``project_id``,
+    ``funder_id``) of canonical ``projects``: the project's SIRET (else SIREN) and carrier name as the
+    recipient, its name and summary as the purpose, its sectors, and ``year``."""
+    index = projects.drop_duplicates("project_id").set_index("project_id")
+    at = index.reindex(lines["project_id"].tolist())
+
+    def values(name):
+        return at[name].tolist() if name in at.columns else [None] * len(at)
+
+    recipient = [as_text(a) or as_text(b) for a, b in zip(values("siret"), values("siren"), strict=True)]
+    purpose = [" ".join(p for p in (as_text(a), as_text(b)) if p) or None
+               for a, b in zip(values("name"), values("summary"), strict=True)]
+    return pd.DataFrame({
+        "funder_id": pd.Series([as_text(v) for v in lines["funder_id"].tolist()], dtype=object),
+        "recipient_id": pd.Series(recipient, dtype=object),
+        "recipient_name": pd.Series([as_text(v) for v in values("carrier_name")], dtype=object),
+        "purpose": pd.Series(purpose, dtype=object),
+        "sectors": pd.Series(values("sectors"), dtype=object),
+        "year": pd.Series([np.nan if year is None else float(year)] * len(lines), dtype=float),
+    })
+
+
+def p_award_of_lines(model: AwardModel, projects: pd.DataFrame, lines: pd.DataFrame,
+                     year: float | None = None) -> np.ndarray:
+    """``p_award`` of each ranked line; NaN for a funder the model has no decision of."""
+    out = np.full(len(lines), np.nan)
+    if not len(lines):
+        return out
+    apps = applications_for(projects, lines, year)
+    known = np.isin(apps["funder_id"].to_numpy(dtype=object), model.funders_)
+    if known.any():
+        out[known] = np.round(model.predict(apps.loc[known].reset_index(drop=True)), 4)
+    return out
+
+
+def has_decisions(history: pd.DataFrame | None) -> bool:
+    """Whether ``history`` holds granted and refused decisions of at least three years (enough for
+    :class:`AwardModel`)."""
+    if history is None or not len(history):
+        return False
+    _, granted, years = AwardModel._decided(history)
+    return len(np.unique(years[~np.isnan(years)])) >= 3 and len(np.unique(granted)) == 2
 
 
 # --------------------------------------------------------------------------- metrics
@@ -350,6 +442,9 @@ def past_rate_baseline(history: pd.DataFrame, applications: pd.DataFrame) -> np.
 
 __all__ = [
     "AwardModel",
+    "applications_for",
+    "has_decisions",
+    "p_award_of_lines",
     "auc",
     "brier",
     "expected_calibration_error",

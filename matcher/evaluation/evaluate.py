@@ -38,8 +38,9 @@ from funders.history import GRANTED, decision_status
 from matcher.core.errors import InputError
 from matcher.engine.award import recipient_keys
 from matcher.engine.explain import format_percent
-from matcher.engine.features import as_choices, as_float, as_text, column
+from matcher.engine.features import as_choices, as_text, column
 from matcher.engine.history_affinity import HistoryAffinity, sector_labels
+from matcher.evaluation.applications import projects_from_history
 
 #: Positions looked at by hit@k.
 HITS = (1, 3)
@@ -53,6 +54,12 @@ METHODS = ("coopmatch", "most_frequent", "tfidf_char_lr")
 #: Learned funders with no grant in this many last training years are closed (see
 #: :func:`funders.learn.learn_funders`); chosen on the Paris validation year 2017.
 DORMANT_YEARS = 2
+#: Rankings of ``evaluate``: the default weights, or weights learned on the latest training year.
+RANKINGS = ("default", "learned")
+#: Default ranking of ``evaluate`` (chosen on the validation year, see benchmarks/RESULTS.md).
+RANKING = "learned"
+#: Merge dormant funders into their learned successor before fitting (default of ``evaluate``).
+SUCCESSORS = True
 
 
 # --------------------------------------------------------------------------- metrics
@@ -83,45 +90,6 @@ def ranking_metrics(ranks: np.ndarray) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------- projects
-
-
-def projects_from_history(rows: pd.DataFrame) -> pd.DataFrame:
-    """Canonical projects built from history rows, as if each application were asked again.
-
-    ``project_id`` is ``row-<position>``; ``name`` the purpose; ``summary`` the
-    sector labels and the recipient's name; ``carrier_name`` the recipient;
-    ``siret``/``siren`` the recipient's id when it is one; ``sectors``,
-    ``territory``; ``amount_requested`` the amount requested (never the amount
-    awarded: it is written with the decision, so using it would leak the answer
-    into the scale criterion); ``legal_form`` the recipient's legal form.
-    """
-    n = len(rows)
-    ids = [as_text(v) for v in column(rows, "recipient_id")]
-    compact = ["".join(v.split()) if v else None for v in ids]
-    requested = np.array([as_float(v) for v in column(rows, "amount_requested")], dtype=float)
-    names = [as_text(v) for v in column(rows, "recipient_name")]
-    sectors = [as_choices(v) for v in column(rows, "sectors")]
-    labels: dict = {}
-    summary = []
-    for value, name in zip(sectors, names, strict=True):
-        if value not in labels:
-            labels[value] = sector_labels(value)
-        text = " — ".join(p for p in (labels[value], name) if p)
-        summary.append(text or None)
-    width = len(str(max(n - 1, 0)))
-    return pd.DataFrame({
-        "project_id": pd.Series([f"row-{i:0{width}d}" for i in range(n)], dtype=object),
-        "name": pd.Series([as_text(v) for v in column(rows, "purpose")], dtype=object),
-        "summary": pd.Series(summary, dtype=object),
-        "carrier_name": pd.Series(names, dtype=object),
-        "siret": pd.Series([v if v and len(v) == 14 and v.isdigit() else None for v in compact], dtype=object),
-        "siren": pd.Series([v[:9] if v and len(v) in (9, 14) and v.isdigit() else None for v in compact],
-                           dtype=object),
-        "legal_form": pd.Series([as_text(v) for v in column(rows, "recipient_legal_form")], dtype=object),
-        "sectors": pd.Series(sectors, dtype=object),
-        "territory": pd.Series([as_choices(v) for v in column(rows, "territory")], dtype=object),
-        "amount_requested": pd.Series(requested, dtype=float),
-    })
 
 
 def application_texts(rows: pd.DataFrame) -> list[str]:
@@ -237,18 +205,43 @@ class Evaluation:
 
 
 def rank_with_coopmatch(split: Split, top: int, run_date: str, lang: str,
-                        weights: dict[str, float] | None = None, dormant_years: int | None = DORMANT_YEARS):
-    """Learn profiles, fit the matcher with history on the past, rank the test projects."""
+                        weights: dict[str, float] | None = None, dormant_years: int | None = DORMANT_YEARS,
+                        ranking: str = RANKING, successors: bool = SUCCESSORS, info: dict | None = None):
+    """Learn profiles, fit the matcher with history on the past, rank the test projects.
+
+    ``ranking="learned"`` adds :class:`~matcher.engine.purpose_affinity.PurposeAffinity` and learns
+    the weights on the latest training year (:mod:`matcher.evaluation.ranking_weights`; the given
+    ``weights`` still win); ``successors`` merges dormant funders into their learned successor
+    before fitting. What was learned goes into ``info``.
+    """
     from funders.learn import learn_funders
     from matcher.engine.model import Matcher
+    from matcher.evaluation.ranking_weights import learn_ranking_weights, prepare_history, ranking_criteria
 
+    if ranking not in RANKINGS:
+        raise InputError(f"ranking must be one of {', '.join(RANKINGS)}, not {ranking!r}")
+    info = {} if info is None else info
     timings = {}
+    criteria = None
+    if ranking == "learned":
+        start = time.perf_counter()
+        try:
+            learned = learn_ranking_weights(split.train, dormant_years=dormant_years, successors=successors)
+        except InputError as error:  # too short a history: the default ranking, and why
+            info["ranking_fallback"] = str(error)
+        else:
+            info["learned_ranking"] = learned
+            weights = {**learned["weights"], **(weights or {})}
+            criteria = ranking_criteria()
+        timings["learn_ranking"] = time.perf_counter() - start
+    train, mapping = prepare_history(split.train, successors)
+    info["successors"] = mapping
     start = time.perf_counter()
-    funders = learn_funders(split.train, dormant_years=dormant_years or None)
+    funders = learn_funders(train, dormant_years=dormant_years or None)
     timings["learn_funders"] = time.perf_counter() - start
     start = time.perf_counter()
-    matcher = Matcher(date=run_date, lang=lang,
-                      top=top, weights=weights).fit(funders, history=split.train)
+    matcher = Matcher(date=run_date, lang=lang, criteria=criteria,
+                      top=top, weights=weights).fit(funders, history=train)
     timings["fit"] = time.perf_counter() - start
     start = time.perf_counter()
     projects = projects_from_history(split.test)
@@ -313,7 +306,8 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
                      run_date: str | None = None, lang: str = "fr", baselines: bool = True,
                      sample: int | None = None, seed: int = 0,
                      weights: dict[str, float] | None = None,
-                     dormant_years: int | None = DORMANT_YEARS) -> Evaluation:
+                     dormant_years: int | None = DORMANT_YEARS, ranking: str = RANKING,
+                     successors: bool = SUCCESSORS) -> Evaluation:
     """Rank funders for every granted test application and score the rankings.
 
     Parameters
@@ -337,12 +331,16 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
     dormant_years:
         Learned funders with no grant in that many last training years are
         closed (ranked after the open ones); ``None`` or 0 keeps them all open.
+    ranking, successors:
+        See :func:`rank_with_coopmatch` (defaults :data:`RANKING`, :data:`SUCCESSORS`).
     """
     if top < max(HITS + (NDCG_AT,)):
         raise InputError(f"--top must be at least {max(HITS + (NDCG_AT,))} to compute the metrics")
     run_date = run_date or dt.date(test_from_year, 1, 1).isoformat()
     split = time_split(history, test_from_year, sample, seed)
-    matcher, projects, ranked, timings = rank_with_coopmatch(split, top, run_date, lang, weights, dormant_years)
+    info: dict = {}
+    matcher, projects, ranked, timings = rank_with_coopmatch(split, top, run_date, lang, weights, dormant_years,
+                                                             ranking, successors, info)
     ids = projects["project_id"].tolist()
     ranks = {"coopmatch": ranks_of_truth(_ranked_lists(ranked, ids), split.truth)}
     if baselines:
@@ -364,7 +362,12 @@ def evaluate_history(history: pd.DataFrame, test_from_year: int, top: int = DEFA
         settings={"run_date": matcher.run_date_, "weights": dict(zip(
             matcher.criteria_names_, np.round(matcher.weights_[0], 4).tolist(), strict=True)),
                   "history_temperature": round(getattr(criterion, "temperature_", float("nan")), 4),
-                  "sample": sample, "seed": seed, "dormant_years": dormant_years or None},
+                  "sample": sample, "seed": seed, "dormant_years": dormant_years or None,
+                  "ranking": "learned" if "learned_ranking" in info else "default",
+                  **({"ranking_fallback": info["ranking_fallback"]} if "ranking_fallback" in info else {}),
+                  "successors": info.get("successors", {}),
+                  **({"ranking_weights_learned_on": info["learned_ranking"]["year"]}
+                     if "learned_ranking" in info else {})},
         subsets=subsets,
     )
 

@@ -189,8 +189,10 @@ class _Column:
 def _columns(report: Report) -> list[_Column]:
     lang, ranked = report.lang, report.ranked
     c = lambda key: label(f"columns.{key}", lang)  # noqa: E731
-    cols = [_Column("rank", c("rank"), True), _Column("score", c("score"), True, "desc"),
-            _Column("verdict", c("verdict"), True)]
+    cols = [_Column("rank", c("rank"), True), _Column("score", c("score"), True, "desc")]
+    if "p_award" in ranked.columns:
+        cols.append(_Column("p_award", c("p_award"), True, "desc"))
+    cols.append(_Column("verdict", c("verdict"), True))
     several_projects = ranked["project_id"].nunique() > 1
     several_calls = ranked["call_id"].fillna("").nunique() > 1
     if report.view == "funder":
@@ -231,6 +233,7 @@ def _ranking_rows(report: Report, columns: list[_Column], colour: dict[str, int]
                 "funder": " ".join(w for w in funder_words[1:2] + funder_words[3:4] if w) or funder_words[0],
                 "amount": "" if amount is None else _num(amount, 2),
                 "coverage": "" if coverage is None else _num(coverage, 4),
+                "p_award": "" if is_missing(row.get("p_award")) else _num(float(row["p_award"]), 4),
                 "closes": closes_key, "search": search}
         attrs = " ".join(f'data-{k}="{_e(v)}"' for k, v in data.items())
         cells = []
@@ -248,6 +251,10 @@ def _ranking_rows(report: Report, columns: list[_Column], colour: dict[str, int]
                 cells.append(f"<td>{funder_cell}</td>")
             elif col.key == "amount":
                 shown = _e(ex.format_amount(amount, lang)) if amount is not None else "—"
+                cells.append(f'<td class="num">{shown}</td>')
+            elif col.key == "p_award":
+                chance = None if is_missing(row.get("p_award")) else float(row["p_award"])
+                shown = _e(ex.format_percent(chance, lang)) if chance is not None else "—"
                 cells.append(f'<td class="num">{shown}</td>')
             elif col.key == "coverage":
                 shown = _e(ex.format_percent(coverage, lang)) if coverage is not None else "—"

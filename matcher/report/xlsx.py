@@ -67,7 +67,7 @@ def report_sheets(report: Report) -> dict[str, pd.DataFrame]:
 def _number_format(column: str, lang: str) -> str | None:
     if column in _MONEY:
         return EURO
-    if column in ("coverage", "unknown_weight"):
+    if column in ("coverage", "unknown_weight", "p_award"):
         return SHARE
     if column in ("score", "weight", "contribution") or column.startswith(("score_", "contribution_")):
         return SCORE
