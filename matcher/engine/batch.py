@@ -33,9 +33,8 @@ from matcher.engine.model import ReasonTexts, block_size
 from matcher.engine.scoring import (
     PairDetails,
     check_positions,
-    gather,
     score_block,
-    score_eligible,
+    score_pairs,
 )
 
 
@@ -67,6 +66,11 @@ def _single_thread_blas():
 
         return contextlib.nullcontext()
 
+
+#: Ranking blocks (:func:`matcher.engine.model.block_size`) scored together by a batch, up to
+#: GROUP_PAIRS pairs.
+GROUP = 4
+GROUP_PAIRS = 1 << 20
 
 #: Ranked rows of funders_for_projects turned into a frame (and streamed) at a time.
 STREAM_ROWS = 50_000
@@ -133,42 +137,36 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
     check_positions(ff.n)
     check_positions(position_offset + features.n)
     n_criteria = len(matcher.criteria_)
-    funder_index = np.arange(ff.n)
     if running is None:
         running = np.full((k, ff.n), kernels.NO_KEY, dtype=np.int64)
-    threshold = running.max(axis=0)  # read by workers, only ever lowered
     if features.n:  # fill the tables cached on the funder features once, before the threads cut them
         score_block(matcher.criteria_, matcher.rules_, Block(features.slice(0, 1), ff, matcher.space_,
                                                              matcher.day_), matcher.weights_)
     counts = np.zeros(3, dtype=np.int64)
 
-    position_mask = (np.int64(1) << kernels.POSITION_BITS) - 1
+    weights = np.ascontiguousarray(matcher.weights_, dtype=float)
+    # The running top K per funder row, sorted (F x K), and its K-th key: the threshold a
+    # project must beat to enter. Only the calling thread changes them (in place, only ever
+    # lowering them); the workers read the threshold.
+    best = np.ascontiguousarray(np.sort(running, axis=0).T)
+    threshold = best[:, k - 1].copy()
 
     def work(bounds):
         lo, hi = bounds
         block = Block(features.slice(lo, hi), ff, matcher.space_, matcher.day_)
-        # Eligibility first: only the funder rows where a pair of the block can rank are scored.
-        scored, alive = score_eligible(matcher.criteria_, matcher.rules_, block, matcher.weights_)
-        rows_of = funder_index if alive is None else alive
-        keys = scored.keys
-        # Funder rows of each project (eligible or to check), best first.
-        cols, found, best_keys = kernels.top_rows(keys, k, 0, kernels.INELIGIBLE)
-        kept = cols >= 0
-        rows = np.repeat(np.arange(hi - lo), found)
-        picked, picked_keys = cols[kept], best_keys[kept]
-        if alive is not None:  # the position in a key is the funder row's, not the subset's column
-            picked_keys = (picked_keys & ~position_mask) | alive[picked]
-        by_project = gather(scored, rows, picked, picked_keys, lo, rows_of)
-        # Projects of each funder row: the block's k best, if they can still enter.
-        best, found, cand = kernels.top_cols(keys, k, lo + position_offset, kernels.INELIGIBLE,
-                                             threshold if alive is None else threshold[alive])
-        fit = best >= 0
-        r, c = best[fit], np.broadcast_to(np.arange(len(rows_of))[None, :], fit.shape)[fit]
-        by_funder = gather(scored, r, c, cand[fit], lo, rows_of)
-        return by_project, by_funder, scored.tally, hi - lo
+        block.product_rows = size
+        # Eligibility first: the criteria are computed only for the pairs that fail no rule.
+        scored = score_pairs(matcher.criteria_, matcher.rules_, block, weights)
+        # Funder rows of each project, best first; projects of each funder row that can still enter.
+        by_row, row_keys, by_col, col_keys = kernels.select_pairs(
+            scored.rows, scored.cols, scored.keys, hi - lo, k, lo + position_offset, threshold)
+        return scored.gather(by_row, row_keys, lo), scored.gather(by_col, col_keys, lo), scored.tally, hi - lo
 
+    # Blocks of GROUP ranking blocks (:func:`block_size`), so that the per-block costs in Python
+    # are paid less often; the products inside stay those of each ranking block (product_rows).
     size = block_size(features.n, ff.n)
-    bounds = [(lo, min(lo + size, features.n)) for lo in range(0, features.n, size)]
+    step = size * max(1, min(GROUP, GROUP_PAIRS // max(size * ff.n, 1)))
+    bounds = [(lo, min(lo + step, features.n)) for lo in range(0, features.n, step)]
     parts_project: list[PairDetails] = []
     parts_funder: list[PairDetails] = []
     held = {"project": 0, "funder": 0}
@@ -202,9 +200,7 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
                 held["project"] += len(by_project)
                 counts += tally
                 if len(by_funder):
-                    merged = np.concatenate([running, _columns(by_funder, ff.n, k)], axis=0)
-                    running = np.partition(merged, k - 1, axis=0)[:k]
-                    threshold = running.max(axis=0)  # the workers read it (closure)
+                    kernels.merge_running(best, threshold, by_funder.funder, by_funder.key)
                     parts_funder.append(by_funder)
                     held["funder"] += len(by_funder)
                     if held["funder"] > 4 * k * ff.n:  # drop pairs that fell out of the running top K
@@ -230,7 +226,8 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         project_rows = len(ranked_projects)
     else:
         ranked_projects, project_rows = None, streamed["rows"]
-    final = running.max(axis=0)
+    running = np.ascontiguousarray(best.T)
+    final = threshold
     funder_details = PairDetails.concat(parts_funder, n_criteria)
     funder_details = funder_details.take(funder_details.key <= final[funder_details.funder])
     order = np.lexsort((funder_details.key, funder_details.funder))  # the order of pairs_frame
@@ -244,20 +241,6 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
                        pairs=int(features.n) * int(ff.n), timings=timings,
                        funders_for_projects_rows=project_rows, funder_keys=funder_keys,
                        funder_rows=funder_rows, running=running)
-
-
-def _columns(details: PairDetails, n_funders: int, k: int) -> np.ndarray:
-    """Keys of the pairs as a (k x F) array per funder row (padded with no key)."""
-    out = np.full((k, n_funders), kernels.NO_KEY, dtype=np.int64)
-    order = np.lexsort((details.key, details.funder))
-    funder, key = details.funder[order], details.key[order]
-    starts = np.r_[0, np.flatnonzero(funder[1:] != funder[:-1]) + 1] if len(funder) else np.zeros(0, int)
-    rank = np.arange(len(funder)) - np.repeat(starts, np.diff(np.r_[starts, len(funder)]))
-    keep = rank < k
-    out[rank[keep], funder[keep]] = key[keep]
-    return out
-
-
 
 
 # --------------------------------------------------------------------------- fast CSV

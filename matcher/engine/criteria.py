@@ -84,6 +84,16 @@ class SectorFit(Criterion):
         kernels.sector_scores(block.p.sector_idx, block.p.sector_count, weights, funds, unset,
                               SECTOR_PRIORITY_SHARE, 1 - SECTOR_PRIORITY_SHARE, out)
 
+    def fill_pairs(self, block, rows, cols, out):
+        f = block.f
+        _, _, unset = _sector_tables(f)
+        table = f.__dict__.get("_sector_pair_table")
+        if table is None:  # weights and funds side by side: a pair reads one place per sector
+            weights, funds, _ = _sector_tables(f)
+            table = f.__dict__["_sector_pair_table"] = np.ascontiguousarray(np.stack([weights, funds], axis=-1))
+        kernels.sector_pairs(block.p.sector_idx, block.p.sector_count, table, unset,
+                             SECTOR_PRIORITY_SHARE, 1 - SECTOR_PRIORITY_SHARE, rows, cols, out)
+
 
 def _sector_tables(f) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per sector (S + 1 rows, the last zeros for padding) x funder row: the weights, 1.0
@@ -127,6 +137,22 @@ class TextSimilarity(Criterion):
         if not f.text_known.all():
             out += np.where(f.text_known, 0.0, np.nan)[None, :]  # faster than a column assignment
 
+    def fill_pairs(self, block, rows, cols, out):
+        p, f = block.p, block.f
+        text = p.text
+        dense = dense_terms(f)
+        if dense is not None:
+            kernels.text_cosine_pairs(text.indptr, text.indices, text.data, dense, rows, cols, out)
+        else:
+            by_term = terms_by_funder(f)
+            kernels.text_cosine_pairs_sparse(text.indptr, text.indices, text.data, by_term.indptr,
+                                             by_term.indices, by_term.data, rows, cols, out)
+        rescale_in_place(out)  # the same numpy tanh as the block's, value by value
+        if not p.text_known.all():
+            out[~p.text_known[rows]] = np.nan
+        if not f.text_known.all():
+            out += np.where(f.text_known, 0.0, np.nan)[cols]
+
 
 # --------------------------------------------------------------------------- scale
 
@@ -148,14 +174,25 @@ class ScaleFit(Criterion):
     name = "scale"
 
     def fill(self, block, out):
-        p = block.p
-        with np.errstate(invalid="ignore", divide="ignore"):
-            log_amount = np.log10(np.where(p.amount > 0, p.amount, np.nan))
-            # log10(amount / (share x budget)) = log10(amount / budget) - log10(share)
-            log_of_budget = np.log10(np.where(p.budget > 0, p.amount / p.budget, np.nan))
+        log_amount, log_of_budget = _scale_logs(block.p)
         log_min, log_max, has_range, log_share = _scale_bounds(block.f)
         kernels.scale_scores(log_amount, log_of_budget, log_min, log_max, has_range, log_share,
                              SCALE_DECADES, out)
+
+    def fill_pairs(self, block, rows, cols, out):
+        log_amount, log_of_budget = _scale_logs(block.p)
+        log_min, log_max, has_range, log_share = _scale_bounds(block.f)
+        kernels.scale_pairs(log_amount, log_of_budget, log_min, log_max, has_range, log_share,
+                            SCALE_DECADES, rows, cols, out)
+
+
+def _scale_logs(p) -> tuple[np.ndarray, np.ndarray]:
+    """Per project: log10 of the amount and of the amount / budget (NaN when not positive)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_amount = np.log10(np.where(p.amount > 0, p.amount, np.nan))
+        # log10(amount / (share x budget)) = log10(amount / budget) - log10(share)
+        log_of_budget = np.log10(np.where(p.budget > 0, p.amount / p.budget, np.nan))
+    return log_amount, log_of_budget
 
 
 def _scale_bounds(f) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -190,6 +227,12 @@ class LegalFormFit(Criterion):
         kernels.legal_form_scores(p.legal, p.legal_known, f.legal_ok, f.legal_listed, f.legal_excluded,
                                   f.legal_set, LEGAL_FORM_LISTED, LEGAL_FORM_IN_GROUP, LEGAL_FORM_OPEN, out)
 
+    def fill_pairs(self, block, rows, cols, out):
+        p, f = block.p, block.f
+        kernels.legal_form_pairs(p.legal, p.legal_known, f.legal_ok, f.legal_listed, f.legal_excluded,
+                                 f.legal_set, LEGAL_FORM_LISTED, LEGAL_FORM_IN_GROUP, LEGAL_FORM_OPEN,
+                                 rows, cols, out)
+
 
 # --------------------------------------------------------------------------- territory
 
@@ -215,6 +258,14 @@ class TerritoryFit(Criterion):
         # NaN where the funder's perimeter is unknown: x + 0 is x, x + NaN is NaN. The place
         # score is already NaN for a project without places.
         np.add(block.places.score, np.where(f_known, 0.0, np.nan)[None, :], out=out)
+
+    def fill_pairs(self, block, rows, cols, out):
+        p_known, f_known = block.p.place_known, block.f.has_perimeter
+        if not (p_known.any() and f_known.any()):
+            out[...] = np.nan
+            return
+        block.place_score_pairs(rows, cols, out)
+        out += np.where(f_known, 0.0, np.nan)[cols]
 
 
 
@@ -249,11 +300,50 @@ class JustTransitionFit(Criterion):
         weights = _jt_weights(f)  # J x F
         np.matmul(scaled, weights, out=out)
         den = known.astype(float) @ weights
-        # The ecological+social rule, where known: coverage x 0.75 + 0.25 x just.
-        just = p.jt_just
-        scale = np.where(np.isnan(just), 1.0, JT_COVERAGE_SHARE)
-        shift = np.where(np.isnan(just), 0.0, (1 - JT_COVERAGE_SHARE) * just)
+        scale, shift = _jt_rule(p)
         kernels.just_transition_scores(den, f.jt_has_priorities, _mean_known(p.jt_pillars), scale, shift, out)
+
+    def fill_pairs(self, block, rows, cols, out):
+        # The products stay BLAS products over the projects of a whole block of the ranking
+        # methods (the M side of a product decides its rounding: ``block.product_rows``, the
+        # block itself by default), on the funder rows of the pairs only (the N side does not):
+        # so the values of that block's own product.
+        p, f = block.p, block.f
+        levels = p.jt_levels
+        if levels.shape[1] == 0:
+            out[...] = np.nan
+            return
+        known = ~np.isnan(levels)
+        scaled = np.where(known, levels, 0.0) / 3.0
+        known = known.astype(float)
+        num = np.empty(len(rows))
+        den = np.empty(len(rows))
+        step = block.product_rows or block.shape[0]
+        bounds = np.searchsorted(rows, np.arange(0, block.shape[0] + step, step))  # pairs are row by row
+        for g, (first, last) in enumerate(zip(bounds[:-1], bounds[1:], strict=False)):
+            if first == last:
+                continue
+            part = slice(g * step, (g + 1) * step)
+            cols_g = cols[first:last]
+            met = np.zeros(f.n, dtype=np.int64)
+            met[cols_g] = 1
+            used = np.flatnonzero(met)  # the funder rows of the pairs, in order
+            where = (np.cumsum(met) - 1)[cols_g]
+            weights = np.ascontiguousarray(_jt_weights(f)[:, used])
+            local = rows[first:last] - g * step
+            num[first:last] = (scaled[part] @ weights)[local, where]
+            den[first:last] = (known[part] @ weights)[local, where]
+        scale, shift = _jt_rule(p)
+        kernels.just_transition_pairs(num, den, f.jt_has_priorities, _mean_known(p.jt_pillars), scale, shift,
+                                      rows, cols, out)
+
+
+def _jt_rule(p) -> tuple[np.ndarray, np.ndarray]:
+    """The ecological+social rule, where known: coverage x 0.75 + 0.25 x just (scale, shift)."""
+    just = p.jt_just
+    scale = np.where(np.isnan(just), 1.0, JT_COVERAGE_SHARE)
+    shift = np.where(np.isnan(just), 0.0, (1 - JT_COVERAGE_SHARE) * just)
+    return scale, shift
 
 
 def _jt_weights(f) -> np.ndarray:
@@ -296,6 +386,8 @@ class CooperationFit(Criterion):
         # The same for every funder row: a read-only view of the project column.
         return np.broadcast_to(self._column(block)[:, None], block.shape)
 
+    def fill_pairs(self, block, rows, cols, out):
+        np.take(self._column(block), rows, out=out)
 
     @staticmethod
     def _column(block) -> np.ndarray:

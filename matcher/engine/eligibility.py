@@ -232,7 +232,9 @@ class PlaceInPerimeter(Rule):
         if not f.has_perimeter.any():
             kernels.row_bits(~f.has_perimeter, bit, unknown)
             return
-        rel = block.places
+        if block.perimeter_bits(bit, fail, unknown):
+            return
+        rel = block.place_flags
         kernels.perimeter_bits(f.has_perimeter, block.p.place_known, rel.all_inside, rel.all_outside,
                                bit, fail, unknown)
 
@@ -268,7 +270,7 @@ class PlaceNotExcluded(Rule):
         f = block.f
         if not f.has_excluded.any():
             return
-        rel = block.places
+        rel = block.place_flags
         kernels.exclusion_bits(f.has_excluded, block.p.place_known, rel.all_excluded, rel.any_excluded,
                                bit, fail, unknown)
 

@@ -738,7 +738,7 @@ class PlaceRelations:
     all_outside: np.ndarray  # neither inside nor overlapping the perimeter
     all_excluded: np.ndarray | None  # every place inside an excluded code
     any_excluded: np.ndarray | None  # some place inside an excluded code, or one inside a place
-    score: np.ndarray
+    score: np.ndarray | None  # None in :attr:`Block.place_flags`
 
 
 @lru_cache(maxsize=1)
@@ -768,6 +768,18 @@ class DenseColumns:
             self.rows[:-1] = factor * _level_table()[np.minimum(encoded, _BASE ** 6 - 1).astype(np.int64)]
         self.index = np.full(matrix.shape[1], len(used), dtype=np.intp)
         self.index[used] = np.arange(len(used))
+        # The same rows as bytes: 6 - the level rank of the value (0 for 0), and the score of each
+        # byte (``table``). Scores fall with the rank, so the largest byte of a few rows is the
+        # byte of their largest score; ``table[levels]`` is ``rows``, value for value.
+        self.levels = np.zeros(self.rows.shape, dtype=np.uint8)
+        self.table = np.zeros(len(LEVEL_SCORE) + 1)
+        self.table[1:] = factor * LEVEL_SCORE[::-1]
+        if len(used):
+            clipped = np.minimum(encoded, _BASE ** 6 - 1).astype(np.int64)
+            rank = np.clip(most_local_rank(clipped.astype(float)), 0, 5)
+            self.levels[:-1] = np.where(clipped > 0, len(LEVEL_SCORE) - rank, 0)
+        if not np.array_equal(self.table[self.levels], self.rows):  # never: the two encodings agree
+            raise AssertionError("territory level bytes do not match the scores")
 
 
 @dataclass
@@ -799,6 +811,10 @@ class Block:
         self.space = space
         self.day = day
         self.shape = (projects.n, funders.n)
+        #: Projects of each matrix product a criterion makes over the block's projects (None:
+        #: all of them at once). A batch scores blocks of several ranking blocks at a time and
+        #: sets it to the ranking block, so that every product is the one a ranking block makes.
+        self.product_rows: int | None = None
 
     @cached_property
     def places(self) -> PlaceRelations:
@@ -827,59 +843,68 @@ class Block:
                               all_excluded=all_excluded if has_excluded else None,
                               any_excluded=any_excluded if has_excluded else None, score=score)
 
-    def funder_subset(self, cols: np.ndarray) -> Block:
-        """The same projects against the funder rows ``cols`` (increasing indices) only.
+    @property
+    def place_flags(self) -> PlaceRelations:
+        """:attr:`places` without the score (None) unless the places are already computed:
+        what the rules need, in one compiled pass over bytes
+        (:func:`matcher.engine.kernels.place_flags`)."""
+        found = self.__dict__.get("places") or self.__dict__.get("_place_flags")
+        if found is not None:
+            return found
+        p, f = self.p, self.f
+        dense = _dense_places(f)
+        has_excluded = dense.exc_in is not None
+        exc_in = dense.exc_in if has_excluded else dense.per_in
+        exc_over = dense.exc_over if has_excluded else dense.per_over
+        shape = self.shape
+        excluded_shape = shape if has_excluded else (shape[0], 0)
+        all_inside = np.empty(shape, dtype=bool)
+        all_outside = np.empty(shape, dtype=bool)
+        all_excluded = np.empty(excluded_shape, dtype=bool)
+        any_excluded = np.empty(excluded_shape, dtype=bool)
+        inside, own = p.place_inside, p.place_self
+        kernels.place_flags(
+            p.place_ptr, inside.indptr, inside.indices, own.indptr, own.indices,
+            dense.per_in.index, dense.per_in.levels, dense.per_over.index, dense.per_over.levels,
+            exc_in.index, exc_in.levels, exc_over.index, exc_over.levels, has_excluded,
+            all_inside, all_outside, all_excluded, any_excluded)
+        found = self.__dict__["_place_flags"] = PlaceRelations(
+            all_inside=all_inside, all_outside=all_outside,
+            all_excluded=all_excluded if has_excluded else None,
+            any_excluded=any_excluded if has_excluded else None, score=None)
+        return found
 
-        The place relations, when already computed, are cut rather than computed again,
-        and the tables cached on the funder set (:data:`SUBSET_CACHES`) are cut from the
-        full set's, so that scoring a subset costs only its pairs. Every value of the
-        subset equals the value of the same pair in the full block.
-        """
-        sub = Block(self.p, funder_subset(self.f, cols), self.space, self.day)
+    def perimeter_bits(self, bit, fail: np.ndarray, unknown: np.ndarray) -> bool:
+        """The bits of the perimeter rule straight from the places, one project at a time
+        (:func:`matcher.engine.kernels.perimeter_place_bits`), when the block's relations are
+        not needed otherwise (not computed yet, no excluded places). False when not done."""
+        p, f = self.p, self.f
+        dense = _dense_places(f)
+        if dense.exc_in is not None or "places" in self.__dict__ or "_place_flags" in self.__dict__:
+            return False
+        inside, own = p.place_inside, p.place_self
+        kernels.perimeter_place_bits(
+            p.place_ptr, inside.indptr, inside.indices, own.indptr, own.indices,
+            dense.per_in.index, dense.per_in.levels, dense.per_over.index, dense.per_over.levels,
+            f.has_perimeter, p.place_known, bit, fail, unknown)
+        return True
+
+    def place_score_pairs(self, rows: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
+        """:attr:`places` ``.score`` of the pairs ``(rows, cols)`` only, into ``out``
+        (:func:`matcher.engine.kernels.place_score_pairs`: the same operations pair by pair)."""
         places = self.__dict__.get("places")
         if places is not None:
-            sub.__dict__["places"] = PlaceRelations(
-                all_inside=places.all_inside[:, cols], all_outside=places.all_outside[:, cols],
-                all_excluded=None if places.all_excluded is None else places.all_excluded[:, cols],
-                any_excluded=None if places.any_excluded is None else places.any_excluded[:, cols],
-                score=places.score[:, cols])
-        return sub
-
-
-def _cut_columns(value, cols):
-    return None if value is None else np.ascontiguousarray(value[:, cols])
-
-
-def _cut_rows(value, cols):
-    return tuple(v[cols] for v in value)
-
-
-def _cut_sparse_columns(value, cols):
-    out = sp.csr_matrix(value[:, cols])
-    out.sort_indices()
-    return out
-
-
-#: Tables cached on a funder feature set (``f.__dict__``) and how to cut them to a subset of
-#: its rows (:func:`funder_subset`); a table not listed here is simply computed again on the
-#: subset, on first use.
-SUBSET_CACHES = {
-    "_dense_terms": _cut_columns,
-    "_terms_by_funder": _cut_sparse_columns,
-    "_jt_weights": _cut_columns,
-    "_scale_bounds": _cut_rows,
-    "_sector_tables": lambda value, cols: (_cut_columns(value[0], cols), _cut_columns(value[1], cols),
-                                           value[2][cols]),
-}
-
-
-def funder_subset(f: FunderFeatures, cols: np.ndarray) -> FunderFeatures:
-    """``f.take(cols)`` with the cached tables of ``f`` cut to the same rows (:data:`SUBSET_CACHES`)."""
-    sub = f.take(cols)
-    for name, cut in SUBSET_CACHES.items():
-        if name in f.__dict__:
-            sub.__dict__[name] = cut(f.__dict__[name], cols)
-    return sub
+            out[:] = places.score[rows, cols]
+            return
+        p, f = self.p, self.f
+        dense = _dense_places(f)
+        has_excluded = dense.exc_in is not None
+        exc_in = dense.exc_in if has_excluded else dense.per_in
+        inside, own = p.place_inside, p.place_self
+        kernels.place_score_pairs(
+            p.place_ptr, inside.indptr, inside.indices, own.indptr, own.indices,
+            dense.per_in.index, dense.per_in.levels, dense.per_in.table, dense.per_over.index,
+            dense.per_over.levels, dense.per_over.table, exc_in.index, exc_in.levels, has_excluded, rows, cols, out)
 
 
 #: Largest funder text matrix (terms x funder rows) held dense for the text products.

@@ -377,12 +377,13 @@ def maximum_bits(amount, maximum, strict, bit, fail, unknown, warn):
         a = amount[i]
         unknown_amount = a != a
         f_row, u_row, w_row = fail[i], unknown[i], warn[i]
-        for j in range(n_cols):
+        for j in range(n_cols):  # bitwise, not short-circuit, so that it vectorises
             m = maximum[j]
             over = a > m  # false when either is NaN
-            f_row[j] |= bit if over and strict[j] else 0
-            w_row[j] |= bit if over and not strict[j] else 0
-            u_row[j] |= bit if unknown_amount and strict[j] and m == m else 0
+            hard = strict[j]
+            f_row[j] |= bit * (over & hard)
+            w_row[j] |= bit * (over & (not hard))
+            u_row[j] |= bit * (unknown_amount & hard & (m == m))
 
 
 @_compiled
@@ -495,3 +496,405 @@ def text_cosines_sparse(indptr, indices, data, t_indptr, t_indices, t_data, out)
             t = indices[k]
             for m in range(t_indptr[t], t_indptr[t + 1]):
                 row[t_indices[m]] += v * t_data[m]
+
+
+# --------------------------------------------------------------------------- pairs (eligibility first)
+# The loops below work on the pairs of a block that no hard rule fails, listed row by row
+# (``rows``, ``cols``: block row and funder row of each): a pair that fails a rule is never
+# kept by a ranking, so its criteria are never computed. Each computes, per pair, exactly
+# the operations of the block loop above it, in the same order, so the same values.
+
+
+@_compiled
+def alive_pairs(fail_bits):
+    """``(rows, cols)`` of the pairs whose fail word is 0, row by row, and the number of
+    funder rows with at least one."""
+    n_rows, n_cols = fail_bits.shape
+    count = 0
+    for i in range(n_rows):
+        row = fail_bits[i]
+        for j in range(n_cols):
+            count += row[j] == 0
+    rows = np.empty(count, dtype=np.int64)
+    cols = np.empty(count, dtype=np.int64)
+    n = 0
+    for i in range(n_rows):
+        row = fail_bits[i]
+        for j in range(n_cols):
+            if row[j] == 0:
+                rows[n] = i
+                cols[n] = j
+                n += 1
+    return rows, cols
+
+
+@_compiled
+def sector_pairs(idx, counts, table, unset, priority_share, rest_share, rows, cols, out):
+    """:func:`sector_scores` of the pairs ``(rows, cols)``; ``table`` holds the weights and
+    funds side by side (S + 1 x F x 2: one read per sector). The padding row (the last, all
+    zeros) is skipped: ``max(best, 0.0)`` and ``count + 0.0`` change nothing."""
+    width = idx.shape[1]
+    pad = table.shape[0] - 1
+    for n in range(rows.shape[0]):
+        i = rows[n]
+        j = cols[n]
+        c = counts[i]
+        if c != c:
+            out[n] = np.nan
+            continue
+        best = 0.0
+        count = 0.0
+        for k in range(width):
+            s = idx[i, k]
+            if s != pad:
+                best = max(best, table[s, j, 0])
+                count += table[s, j, 1]
+        share = max(c, 1.0)
+        out[n] = best * priority_share + count / share * rest_share + unset[j]
+
+
+@_compiled
+def scale_pairs(log_amount, log_of_budget, log_min, log_max, has_range, log_share, span, rows, cols, out):
+    """:func:`scale_scores` of the pairs ``(rows, cols)``."""
+    nan = np.nan
+    for n in range(rows.shape[0]):
+        i = rows[n]
+        j = cols[n]
+        la = log_amount[i]
+        lb = log_of_budget[i]
+        if la != la or not has_range[j]:
+            ticket = nan
+        else:
+            ticket = _decline(max(log_min[j] - la, 0.0) + max(la - log_max[j], 0.0), span)
+        share = log_share[j]
+        if lb != lb or share != share:
+            budget = nan
+        else:
+            budget = _decline(max(lb - share, 0.0), span)
+        if ticket != ticket:
+            out[n] = budget
+        elif budget != budget:
+            out[n] = ticket
+        else:
+            out[n] = min(ticket, budget)
+
+
+@_compiled
+def legal_form_pairs(form, known, f_ok, f_listed, f_excluded, f_set, listed, in_group, open_, rows, cols, out):
+    """:func:`legal_form_scores` of the pairs ``(rows, cols)``."""
+    for n in range(rows.shape[0]):
+        i = rows[n]
+        j = cols[n]
+        if not known[i]:
+            out[n] = np.nan
+            continue
+        code = form[i]
+        value = 0.0 if f_set[j] else open_
+        value = in_group if (code & f_ok[j]) != 0 else value
+        value = listed if (code & f_listed[j]) != 0 else value
+        out[n] = 0.0 if (code & f_excluded[j]) != 0 else value
+
+
+@_compiled
+def text_cosine_pairs(indptr, indices, data, dense, rows, cols, out):
+    """:func:`text_cosines` of the pairs ``(rows, cols)`` (dense funder terms x F). For each
+    project, its terms are taken in turn and each is added to all the project's pairs, so
+    that a term's row is read in order; each pair gets the same additions in the same order."""
+    n_pairs = rows.shape[0]
+    start = 0
+    while start < n_pairs:  # the pairs of a project are consecutive
+        i = rows[start]
+        stop = start
+        while stop < n_pairs and rows[stop] == i:
+            out[stop] = 0.0
+            stop += 1
+        for k in range(indptr[i], indptr[i + 1]):
+            v = data[k]
+            terms = dense[indices[k]]
+            for n in range(start, stop):
+                out[n] += v * terms[cols[n]]
+        start = stop
+
+
+@_compiled
+def text_cosine_pairs_sparse(indptr, indices, data, t_indptr, t_indices, t_data, rows, cols, out):
+    """:func:`text_cosines_sparse` of the pairs ``(rows, cols)``: the term's funder entries
+    are searched (sorted indices); an absent entry adds 0.0, which changes nothing."""
+    for n in range(rows.shape[0]):
+        i = rows[n]
+        j = cols[n]
+        value = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            t = indices[k]
+            lo = t_indptr[t]
+            hi = t_indptr[t + 1]
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if t_indices[mid] < j:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo < t_indptr[t + 1] and t_indices[lo] == j:
+                value += data[k] * t_data[lo]
+        out[n] = value
+
+
+@_compiled
+def just_transition_pairs(num, den, has_priorities, generic, scale, shift, rows, cols, out):
+    """:func:`just_transition_scores` of the pairs ``(rows, cols)``, ``num`` and ``den``
+    being one value per pair."""
+    nan = np.nan
+    for n in range(rows.shape[0]):
+        i = rows[n]
+        j = cols[n]
+        if has_priorities[j]:
+            d = den[n]
+            value = num[n] / d if d != 0.0 else nan
+        else:
+            value = generic[i]
+        out[n] = value * scale[i] + shift[i]
+
+
+@_compiled
+def combine_pairs(stack, weights, unknown_bits, rows, cols, score, known, verdict, keys):
+    """:func:`combine` of pairs that fail no rule: ``stack`` is C x N (one column per pair),
+    ``weights`` F x C (a pair reads one row); the sums are added in criterion order as there.
+    Returns the number of pairs to check."""
+    n_criteria, n_pairs = stack.shape
+    n_unknown = 0
+    for n in range(n_pairs):
+        j = cols[n]
+        row_weights = weights[j]
+        num = 0.0
+        den = 0.0
+        for c in range(n_criteria):
+            s = stack[c, n]
+            w = row_weights[c]
+            num += (s if s > 0.0 else 0.0) * w
+            den += w if s == s else 0.0
+        value = num / (den if den > TINY else TINY)
+        score[n] = value
+        known[n] = den
+        clipped = value if value < 1.0 else 1.0
+        clipped = clipped if clipped > 0.0 else 0.0
+        quantum = np.rint(clipped * QUANTA)
+        keys[n] = np.int64(QUANTA - quantum) << POSITION_BITS
+        unsure = unknown_bits[rows[n], j] != 0
+        verdict[n] = 1 if unsure else 0
+        n_unknown += unsure
+    return n_unknown
+
+
+@_compiled
+def select_pairs(rows, cols, keys, n_rows, k, row_offset, threshold):
+    """The pairs kept among a block's pairs (listed row by row; keys without position).
+
+    Returns ``(by_row, row_keys, by_col, col_keys)``: the indices and keys of the ``k``
+    smallest ``key | col`` of each row (row by row, in key order), and of the ``k``
+    smallest ``key | (row_offset + row)`` of each column that are below the column's
+    ``threshold`` (column by column, in key order).
+    """
+    n_pairs = rows.shape[0]
+    by_row = np.empty(min(n_pairs, n_rows * k), dtype=np.int64)
+    row_keys = np.empty(by_row.shape[0], dtype=np.int64)
+    best = np.empty(k, dtype=np.int64)
+    items = np.empty(k, dtype=np.int64)
+    m = 0
+    start = 0
+    while start < n_pairs:  # the pairs of a row are consecutive
+        i = rows[start]
+        count = 0
+        stop = start
+        while stop < n_pairs and rows[stop] == i:
+            key = keys[stop] | cols[stop]
+            if count < k or key < best[k - 1]:  # (an insertion into the sorted buffer)
+                pos = count if count < k else k - 1
+                count = count + 1 if count < k else k
+                while pos > 0 and best[pos - 1] > key:
+                    best[pos] = best[pos - 1]
+                    items[pos] = items[pos - 1]
+                    pos -= 1
+                best[pos] = key
+                items[pos] = stop
+            stop += 1
+        for r in range(count):
+            row_keys[m] = best[r]
+            by_row[m] = items[r]
+            m += 1
+        start = stop
+    n_by_row = m
+    n_cols = threshold.shape[0]
+    slot = np.full(n_cols, -1, dtype=np.int64)
+    n_slots = 0
+    for n in range(n_pairs):
+        j = cols[n]
+        if slot[j] < 0 and (keys[n] | (row_offset + rows[n])) < threshold[j]:
+            slot[j] = n_slots
+            n_slots += 1
+    buf = np.full((n_slots, k), NO_KEY, dtype=np.int64)
+    buf_items = np.empty((n_slots, k), dtype=np.int64)
+    found = np.zeros(n_slots, dtype=np.int64)
+    for n in range(n_pairs):
+        j = cols[n]
+        key = keys[n] | (row_offset + rows[n])
+        if key < threshold[j]:
+            s = slot[j]
+            count = found[s]
+            if count < k or key < buf[s, k - 1]:  # (an insertion into the sorted buffer)
+                pos = count if count < k else k - 1
+                found[s] = count + 1 if count < k else k
+                while pos > 0 and buf[s, pos - 1] > key:
+                    buf[s, pos] = buf[s, pos - 1]
+                    buf_items[s, pos] = buf_items[s, pos - 1]
+                    pos -= 1
+                buf[s, pos] = key
+                buf_items[s, pos] = n
+    total = 0
+    for s in range(n_slots):
+        total += found[s]
+    by_col = np.empty(total, dtype=np.int64)
+    col_keys = np.empty(total, dtype=np.int64)
+    m = 0
+    for s in range(n_slots):
+        for r in range(found[s]):
+            col_keys[m] = buf[s, r]
+            by_col[m] = buf_items[s, r]
+            m += 1
+    return by_row[:n_by_row], row_keys[:n_by_row], by_col, col_keys
+
+
+@_compiled
+def merge_running(running, threshold, funder, keys):
+    """Insert candidate ``keys`` of funder rows ``funder`` into the running top K per funder
+    row (``running``: F x K, each row sorted, padded with :data:`NO_KEY`) and lower each
+    ``threshold`` (the K-th key) to match."""
+    k = running.shape[1]
+    for n in range(keys.shape[0]):
+        j = funder[n]
+        row = running[j]
+        key = keys[n]
+        if key >= row[k - 1]:
+            continue
+        pos = k - 1
+        while pos > 0 and row[pos - 1] > key:
+            row[pos] = row[pos - 1]
+            pos -= 1
+        row[pos] = key
+        threshold[j] = row[k - 1]
+
+
+@_compiled
+def _any_code_rows(ptr, codes, index, flags, r, out):
+    """``out |= flags[index[code]]`` over the codes of place row ``r`` (0/1 uint8 rows)."""
+    for k in range(ptr[r], ptr[r + 1]):
+        row = flags[index[codes[k]]]
+        for j in range(out.shape[0]):
+            out[j] |= row[j]
+
+
+@_compiled
+def place_flags(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
+                per_in_index, per_in_flags, per_over_index, per_over_flags,
+                exc_in_index, exc_in_flags, exc_over_index, exc_over_flags, has_excluded,
+                all_inside, all_outside, all_excluded, any_excluded):
+    """The four boolean relations of :func:`place_relations`, without the score: only
+    whether a code row is above 0 matters to them, so the rows are read as bytes that are
+    0 where the row is (``*_flags``: the level bytes of
+    :class:`matcher.engine.features.DenseColumns`), eight times less memory than the floats."""
+    n_rows, n_cols = all_inside.shape
+    inside_val = np.empty(n_cols, dtype=np.uint8)
+    over_val = np.empty(n_cols, dtype=np.uint8)
+    exc_val = np.empty(n_cols, dtype=np.uint8)
+    touch_val = np.empty(n_cols, dtype=np.uint8)
+    for i in range(n_rows):
+        first, last = place_ptr[i], place_ptr[i + 1]
+        ins, outs, excl, touch = all_inside[i], all_outside[i], all_excluded[i], any_excluded[i]
+        ins[:] = True
+        outs[:] = True
+        excl[:] = True
+        touch[:] = False
+        for r in range(first, last):
+            inside_val[:] = 0
+            over_val[:] = 0
+            _any_code_rows(in_ptr, in_codes, per_in_index, per_in_flags, r, inside_val)
+            _any_code_rows(self_ptr, self_codes, per_over_index, per_over_flags, r, over_val)
+            for j in range(n_cols):
+                inside = inside_val[j] != 0
+                ins[j] &= inside
+                outs[j] &= not inside and over_val[j] == 0
+            if has_excluded:
+                exc_val[:] = 0
+                touch_val[:] = 0
+                _any_code_rows(in_ptr, in_codes, exc_in_index, exc_in_flags, r, exc_val)
+                _any_code_rows(self_ptr, self_codes, exc_over_index, exc_over_flags, r, touch_val)
+                for j in range(n_cols):
+                    excluded = exc_val[j] != 0
+                    excl[j] &= excluded
+                    touch[j] |= excluded or touch_val[j] != 0
+
+
+@_compiled
+def _max_level_at(ptr, codes, index, levels, r, j):
+    value = 0
+    for k in range(ptr[r], ptr[r + 1]):
+        value = max(value, levels[index[codes[k]], j])
+    return value
+
+
+@_compiled
+def place_score_pairs(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
+                      per_in_index, per_in_levels, per_in_table, per_over_index, per_over_levels,
+                      per_over_table, exc_in_index, exc_in_levels, has_excluded, rows, cols, out):
+    """The ``score`` of :func:`place_relations` for the pairs ``(rows, cols)``: the same sums
+    and division, pair by pair, the code rows read as level bytes (``table[levels]`` is the
+    row of scores, and the largest byte is the byte of the largest score)."""
+    for n in range(rows.shape[0]):
+        i = rows[n]
+        j = cols[n]
+        first, last = place_ptr[i], place_ptr[i + 1]
+        total = 0.0 if last > first else np.nan
+        for r in range(first, last):
+            inside = _max_level_at(in_ptr, in_codes, per_in_index, per_in_levels, r, j)
+            if inside > 0:
+                value = per_in_table[inside]
+            else:
+                value = per_over_table[_max_level_at(self_ptr, self_codes, per_over_index, per_over_levels, r, j)]
+            if has_excluded and _max_level_at(in_ptr, in_codes, exc_in_index, exc_in_levels, r, j) > 0:
+                value = 0.0
+            total += value
+        if last - first > 1:
+            total /= last - first
+        out[n] = total
+
+
+@_compiled
+def perimeter_place_bits(place_ptr, in_ptr, in_codes, self_ptr, self_codes,
+                         per_in_index, per_in_levels, per_over_index, per_over_levels,
+                         has_perimeter, place_known, bit, fail, unknown):
+    """:func:`perimeter_bits` from the places themselves: a project's ``all_inside`` and
+    ``all_outside`` (as :func:`place_flags` makes them) are made for its row only, then its
+    bits written, without the block's relations."""
+    n_rows, n_cols = fail.shape
+    ins = np.empty(n_cols, dtype=np.bool_)
+    outs = np.empty(n_cols, dtype=np.bool_)
+    inside_val = np.empty(n_cols, dtype=np.uint8)
+    over_val = np.empty(n_cols, dtype=np.uint8)
+    for i in range(n_rows):
+        ins[:] = True
+        outs[:] = True
+        for r in range(place_ptr[i], place_ptr[i + 1]):
+            inside_val[:] = 0
+            over_val[:] = 0
+            _any_code_rows(in_ptr, in_codes, per_in_index, per_in_levels, r, inside_val)
+            _any_code_rows(self_ptr, self_codes, per_over_index, per_over_levels, r, over_val)
+            for j in range(n_cols):
+                inside = inside_val[j] != 0
+                ins[j] &= inside
+                outs[j] &= not inside and over_val[j] == 0
+        known = place_known[i]
+        f_row, u_row = fail[i], unknown[i]
+        for j in range(n_cols):  # bitwise, not short-circuit, so that it vectorises
+            failed = has_perimeter[j] & known & outs[j]
+            open_ = (not has_perimeter[j]) | ((not failed) & (not (known & ins[j])))
+            f_row[j] |= bit * failed
+            u_row[j] |= bit * open_

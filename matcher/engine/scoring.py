@@ -162,33 +162,79 @@ def score_block(criteria, rules: list[Rule], block: Block, weights: np.ndarray) 
     (:func:`matcher.engine.kernels.combine`) then makes the weighted mean of the
     known criteria, the verdicts and the ranking keys.
     """
+    _ = block.places  # the rules read its relations, the territory its score: computed once
     return _score(criteria, block, weights, evaluate_rules(rules, block, verdict=False))
 
 
-#: Below this share of funder rows with a pair that does not fail, a block is scored on those
-#: rows only (:func:`score_eligible`).
-COMPACT_SHARE = 0.75
+@dataclass
+class ScoredPairs:
+    """Scores of the pairs of a block that fail no hard rule (N of them, listed row by row):
+    per criterion (C x N), the total, the known weight, the verdicts (eligible or to check)
+    and the ranking keys without positions; the tally counts every pair of the block."""
+
+    rows: np.ndarray  # block row of each pair
+    cols: np.ndarray  # funder row of each pair
+    scores: np.ndarray
+    score: np.ndarray
+    known_weight: np.ndarray
+    verdict: np.ndarray
+    keys: np.ndarray
+    eligibility: EligibilityBlock
+    tally: np.ndarray
+
+    def gather(self, idx: np.ndarray, keys: np.ndarray, project_offset: int) -> PairDetails:
+        """The details of the pairs ``idx`` (indices into the pairs), with their ranking ``keys``."""
+        el = self.eligibility
+        rows, cols = self.rows[idx], self.cols[idx]
+        return PairDetails(
+            project=rows + project_offset, funder=cols, key=keys, verdict=self.verdict[idx],
+            score=self.score[idx], known_weight=self.known_weight[idx], scores=self.scores[:, idx].T,
+            fail_bits=el.fail_bits[rows, cols], unknown_bits=el.unknown_bits[rows, cols],
+            warn_bits=el.warn_bits[rows, cols])
 
 
-def score_eligible(criteria, rules: list[Rule], block: Block, weights: np.ndarray
-                   ) -> tuple[ScoredBlock, np.ndarray | None]:
-    """:func:`score_block`, eligibility first: the criteria are computed only for the funder
-    rows where at least one project of the block does not fail a hard rule.
+def fill_pairs(criterion, block: Block, rows: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
+    """The criterion's scores of the pairs ``(rows, cols)`` of a block into ``out`` (N): its own
+    ``fill_pairs`` when it has one (the built-in criteria: a compiled loop over the pairs),
+    else its whole layer (:meth:`Criterion.fill`), read at the pairs."""
+    own = getattr(criterion, "fill_pairs", None)
+    if own is not None:
+        own(block, rows, cols, out)
+        return
+    layer = np.empty(block.shape)
+    criterion.fill(block, layer)
+    out[:] = layer[rows, cols]
 
-    Returns the scored block and the funder rows it holds (``None``: all of them). The
-    pairs left out are all ineligible: they are counted in the tally, and no ranking keeps
-    an ineligible pair. The values of every pair kept are those of :func:`score_block`.
+
+def score_pairs(criteria, rules: list[Rule], block: Block, weights: np.ndarray) -> ScoredPairs:
+    """:func:`score_block`, eligibility first and pair by pair: the hard rules over the block,
+    then every criterion and the score only for the pairs that fail no rule (the only ones
+    a ranking keeps), each with the operations, in the same order, of the block's loops: the
+    values of every pair scored are those of :func:`score_block`.
+
+    ``weights`` are the effective weights of every funder row of the block (F x C, float).
     """
     eligibility = evaluate_rules(rules, block, verdict=False)
-    alive = np.flatnonzero((eligibility.fail_bits == 0).any(axis=0))
+    rows, cols = kernels.alive_pairs(eligibility.fail_bits)
+    n = len(rows)
+    stack = np.empty((len(criteria), n))
+    if n:
+        for c, criterion in enumerate(criteria):
+            fill_pairs(criterion, block, rows, cols, stack[c])
+    score = np.empty(n)
+    known = np.empty(n)
+    verdict = np.empty(n, dtype=np.int8)
+    keys = np.empty(n, dtype=np.int64)
+    to_check = kernels.combine_pairs(stack, np.ascontiguousarray(weights, dtype=float), eligibility.unknown_bits,
+                                     rows, cols, score, known, verdict, keys)
     n_rows, n_cols = block.shape
-    if len(alive) > COMPACT_SHARE * n_cols:
-        return _score(criteria, block, weights, eligibility), None
-    sub = EligibilityBlock(None, *(np.ascontiguousarray(bits[:, alive]) for bits in
-                                   (eligibility.fail_bits, eligibility.unknown_bits, eligibility.warn_bits)))
-    scored = _score(criteria, block.funder_subset(alive), weights[alive], sub)
-    scored.tally[2] += n_rows * (n_cols - len(alive))
-    return scored, alive
+    tally = np.array([n - to_check, to_check, n_rows * n_cols - n], dtype=np.int64)
+    return ScoredPairs(rows, cols, stack, score, known, verdict, keys, eligibility, tally)
+
+
+def by_criterion(weights: np.ndarray) -> np.ndarray:
+    """The C x F (C-ordered) float copy of F x C weights the compiled loops read."""
+    return np.ascontiguousarray(np.asarray(weights, dtype=float).T)
 
 
 def _score(criteria, block: Block, weights: np.ndarray, eligibility: EligibilityBlock) -> ScoredBlock:
@@ -201,7 +247,7 @@ def _score(criteria, block: Block, weights: np.ndarray, eligibility: Eligibility
     verdict = np.empty(shape, dtype=np.int8)
     keys = np.empty(shape, dtype=np.int64)
     tally = np.zeros(3, dtype=np.int64)
-    kernels.combine(stack, np.ascontiguousarray(np.asarray(weights, dtype=float).T), eligibility.fail_bits,
+    kernels.combine(stack, by_criterion(weights), eligibility.fail_bits,
                     eligibility.unknown_bits, score, known, verdict, keys, tally)
     eligibility.verdict = verdict
     return ScoredBlock(stack, score, known, eligibility, keys, tally)
