@@ -18,6 +18,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -55,7 +56,8 @@ def main(argv=None) -> None:
     batch.run_batch(matcher, projects.head(100), top=args.top, jobs=1)  # compile (or load) the kernels
     pairs = len(projects) * matcher.funder_features_.n
     print(f"matching core: {len(projects):,} projects x {matcher.funder_features_.n:,} funder rows "
-          f"= {pairs:,} pairs, top {args.top} both ways, medians of {args.repeat} runs")
+          f"= {pairs:,} pairs, top {args.top} both ways, medians of {args.repeat} runs; "
+          f"load {_load()} on {os.cpu_count()} cores")
     rates = {}
     for jobs in args.jobs:
         seconds = []
@@ -65,11 +67,20 @@ def main(argv=None) -> None:
         rates[jobs] = pairs / statistics.median(seconds)
         print(f"  --jobs {jobs}: {statistics.median(seconds):.2f} s, {rates[jobs] / 1e6:.1f} M pairs/s "
               f"(runs: {', '.join(f'{s:.2f}' for s in seconds)})")
+    print(f"  load after the core runs: {_load()}")
     start = time.perf_counter()
     per_pair = reference_seconds_per_pair(projects_file, funders_file, args.reference_sample, args.seed)
     print(f"  per-pair reference: {1 / per_pair:,.0f} pairs/s (sample of {args.reference_sample}, "
           f"{time.perf_counter() - start:.0f} s); core with --jobs {args.jobs[0]} is "
           f"{rates[args.jobs[0]] * per_pair:,.0f}x faster")
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (as ``uptime`` prints them)."""
+    try:
+        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:  # not on this platform
+        return "unknown"
 
 
 if __name__ == "__main__":

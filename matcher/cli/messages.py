@@ -165,7 +165,7 @@ PATTERNS: list[tuple[str, str]] = [
     (r"no granted row in (?P<year>\S+) or after: nothing to test",
      "aucune ligne accordée en {year} ou après : rien à tester"),
     (r"no decided row in (?P<year>\S+) or after: nothing to test the chance of award on",
-     "aucune ligne décidée en {year} ou après : rien pour tester la chance d'attribution"),
+     "aucune ligne décidée en {year} ou après : rien pour tester la chance d'obtention"),
     (r"--top must be at least (?P<n>\d+) to compute the metrics",
      "--top doit valoir au moins {n} pour calculer les mesures"),
     (r"learn-weights needs decisions \(granted and refused\) of at least two years",

@@ -85,8 +85,13 @@ class SectorFit(Criterion):
                               SECTOR_PRIORITY_SHARE, 1 - SECTOR_PRIORITY_SHARE, out)
 
     def fill_pairs(self, block, rows, cols, out):
-        weights, funds, unset = _sector_tables(block.f)
-        kernels.sector_pairs(block.p.sector_idx, block.p.sector_count, weights, funds, unset,
+        f = block.f
+        _, _, unset = _sector_tables(f)
+        table = f.__dict__.get("_sector_pair_table")
+        if table is None:  # weights and funds side by side: a pair reads one place per sector
+            weights, funds, _ = _sector_tables(f)
+            table = f.__dict__["_sector_pair_table"] = np.ascontiguousarray(np.stack([weights, funds], axis=-1))
+        kernels.sector_pairs(block.p.sector_idx, block.p.sector_count, table, unset,
                              SECTOR_PRIORITY_SHARE, 1 - SECTOR_PRIORITY_SHARE, rows, cols, out)
 
 
@@ -299,23 +304,35 @@ class JustTransitionFit(Criterion):
         kernels.just_transition_scores(den, f.jt_has_priorities, _mean_known(p.jt_pillars), scale, shift, out)
 
     def fill_pairs(self, block, rows, cols, out):
-        # The products stay BLAS products over all the block's projects (the M side of a
-        # product decides its rounding), on the funder rows of the pairs only (the N side
-        # does not): so the values of the block's own product.
+        # The products stay BLAS products over the projects of a whole block of the ranking
+        # methods (the M side of a product decides its rounding: ``block.product_rows``, the
+        # block itself by default), on the funder rows of the pairs only (the N side does not):
+        # so the values of that block's own product.
         p, f = block.p, block.f
         levels = p.jt_levels
         if levels.shape[1] == 0:
             out[...] = np.nan
             return
-        met = np.zeros(f.n, dtype=np.int64)
-        met[cols] = 1
-        used = np.flatnonzero(met)  # the funder rows of the pairs, in order
-        where = (np.cumsum(met) - 1)[cols]
         known = ~np.isnan(levels)
         scaled = np.where(known, levels, 0.0) / 3.0
-        weights = np.ascontiguousarray(_jt_weights(f)[:, used])
-        num = (scaled @ weights)[rows, where]
-        den = (known.astype(float) @ weights)[rows, where]
+        known = known.astype(float)
+        num = np.empty(len(rows))
+        den = np.empty(len(rows))
+        step = block.product_rows or block.shape[0]
+        bounds = np.searchsorted(rows, np.arange(0, block.shape[0] + step, step))  # pairs are row by row
+        for g, (first, last) in enumerate(zip(bounds[:-1], bounds[1:], strict=False)):
+            if first == last:
+                continue
+            part = slice(g * step, (g + 1) * step)
+            cols_g = cols[first:last]
+            met = np.zeros(f.n, dtype=np.int64)
+            met[cols_g] = 1
+            used = np.flatnonzero(met)  # the funder rows of the pairs, in order
+            where = (np.cumsum(met) - 1)[cols_g]
+            weights = np.ascontiguousarray(_jt_weights(f)[:, used])
+            local = rows[first:last] - g * step
+            num[first:last] = (scaled[part] @ weights)[local, where]
+            den[first:last] = (known[part] @ weights)[local, where]
         scale, shift = _jt_rule(p)
         kernels.just_transition_pairs(num, den, f.jt_has_priorities, _mean_known(p.jt_pillars), scale, shift,
                                       rows, cols, out)

@@ -529,9 +529,12 @@ def alive_pairs(fail_bits):
 
 
 @_compiled
-def sector_pairs(idx, counts, weights, funds, unset, priority_share, rest_share, rows, cols, out):
-    """:func:`sector_scores` of the pairs ``(rows, cols)``."""
+def sector_pairs(idx, counts, table, unset, priority_share, rest_share, rows, cols, out):
+    """:func:`sector_scores` of the pairs ``(rows, cols)``; ``table`` holds the weights and
+    funds side by side (S + 1 x F x 2: one read per sector). The padding row (the last, all
+    zeros) is skipped: ``max(best, 0.0)`` and ``count + 0.0`` change nothing."""
     width = idx.shape[1]
+    pad = table.shape[0] - 1
     for n in range(rows.shape[0]):
         i = rows[n]
         j = cols[n]
@@ -542,8 +545,10 @@ def sector_pairs(idx, counts, weights, funds, unset, priority_share, rest_share,
         best = 0.0
         count = 0.0
         for k in range(width):
-            best = max(best, weights[idx[i, k], j])
-            count += funds[idx[i, k], j]
+            s = idx[i, k]
+            if s != pad:
+                best = max(best, table[s, j, 0])
+                count += table[s, j, 1]
         share = max(c, 1.0)
         out[n] = best * priority_share + count / share * rest_share + unset[j]
 
