@@ -68,6 +68,8 @@ def main(argv=None) -> None:
         print(f"  --jobs {jobs}: {statistics.median(seconds):.2f} s, {rates[jobs] / 1e6:.1f} M pairs/s "
               f"(runs: {', '.join(f'{s:.2f}' for s in seconds)})")
     print(f"  load after the core runs: {_load()}")
+    if args.reference_sample <= 0:  # --reference-sample 0: no per-pair reference
+        return
     start = time.perf_counter()
     per_pair = reference_seconds_per_pair(projects_file, funders_file, args.reference_sample, args.seed)
     print(f"  per-pair reference: {1 / per_pair:,.0f} pairs/s (sample of {args.reference_sample}, "

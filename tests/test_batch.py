@@ -207,6 +207,7 @@ def test_streamed_project_rows_equal_the_frame(monkeypatch):
     projects, funders = _synthetic(40, 12, seed=6, messy=0.1)
     matcher = Matcher(date="2026-06-01", top=4).fit(funders)
     monkeypatch.setattr(model, "BLOCK_PROJECTS", 3)
+    monkeypatch.setattr(batch_module, "GROUP", 2)  # batch blocks of 6 projects: several sink calls
     monkeypatch.setattr(batch_module, "STREAM_ROWS", 3)
     frames = []
     result = run_batch(matcher, projects, top=4, jobs=2, on_project_rows=frames.append)

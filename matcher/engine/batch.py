@@ -69,8 +69,8 @@ def _single_thread_blas():
 
 #: Ranking blocks (:func:`matcher.engine.model.block_size`) scored together by a batch, up to
 #: GROUP_PAIRS pairs.
-GROUP = 4
-GROUP_PAIRS = 1 << 20
+GROUP = 16
+GROUP_PAIRS = 1 << 22
 
 #: Ranked rows of funders_for_projects turned into a frame (and streamed) at a time.
 STREAM_ROWS = 50_000
