@@ -34,6 +34,7 @@ import pandas as pd
 
 from funders.history import GRANTED, decision_status
 from matcher.core.text import fold
+from matcher.engine.award import recipient_keys
 from matcher.engine.criterion import Criterion, FitContext, FrameCache
 from matcher.engine.features import Block, as_float, as_text, column
 
@@ -45,18 +46,9 @@ SUCCESSOR_SHARE = 0.2
 DORMANT_YEARS = 2
 
 
-def history_recipient_keys(rows: pd.DataFrame) -> np.ndarray:
-    """``siren:<9 digits>`` from a SIRET/SIREN ``recipient_id``, else ``name:<folded name>``, else None."""
-    out = []
-    for rid, name in zip(column(rows, "recipient_id"), column(rows, "recipient_name"), strict=True):
-        text = as_text(rid)
-        compact = "".join(text.split()) if text else ""
-        if len(compact) in (9, 14) and compact.isdigit():
-            out.append(f"siren:{compact[:9]}")
-            continue
-        folded = fold(as_text(name) or "")
-        out.append(f"name:{folded}" if folded else None)
-    return np.array(out, dtype=object)
+#: ``siren:<9 digits>`` from a SIRET/SIREN ``recipient_id``, else ``name:<folded name>``, else None:
+#: the recipient identity the award model and ``evaluate`` use.
+history_recipient_keys = recipient_keys
 
 
 def project_recipient_keys(projects: pd.DataFrame) -> np.ndarray:
