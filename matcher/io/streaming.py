@@ -139,20 +139,28 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
     head: list[pd.DataFrame] = []
     values: dict[str, set] = {}
     mapping = None
+
+    def decide(raw):
+        """The header mapping from the pieces held in ``head``, and the place values they hold
+        (for the place columns whose 5-digit reading the header does not settle)."""
+        found = _mapping(head, raw, forced)
+        if found is not None:
+            values.update({column: set() for column in _place_columns(found).values()
+                           if p.five_digit_reading(_HeaderOnly(), column, []) is None})
+            for piece in head:
+                _collect(piece, values)
+            head.clear()
+        return found
+
     try:
         for raw in raw_pieces():
             if mapping is None:
                 head.append(raw.frame)
                 if sum(len(f) for f in head) < MAPPING_ROWS:
                     continue
-                mapping = _mapping(head, raw, forced)
+                mapping = decide(raw)
                 if mapping is None:
                     return None
-                values = {column: set() for column in _place_columns(mapping).values()
-                          if p.five_digit_reading(_HeaderOnly(), column, []) is None}
-                for piece in head:
-                    _collect(piece, values)
-                head = []
                 if not values:
                     break  # no column-wide decision left: the other pieces are read once, in pass 2
                 continue
@@ -166,20 +174,15 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
     if mapping is None:  # fewer records than the mapping looks at: all of them
         if not head:
             return None
-        mapping = _mapping(head, raw, forced)
+        mapping = decide(raw)
         if mapping is None:
             return None
-        values = {column: set() for column in _place_columns(mapping).values()
-                  if p.five_digit_reading(_HeaderOnly(), column, []) is None}
-        for piece in head:
-            _collect(piece, values)
-        head = []
     from matcher.referential.territories import Territories
 
     territories = Territories.default()
     five = {name: p.five_digit_reading(territories, column, list(values.get(column, ())))
             for name, column in _place_columns(mapping).items()}
-    del values
+    values.clear()  # the place values of pass 1 are not needed any more
 
     # Pass 2: normalise each piece, sort it by id, spill it.
     folder = Path(tempfile.mkdtemp(prefix="projects-", dir=spill_in))
