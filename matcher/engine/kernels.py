@@ -139,26 +139,29 @@ def scale_scores(log_amount, log_of_budget, log_min, log_max, has_range, log_sha
     """:class:`matcher.engine.criteria.ScaleFit` over a block: the smaller known of the ticket and
     budget-share components (NaN when both are unknown)."""
     n_rows, n_cols = out.shape
-    nan = np.nan
     for i in range(n_rows):
         la = log_amount[i]
         lb = log_of_budget[i]
         for j in range(n_cols):
-            if la != la or not has_range[j]:
-                ticket = nan
-            else:
-                ticket = _decline(max(log_min[j] - la, 0.0) + max(la - log_max[j], 0.0), span)
-            share = log_share[j]
-            if lb != lb or share != share:
-                budget = nan
-            else:
-                budget = _decline(max(lb - share, 0.0), span)
-            if ticket != ticket:
-                out[i, j] = budget
-            elif budget != budget:
-                out[i, j] = ticket
-            else:
-                out[i, j] = min(ticket, budget)
+            out[i, j] = _scale_one(la, lb, log_min[j], log_max[j], has_range[j], log_share[j], span)
+
+
+@_compiled
+def _scale_one(la, lb, log_min, log_max, has_range, share, span):
+    """The scale score of one pair (see :func:`scale_scores`)."""
+    if la != la or not has_range:
+        ticket = np.nan
+    else:
+        ticket = _decline(max(log_min - la, 0.0) + max(la - log_max, 0.0), span)
+    if lb != lb or share != share:
+        budget = np.nan
+    else:
+        budget = _decline(max(lb - share, 0.0), span)
+    if ticket != ticket:
+        return budget
+    if budget != budget:
+        return ticket
+    return min(ticket, budget)
 
 
 @_compiled
@@ -556,27 +559,10 @@ def sector_pairs(idx, counts, table, unset, priority_share, rest_share, rows, co
 @_compiled
 def scale_pairs(log_amount, log_of_budget, log_min, log_max, has_range, log_share, span, rows, cols, out):
     """:func:`scale_scores` of the pairs ``(rows, cols)``."""
-    nan = np.nan
     for n in range(rows.shape[0]):
         i = rows[n]
         j = cols[n]
-        la = log_amount[i]
-        lb = log_of_budget[i]
-        if la != la or not has_range[j]:
-            ticket = nan
-        else:
-            ticket = _decline(max(log_min[j] - la, 0.0) + max(la - log_max[j], 0.0), span)
-        share = log_share[j]
-        if lb != lb or share != share:
-            budget = nan
-        else:
-            budget = _decline(max(lb - share, 0.0), span)
-        if ticket != ticket:
-            out[n] = budget
-        elif budget != budget:
-            out[n] = ticket
-        else:
-            out[n] = min(ticket, budget)
+        out[n] = _scale_one(log_amount[i], log_of_budget[i], log_min[j], log_max[j], has_range[j], log_share[j], span)
 
 
 @_compiled
