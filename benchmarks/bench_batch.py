@@ -12,8 +12,11 @@ stage excludes the time the main thread spent on that, which is counted in
 per-pair reference implementation (``tests/reference.py``) on a random
 sample of pairs and reports how much faster the core is.
 
-Peak RSS is that of the ``coopmatch`` process (``ru_maxrss``); with ``--engine dask`` the
-largest worker process's is reported beside it. CPU is user + system time of the run (with its
+Peak RSS is that of the ``coopmatch`` process (``ru_maxrss``); the largest child process's
+(the one that reads and normalises a streamed projects file, or a Dask worker) is reported
+beside it, and so is the peak of the whole process tree at one moment (the sum of the RSS of
+the run and all its descendants, sampled every 0.1 s from ``/proc``): what the machine needs.
+CPU is user + system time of the run (with its
 Dask workers): on a shared machine it says more than the wall time. Each run prints its figures and the load
 average before and after it (stderr), as it ends.
 
@@ -37,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -70,6 +74,35 @@ def generate(folder: Path, projects: int, funders: int, seed: int) -> tuple[Path
     return p, f
 
 
+def _tree_rss(root: int) -> int:
+    """Bytes of RSS of ``root`` and its descendants now (Linux ``/proc``; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+        rss[int(entry)] = int(fields[21]) * page
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total
+
+
+def _sample_tree(process: subprocess.Popen, peak: list[int]) -> None:
+    while process.poll() is None:
+        peak[0] = max(peak[0], _tree_rss(process.pid))
+        time.sleep(0.1)
+
+
 def run_once(projects: Path, funders: Path, top: int, jobs: int, fmt: str, extra: list[str] = (),
              limits: list[str] = ()) -> dict:
     with tempfile.TemporaryDirectory() as out:
@@ -78,16 +111,22 @@ def run_once(projects: Path, funders: Path, top: int, jobs: int, fmt: str, extra
                 "--date", RUN_DATE, "--jobs", str(jobs), "--format", fmt, "--quiet", "-o", out, *extra]
         load_before = os.getloadavg()[0]
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", _CHILD.format(root=str(ROOT), args=args)],
-                              capture_output=True, text=True, check=False)
+        process = subprocess.Popen([sys.executable, "-c", _CHILD.format(root=str(ROOT), args=args)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        tree = [0]
+        sampler = threading.Thread(target=_sample_tree, args=(process, tree), daemon=True)
+        sampler.start()
+        stdout, stderr = process.communicate()
         wall = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"batch failed:\n{done.stderr}")
-        line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
+        sampler.join()
+        if process.returncode != 0:
+            raise SystemExit(f"batch failed:\n{stderr}")
+        line = next(x for x in stdout.splitlines() if x.startswith("BENCH "))
         summary = json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))
     timings = summary["timings_seconds"]
     rss = json.loads(line[6:])
     found = {"wall": wall, "peak_rss": rss["peak_rss"], "peak_rss_children": rss["peak_rss_children"],
+             "peak_rss_tree": tree[0],
              "cpu": rss["cpu"] + rss["cpu_children"],
              "pairs": summary["pairs"], "match": timings.get("match") or timings["chunks"], "timings": timings,
              "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
@@ -155,6 +194,7 @@ def main(argv=None) -> None:
             "cpu_s": statistics.median(r["cpu"] for r in runs),
             "peak_rss_mb": statistics.median(r["peak_rss"] for r in runs) / 2**20,
             "peak_rss_workers_mb": statistics.median(r["peak_rss_children"] for r in runs) / 2**20,
+            "peak_rss_tree_mb": statistics.median(r["peak_rss_tree"] for r in runs) / 2**20,
             "load": [r["load"] for r in runs],
             "stages_s": {k: statistics.median(r["timings"][k] for r in runs) for k in runs[0]["timings"]},
             "walls": [round(r["wall"], 2) for r in runs],
@@ -171,13 +211,14 @@ def main(argv=None) -> None:
           f"--engine {args.engine}{f' --workers {args.workers}' if args.engine == 'dask' else ''}, "
           f"medians of {args.repeat} runs\n")
     print("| projects × funder rows | pairs | wall (end to end) | CPU (user + sys) | core Mpairs/s | peak RSS | "
-          "peak RSS, workers | load (before, after) | stages (s) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+          "peak RSS, children | peak RSS, process tree | load (before, after) | stages (s) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     for row in rows:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stages_s"].items() if k != "total")
         print(f"| {row['size']} | {row['pairs']:,} | {row['wall_s']:.1f} s | {row['cpu_s']:.1f} s | "
               f"{row['core_mpairs_s']:.1f} | "
-              f"{row['peak_rss_mb']:.0f} MB | {row['peak_rss_workers_mb']:.0f} MB | {row['load']} | {stages} |")
+              f"{row['peak_rss_mb']:.0f} MB | {row['peak_rss_workers_mb']:.0f} MB | {row['peak_rss_tree_mb']:.0f} MB | "
+              f"{row['load']} | {stages} |")
     first = rows[0]
     if "speedup_vs_reference" in first:
         print(f"\nPer-pair reference on {first['size']}: {first['reference_pairs_s']:,.0f} pairs/s "

@@ -107,7 +107,14 @@ def test_resume_and_dask_need_csv_or_parquet(files, tmp_path):
     assert "Error: --resume and --engine dask work with --format csv or parquet" in result.output
 
 
-def test_parquet_parts_assemble_to_the_bytes_of_one_write(tmp_path):
+@pytest.mark.parametrize("row_group", [None, 2, 3])
+def test_parquet_parts_assemble_to_the_bytes_of_one_write(tmp_path, monkeypatch, row_group):
+    import pyarrow.parquet as pq
+
+    from matcher.io import writers
+
+    if row_group is not None:  # row groups smaller than the file, across the parts' bounds
+        monkeypatch.setattr(writers, "PARQUET_ROW_GROUP", row_group)
     frame = pd.DataFrame({"a": ["x", None, "z", "w", None], "b": [1.5, 2.0, None, 4.25, 5.0],
                           "c": [1, 2, 3, 4, 5], "d": [None, None, None, "late", None]})
     write_table(frame, tmp_path / "one.parquet")
@@ -116,6 +123,8 @@ def test_parquet_parts_assemble_to_the_bytes_of_one_write(tmp_path):
         parts.append(write_table(frame.iloc[lo:hi].reset_index(drop=True), tmp_path / f"p{i}.parquet"))
     assert chunks._concat_parquet(parts, tmp_path / "joined.parquet") == 5
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "joined.parquet").read_bytes()
+    groups = pq.ParquetFile(tmp_path / "joined.parquet").metadata.num_row_groups
+    assert groups == (1 if row_group is None else -(-5 // row_group))
 
 
 def test_dask_local_cluster_gives_the_bytes_of_local_threads(files, tmp_path):
@@ -127,6 +136,36 @@ def test_dask_local_cluster_gives_the_bytes_of_local_threads(files, tmp_path):
     assert dask.exit_code == 0, dask.output
     assert outputs(tmp_path / "local", "parquet") == outputs(tmp_path / "dask", "parquet")
     assert summary(tmp_path / "local") == summary(tmp_path / "dask")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_dask_workers_that_cannot_see_the_parts_return_their_rows(files, tmp_path, fmt):
+    """share_parts=False: every worker hands its ranked rows back (a cluster without a shared folder);
+    share_parts=True on a local cluster: the workers write them. The same bytes as local threads."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from distributed import Client, LocalCluster
+
+    from matcher.engine.model import Matcher
+    from matcher.io.loading import load
+
+    matcher = Matcher(date="2026-06-01", lang="fr", top=4).fit(load("funders", files / "funders.csv").frame)
+    frame = matcher.sorted_projects(load("projects", files / "projects.csv").frame)
+    fingerprint = {"hash": "0" * 64}
+
+    def batch(out, client=None, share=True):
+        out.mkdir()
+        paths = {name: out / f"{name}.{fmt}" for name in ("funders_for_projects", "projects_for_funders")}
+        done = chunks.run_chunks(matcher, frame, 4, out / "parts", fmt, fingerprint, chunk_size=200, client=client,
+                                 share_parts=share)
+        assert done.written_by_workers == (5 if client is not None and share else 0)
+        chunks.assemble(out / "parts", 5, fmt, 4, paths)
+        return {name: path.read_bytes() for name, path in paths.items()}
+
+    local = batch(tmp_path / "local")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        assert batch(tmp_path / "apart", client, share=False) == local
+        assert batch(tmp_path / "shared", client, share=True) == local
 
 
 def test_chunked_parquet_has_the_bytes_of_one_frame_written(files, tmp_path):
@@ -157,8 +196,8 @@ def test_streamed_projects_give_the_bytes_of_one_read(tmp_path, monkeypatch):
     parquet = folder / "projects.parquet"
     pq.write_table(pa.Table.from_pandas(read_table(messy).frame, preserve_index=False), parquet, row_group_size=50)
     streamed = []
-    real = streaming.stream_projects
-    monkeypatch.setattr(streaming, "stream_projects", lambda *a, **k: streamed.append(real(*a, **k)) or streamed[-1])
+    real = streaming.Streaming.result  # what the child process read (it reads the projects: issue 17)
+    monkeypatch.setattr(streaming.Streaming, "result", lambda self: streamed.append(real(self)) or streamed[-1])
     for path in (messy, parquet):
         results = {}
         for size in ("97", "100000"):

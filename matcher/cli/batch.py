@@ -107,17 +107,19 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
 
 
 def _stream_projects(path, rows):
-    """The projects file read and normalised in pieces (matcher.io.streaming), or None to read it whole."""
+    """The projects file being read and normalised in pieces by a child process (matcher.io.streaming);
+    its ``result()`` is None when the file is to be read whole."""
     from matcher.engine.eligibility import default_rules
-    from matcher.io.streaming import stream_projects
+    from matcher.io import streaming
 
     fields = tuple(sorted({f for rule in default_rules() if rule.said_once_when_unstated
                            for f in rule.project_fields or ()}))
-    return stream_projects(path, rows, witness_columns=fields)
+    return streaming.stream_projects_apart(path, rows, witness_columns=fields)
 
 
 def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs, fmt,
            engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang, stack_close):
+    from matcher.core.errors import CoopmatchError
     from matcher.engine.batch import CsvWriter, run_batch
     from matcher.engine.model import Matcher
     from matcher.io.writers import write_table
@@ -145,17 +147,25 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
         projects_path = funders_path = f"workspace {workspace_path}"
         history_frame = ws.history(history_path)
     else:
-        streamed = None
+        streaming = streamed = None
         # Read and normalised in pieces when the file allows it (not with a history: the chance of award
-        # reads every project's fields).
+        # reads every project's fields), by a child process while this one reads the funders.
         if fmt != "html" and project_ids is None and not history_path:
-            streamed = _stream_projects(projects_path, chunk_size)
+            streaming = _stream_projects(projects_path, chunk_size)
+            stack_close.append(streaming.close)
+        try:
+            funders, funders_error = load_profiles("funders", funders_path, {}), None
+        except CoopmatchError as error:  # said after the projects' own error, if they have one
+            funders, funders_error = None, error
+        if streaming is not None:
+            streamed = streaming.result()
         if streamed is not None:
             projects, source = streamed
             stack_close.append(source.close)
         else:
             projects = load_profiles("projects", projects_path, {})
-        funders = load_profiles("funders", funders_path, {})
+        if funders_error is not None:
+            raise funders_error
         if project_ids is not None:
             projects = _only(projects, project_ids, projects_path)
     history = load_profiles("history", history_path, {}) if history_path and not ws else None

@@ -83,6 +83,8 @@ PATTERNS: list[tuple[str, str]] = [
     (r"cannot write '(?P<path>.*?)': the file name is too long \(at most (?P<n>\d+) bytes\)",
      "impossible d'écrire « {path} » : le nom de fichier est trop long ({n} octets au plus)"),
     (r"cannot write '(?P<path>.*)' \((?P<why>.*)\)", "impossible d'écrire « {path} » ({why})"),
+    (r"reading '(?P<path>.*)' stopped: its process ended with code (?P<code>-?\d+)",
+     "la lecture de « {path} » s'est arrêtée : son processus a fini avec le code {code}"),
     (r"cannot tell the output format of '(?P<path>.*)' \(known extensions: (?P<known>.*)\)",
      "format de sortie inconnu pour « {path} » (extensions connues : {known})"),
     (r"unknown output format '(?P<fmt>.*)'", "format de sortie inconnu « {fmt} »"),

@@ -16,8 +16,11 @@ of other inputs or parameters is refused. :func:`assemble` then concatenates the
 (the bytes of a run in one piece) and reduces the candidates to the top K per funder row.
 
 With a Dask ``client``, chunks are tasks on the workers; the fitted matcher is sent to the
-workers once (``scatter``) and each task returns its frames to this process, which writes
-the parts. The files are the same bytes as with local threads.
+workers once (``scatter``). A worker that sees ``parts_dir`` (a local cluster, or a folder
+shared by the cluster's machines: it reads the run's token there) writes its chunk's ranked
+rows into it, as the local engine does, and returns only the candidates; any other worker
+returns the rows to this process, which writes them. The files are the same bytes as with
+local threads.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import pandas as pd
 
 from matcher.core.errors import MatchingError
 from matcher.engine.batch import CsvWriter, run_batch
+from matcher.io import writers
 from matcher.io.writers import atomic_path, write_table, write_text
 
 MANIFEST = "manifest.json"
@@ -63,6 +67,8 @@ class ChunksDone:
     resumed: int
     #: Stage times summed over the chunks run here (encode_projects, match, explain; seconds).
     timings: dict[str, float]
+    #: Chunks whose ranked rows a Dask worker wrote into the parts folder itself (it sees the folder).
+    written_by_workers: int = 0
 
 
 def _part(parts_dir: Path, name: str, index: int, ext: str) -> Path:
@@ -90,15 +96,40 @@ def _slice(matcher, frame, lo: int, hi: int) -> pd.DataFrame:
     return matcher.sorted_projects(frame.chunk(lo, hi))
 
 
-def _remote_chunk(matcher, frame, lo, top):
+def _remote_chunk(matcher, frame, lo, top, parts_dir, index, ext, token):
+    """One chunk on a Dask worker. When the worker sees ``parts_dir`` (the same file system: a
+    local cluster, or a shared folder), it writes the chunk's ranked rows there itself, as the
+    local engine does, and returns only the candidates; otherwise it returns the rows too."""
+    parts_dir = Path(parts_dir)
+    if _sees(parts_dir, token):
+        with _PartWriter(parts_dir, index, ext) as writer, _Background(writer.write) as sink:
+            _, candidates, counts, _, timings = _chunk_frames(matcher, frame, lo, top, 1, None, sink=sink.put)
+        timings["write_streamed"] = timings.get("write_streamed", 0.0) + sink.seconds
+        return None, candidates, counts, timings
     rows, candidates, counts, _, timings = _chunk_frames(matcher, frame, lo, top, 1, None)
     return rows, candidates, counts, timings
 
 
+#: A file of the parts folder whose text is the run's token: a worker that reads it sees the folder.
+TOKEN = "token"
+
+
+def _sees(parts_dir: Path, token: str | None) -> bool:
+    if not token:
+        return False
+    try:
+        return (Path(parts_dir) / TOKEN).read_text(encoding="utf-8") == token
+    except OSError:
+        return False
+
+
 def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str, fingerprint: dict,
                jobs: int = 1, chunk_size: int = CHUNK_PROJECTS, resume: bool = False, client=None,
-               progress: Callable[[str], None] | None = None) -> ChunksDone:
-    """Run every chunk not yet done into ``parts_dir`` (see the module docs)."""
+               progress: Callable[[str], None] | None = None, share_parts: bool = True) -> ChunksDone:
+    """Run every chunk not yet done into ``parts_dir`` (see the module docs).
+
+    ``share_parts`` (Dask): let the workers that see ``parts_dir`` write their ranked rows
+    there; with False, every worker returns them to this process, which writes them."""
     if chunk_size < 1:
         raise MatchingError("chunk size must be >= 1")
     n = len(frame)
@@ -119,6 +150,8 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
     done_before = {int(i) for i in manifest["done"]}
 
     timings: dict[str, float] = {}
+
+    by_workers = 0
 
     def record(index, rows, candidates, counts, times):
         for name, seconds in times.items():
@@ -169,9 +202,15 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
             report(index)
             release_memory()
     else:
+        import secrets
+
         from distributed import as_completed
 
         remote = client.scatter(matcher, broadcast=True)
+        token = None
+        if share_parts:
+            token = secrets.token_hex(16)
+            write_text(token, parts_dir / TOKEN)
         futures = {}
         # At most two chunks per worker are in flight: the projects are sent a chunk at a time.
         in_flight = max(2, 2 * len(client.scheduler_info().get("workers", {})))
@@ -180,6 +219,7 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
         def submit(index):
             lo, hi = bounds[index]
             future = client.submit(_remote_chunk, remote, _slice(matcher, frame, lo, hi), lo, top,
+                                   str(parts_dir.resolve()), index, ext, token,
                                    key=f"coopmatch-chunk-{index}-{fingerprint['hash'][:12]}", pure=False)
             futures[future] = index
             return future
@@ -187,6 +227,7 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
         pending = as_completed([submit(waiting.pop(0)) for _ in range(min(in_flight, len(waiting)))])
         for future in pending:
             rows, candidates, counts, times = future.result()
+            by_workers += rows is None
             index = futures.pop(future)
             future.release()
             if waiting:
@@ -195,7 +236,8 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
             report(index)
     totals = np.sum([manifest["done"][str(i)] for i in range(len(bounds))], axis=0)
     names = ("eligible", "to_check", "ineligible")
-    return ChunksDone(dict(zip(names, map(int, totals), strict=True)), len(bounds), len(done_before), timings)
+    return ChunksDone(dict(zip(names, map(int, totals), strict=True)), len(bounds), len(done_before), timings,
+                      by_workers)
 
 
 class _PartWriter:
@@ -398,7 +440,8 @@ def _concat_csv(parts: list[Path], path: Path) -> int:
 
 
 def _concat_parquet(parts: list[Path], path: Path) -> int:
-    """The parts as one Parquet file, row groups of the size ``pyarrow.parquet.write_table`` uses."""
+    """The parts as one Parquet file, in the row groups :func:`matcher.io.writers.write_table` makes
+    (:data:`~matcher.io.writers.PARQUET_ROW_GROUP` rows): the bytes of one write of the whole frame."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -408,7 +451,7 @@ def _concat_parquet(parts: list[Path], path: Path) -> int:
         types = [s.field(i).type for s in schemas if not pa.types.is_null(s.field(i).type)]
         fields.append(pa.field(name, types[0] if types else pa.null()))
     schema = pa.schema(fields)
-    group = 1024 * 1024
+    group = writers.PARQUET_ROW_GROUP
     rows = 0
     with atomic_path(path) as tmp:
         writer = pq.ParquetWriter(tmp, schema)

@@ -280,3 +280,70 @@ def _spill(out: SortedProjects, frame: pd.DataFrame, index: int) -> None:
             pickle.dump(frame.iloc[lo:lo + SPILL_ROWS], handle, protocol=pickle.HIGHEST_PROTOCOL)
         blocks.append(block)
     out.runs.append(_Run([ids[i] for i in order], blocks))
+
+
+class Streaming:
+    """:func:`stream_projects` running in a child process (:func:`stream_projects_apart`):
+    :meth:`result` waits for it and returns what it returned, or raises what it raised."""
+
+    def __init__(self, path, rows: int, options: dict):
+        import multiprocessing
+
+        self._call = (path, rows, options)
+        self._process = self._receive = None
+        self._received = False
+        if "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            self._receive, send = context.Pipe(duplex=False)
+            self._process = context.Process(target=_child, args=(send, path, rows, options),
+                                            name="coopmatch-read-projects", daemon=True)
+            self._process.start()
+            send.close()
+
+    def result(self) -> tuple[p.Normalized, SortedProjects] | None:
+        if self._process is None:  # no fork here (Windows, macOS' default): in this process
+            path, rows, options = self._call
+            return stream_projects(path, rows, **options)
+        try:
+            outcome, value = self._receive.recv()
+            self._received = True
+        except EOFError:  # the child died without a word (killed, out of memory)
+            self._process.join()
+            raise InputError(f"reading '{self._call[0]}' stopped: its process ended with code "
+                             f"{self._process.exitcode}") from None
+        finally:
+            self.close()
+        if outcome == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        """Stop the child if it still runs (the caller failed before it asked for the result)."""
+        if self._process is None:
+            return
+        if not self._received and self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+        self._receive.close()
+
+
+def _child(send, path, rows, options) -> None:
+    try:
+        found = ("ok", stream_projects(path, rows, **options))
+    except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
+        found = ("error", error)
+    send.send(found)
+    send.close()
+
+
+def stream_projects_apart(path, rows: int, **options) -> Streaming:
+    """Start :func:`stream_projects` in a forked child process and return at once.
+
+    What reading and normalising a national file touches (the parsers' caches, the ids seen, the
+    pieces' frames) is the child's, and goes back to the system when it ends: the memory of the
+    caller does not grow with the number of projects, only by the ids of the spill (which the
+    child creates and the caller removes, :meth:`SortedProjects.close`). The caller may do other
+    work meanwhile (``coopmatch batch`` reads the funders and fits the matcher). Where ``fork``
+    is not available, :meth:`Streaming.result` runs it in this process.
+    """
+    return Streaming(path, rows, options)
