@@ -14,7 +14,7 @@ sample of pairs and reports how much faster the core is.
 
 Peak RSS is that of the ``coopmatch`` process (``ru_maxrss``); the largest child process's
 (the one that reads and normalises a streamed projects file, or a Dask worker) is reported
-beside it, and so is the peak of the whole process tree at one moment (the sum of the RSS of
+beside it, and so is the peak of the whole process tree at one moment (the sum of the PSS of
 the run and all its descendants, sampled every 0.1 s from ``/proc``): what the machine needs.
 CPU is user + system time of the run (with its
 Dask workers): on a shared machine it says more than the wall time. Each run prints its figures and the load
@@ -75,7 +75,9 @@ def generate(folder: Path, projects: int, funders: int, seed: int) -> tuple[Path
 
 
 def _tree_rss(root: int) -> int:
-    """Bytes of RSS of ``root`` and its descendants now (Linux ``/proc``; 0 elsewhere)."""
+    """Bytes of memory of ``root`` and its descendants now (Linux ``/proc``; 0 elsewhere): the sum of
+    their PSS (a page shared by n of them counts 1/n: a forked child shares its parent's pages), or
+    of their RSS where ``smaps_rollup`` cannot be read."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -92,9 +94,20 @@ def _tree_rss(root: int) -> int:
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        total += _pss(pid, rss.get(pid, 0))
         todo += children.get(pid, [])
     return total
+
+
+def _pss(pid: int, rss: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return rss
 
 
 def _sample_tree(process: subprocess.Popen, peak: list[int]) -> None:

@@ -39,6 +39,7 @@ from matcher.normalize.problems import ParseError, parse_error
 __all__ = [
     "DEFAULT_SEPARATORS",
     "YES_LEVEL",
+    "clear_caches",
     "is_unknown",
     "parse_amount",
     "parse_bool",
@@ -108,6 +109,21 @@ class _Failure(NamedTuple):
     code: str
 
 
+_CACHED: list[Callable] = []  # the cached parsers' remember functions (clear_caches)
+
+
+def clear_caches() -> None:
+    """Empty the caches of the text parsers (and :func:`matcher.core.text.fold`'s).
+
+    They are bounded (:data:`CACHE_SIZE` entries each) but fill with the distinct texts of the
+    cells parsed (names, summaries): a streamed read (:mod:`matcher.io.streaming`) empties them
+    after each piece, so what it holds does not depend on the size of the file."""
+    for remember in _CACHED:
+        remember.cache_clear()
+    _says_nothing.cache_clear()
+    fold.cache_clear()
+
+
 def _cached(parse: Callable) -> Callable:
     """Cache a text parser, failures included, raising a fresh error on each call."""
 
@@ -127,6 +143,7 @@ def _cached(parse: Callable) -> Callable:
 
     run.cache_info = remember.cache_info
     run.cache_clear = remember.cache_clear
+    _CACHED.append(remember)
     return run
 
 
