@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 from conftest import funder, make_block, project
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcher.core.textsim import TextModel, analyze, french_stopwords, rescale
 from matcher.engine.criteria import (
@@ -258,3 +260,43 @@ def test_an_inferred_sector_counts_half_and_the_explanation_says_so():
     assert matcher.explain(frame, "energy", "G").criteria[0].label("en") == (
         "sectors inferred from the text (count half)")
     assert "secteurs déduits du texte" in matcher.explain(frame, "energy", "G").to_text("fr")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 12), st.integers(1, 9), st.integers(0, 2**32 - 1))
+def test_just_transition_sums_are_pair_by_pair_in_criterion_order(n_projects, n_funders, n_criteria, seed):
+    """The coverage of a pair is its own sum, added in criterion order: the same bits whatever the
+    block (or chunk) it is computed in, and in the pairs kernel (a BLAS product rounds by its shape)."""
+    from matcher.engine import kernels
+
+    rng = np.random.default_rng(seed)
+    levels = rng.integers(0, 4, (n_projects, n_criteria)).astype(float)
+    known = (rng.random((n_projects, n_criteria)) < 0.7).astype(float)
+    scaled = np.where(known > 0, levels, 0.0) / 3.0
+    priorities = np.where(rng.random((n_funders, n_criteria)) < 0.5, rng.random((n_funders, n_criteria)), 0.0)
+    has = priorities.sum(axis=1) > 0
+    generic, scale = rng.random(n_projects), np.where(rng.random(n_projects) < 0.5, 1.0, 0.75)
+    shift = (1 - scale) * rng.integers(0, 2, n_projects)
+    whole = np.empty((n_projects, n_funders))
+    kernels.just_transition_scores(scaled, known, priorities, has, generic, scale, shift, whole)
+    for i in range(n_projects):
+        for j in range(n_funders):
+            if has[j]:
+                num = den = 0.0
+                for c in range(n_criteria):
+                    num += scaled[i, c] * priorities[j, c]
+                    den += known[i, c] * priorities[j, c]
+                base = num / den if den != 0.0 else math.nan
+            else:
+                base = generic[i]
+            expected = base * scale[i] + shift[i]
+            assert whole[i, j] == expected or (math.isnan(expected) and math.isnan(whole[i, j]))
+    cut = n_projects // 2  # a block of some of the projects: the same bits
+    part = np.empty((n_projects - cut, n_funders))
+    kernels.just_transition_scores(scaled[cut:], known[cut:], priorities, has, generic[cut:], scale[cut:],
+                                   shift[cut:], part)
+    assert np.array_equal(part, whole[cut:], equal_nan=True)
+    rows, cols = np.nonzero(rng.random((n_projects, n_funders)) < 0.4)
+    pairs = np.empty(len(rows))
+    kernels.just_transition_pairs(scaled, known, priorities, has, generic, scale, shift, rows, cols, pairs)
+    assert np.array_equal(pairs, whole[rows, cols], equal_nan=True)

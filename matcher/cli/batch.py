@@ -107,8 +107,8 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
 
 
 def _stream_projects(path, rows):
-    """The projects file being read and normalised in pieces by a child process (matcher.io.streaming);
-    its ``result()`` is None when the file is to be read whole."""
+    """The projects file being read and normalised by a child process, in pieces when it can be
+    (matcher.io.streaming); its ``result()`` is (projects, sorted spill or None when read whole)."""
     from matcher.engine.eligibility import default_rules
     from matcher.io import streaming
 
@@ -147,9 +147,9 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
         projects_path = funders_path = f"workspace {workspace_path}"
         history_frame = ws.history(history_path)
     else:
-        streaming = streamed = None
-        # Read and normalised in pieces when the file allows it (not with a history: the chance of award
-        # reads every project's fields), by a child process while this one reads the funders.
+        streaming = None
+        # Read and normalised by a child process while this one reads the funders, in pieces when the
+        # file allows it (not with a history: the chance of award reads every project's fields).
         if fmt != "html" and project_ids is None and not history_path:
             streaming = _stream_projects(projects_path, chunk_size)
             stack_close.append(streaming.close)
@@ -158,10 +158,9 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
         except CoopmatchError as error:  # said after the projects' own error, if they have one
             funders, funders_error = None, error
         if streaming is not None:
-            streamed = streaming.result()
-        if streamed is not None:
-            projects, source = streamed
-            stack_close.append(source.close)
+            projects, source = streaming.result()
+            if source is not None:
+                stack_close.append(source.close)
         else:
             projects = load_profiles("projects", projects_path, {})
         if funders_error is not None:

@@ -154,7 +154,6 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
     def work(bounds):
         lo, hi = bounds
         block = Block(features.slice(lo, hi), ff, matcher.space_, matcher.day_)
-        block.product_rows = size
         # Eligibility first: the criteria are computed only for the pairs that fail no rule.
         scored = score_pairs(matcher.criteria_, matcher.rules_, block, weights)
         # Funder rows of each project, best first; projects of each funder row that can still enter.
@@ -163,7 +162,7 @@ def run_batch(matcher, projects: pd.DataFrame, top: int = 10, jobs: int = 1,
         return scored.gather(by_row, row_keys, lo), scored.gather(by_col, col_keys, lo), scored.tally, hi - lo
 
     # Blocks of GROUP ranking blocks (:func:`block_size`), so that the per-block costs in Python
-    # are paid less often; the products inside stay those of each ranking block (product_rows).
+    # are paid less often (a pair's values do not depend on the block it is scored in).
     size = block_size(features.n, ff.n)
     step = size * max(1, min(GROUP, GROUP_PAIRS // max(size * ff.n, 1)))
     bounds = [(lo, min(lo + step, features.n)) for lo in range(0, features.n, step)]

@@ -200,7 +200,8 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
             del piece
             record(index, None, candidates, counts, times)
             report(index)
-            release_memory()
+            if index != todo[-1]:  # after the last one, assemble() does it
+                release_memory()
     else:
         import secrets
 

@@ -291,51 +291,29 @@ class JustTransitionFit(Criterion):
 
     def fill(self, block, out):
         p, f = block.p, block.f
-        levels = p.jt_levels
-        if levels.shape[1] == 0:
+        if p.jt_levels.shape[1] == 0:
             out[...] = np.nan
             return
-        known = ~np.isnan(levels)
-        scaled = np.where(known, levels, 0.0) / 3.0
-        weights = _jt_weights(f)  # J x F
-        np.matmul(scaled, weights, out=out)
-        den = known.astype(float) @ weights
+        scaled, known = _jt_levels(p)
         scale, shift = _jt_rule(p)
-        kernels.just_transition_scores(den, f.jt_has_priorities, _mean_known(p.jt_pillars), scale, shift, out)
+        kernels.just_transition_scores(scaled, known, _jt_weights(f), f.jt_has_priorities, _mean_known(p.jt_pillars),
+                                       scale, shift, out)
 
     def fill_pairs(self, block, rows, cols, out):
-        # The products stay BLAS products over the projects of a whole block of the ranking
-        # methods (the M side of a product decides its rounding: ``block.product_rows``, the
-        # block itself by default), on the funder rows of the pairs only (the N side does not):
-        # so the values of that block's own product.
         p, f = block.p, block.f
-        levels = p.jt_levels
-        if levels.shape[1] == 0:
+        if p.jt_levels.shape[1] == 0:
             out[...] = np.nan
             return
-        known = ~np.isnan(levels)
-        scaled = np.where(known, levels, 0.0) / 3.0
-        known = known.astype(float)
-        num = np.empty(len(rows))
-        den = np.empty(len(rows))
-        step = block.product_rows or block.shape[0]
-        bounds = np.searchsorted(rows, np.arange(0, block.shape[0] + step, step))  # pairs are row by row
-        for g, (first, last) in enumerate(zip(bounds[:-1], bounds[1:], strict=False)):
-            if first == last:
-                continue
-            part = slice(g * step, (g + 1) * step)
-            cols_g = cols[first:last]
-            met = np.zeros(f.n, dtype=np.int64)
-            met[cols_g] = 1
-            used = np.flatnonzero(met)  # the funder rows of the pairs, in order
-            where = (np.cumsum(met) - 1)[cols_g]
-            weights = np.ascontiguousarray(_jt_weights(f)[:, used])
-            local = rows[first:last] - g * step
-            num[first:last] = (scaled[part] @ weights)[local, where]
-            den[first:last] = (known[part] @ weights)[local, where]
+        scaled, known = _jt_levels(p)
         scale, shift = _jt_rule(p)
-        kernels.just_transition_pairs(num, den, f.jt_has_priorities, _mean_known(p.jt_pillars), scale, shift,
-                                      rows, cols, out)
+        kernels.just_transition_pairs(scaled, known, _jt_weights(f), f.jt_has_priorities, _mean_known(p.jt_pillars),
+                                      scale, shift, rows, cols, out)
+
+
+def _jt_levels(p) -> tuple[np.ndarray, np.ndarray]:
+    """The projects' levels / 3 (0 where unknown) and 1 where known (0 elsewhere), P x J."""
+    known = ~np.isnan(p.jt_levels)
+    return np.where(known, p.jt_levels, 0.0) / 3.0, known.astype(float)
 
 
 def _jt_rule(p) -> tuple[np.ndarray, np.ndarray]:
@@ -347,10 +325,10 @@ def _jt_rule(p) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _jt_weights(f) -> np.ndarray:
-    """The funder rows' just-transition priorities as a C-ordered J x F matrix, cached on ``f``."""
+    """The funder rows' just-transition priorities as a C-ordered float F x J matrix, cached on ``f``."""
     found = f.__dict__.get("_jt_weights")
     if found is None:
-        found = f.__dict__["_jt_weights"] = np.ascontiguousarray(f.jt_priorities.T)
+        found = f.__dict__["_jt_weights"] = np.ascontiguousarray(f.jt_priorities, dtype=float)
     return found
 
 

@@ -811,10 +811,6 @@ class Block:
         self.space = space
         self.day = day
         self.shape = (projects.n, funders.n)
-        #: Projects of each matrix product a criterion makes over the block's projects (None:
-        #: all of them at once). A batch scores blocks of several ranking blocks at a time and
-        #: sets it to the ranking block, so that every product is the one a ranking block makes.
-        self.product_rows: int | None = None
 
     @cached_property
     def places(self) -> PlaceRelations:

@@ -13,9 +13,9 @@ The functions release the GIL (``nogil``), so the threads of ``coopmatch
 batch --jobs N`` run them at the same time; they are compiled on first use,
 then cached on disk (``cache=True``). Floating-point operations are plain
 IEEE (no ``fastmath``) and every sum is taken in a fixed order, so a pair's
-values do not depend on the number of threads (nor, in practice, on the block
-it is in: the one product left to BLAS, the just-transition coverage over a
-dozen criteria, is a short dot product per pair).
+values do not depend on the number of threads, nor on the block or the chunk
+it is in (no BLAS product: the just-transition coverage, a short dot product
+over a dozen criteria, is summed pair by pair, in criterion order).
 :mod:`matcher.reference` is the per-pair oracle these loops are tested against.
 """
 
@@ -451,22 +451,35 @@ def legal_form_scores(form, known, f_ok, f_listed, f_excluded, f_set, listed, in
 
 
 @_compiled
-def just_transition_scores(den, has_priorities, generic, scale, shift, out):
-    """:class:`matcher.engine.criteria.JustTransitionFit` from ``out`` = weighted levels and ``den``
-    = weights of the known levels (P x F products): ``num / den`` (NaN when 0 / 0) for funder
-    rows with priorities, the project's generic coverage otherwise; then ``x scale + shift``."""
+def just_transition_scores(scaled, known, priorities, has_priorities, generic, scale, shift, out):
+    """:class:`matcher.engine.criteria.JustTransitionFit` of every pair of a block: for funder
+    rows with priorities, ``num / den`` (NaN when 0 / 0) where ``num`` sums the project's known
+    levels / 3 (``scaled``, P x J, 0 where unknown) times the row's priorities (``priorities``,
+    F x J) and ``den`` the priorities of the known levels (``known``, P x J, 1 or 0); the
+    project's generic coverage for the other rows; then ``x scale + shift``. The sums are
+    added in criterion order, pair by pair: a pair's value does not depend on the block it is
+    computed in (a BLAS product's rounding depends on the shape of the product)."""
     n_rows, n_cols = out.shape
-    nan = np.nan
     for i in range(n_rows):
         row = out[i]
-        weights = den[i]
         for j in range(n_cols):
-            if has_priorities[j]:
-                d = weights[j]
-                value = row[j] / d if d != 0.0 else nan  # no known level weighted (then num is 0 too)
-            else:
-                value = generic[i]
-            row[j] = value * scale[i] + shift[i]
+            row[j] = _just_transition(scaled[i], known[i], priorities[j], has_priorities[j], generic[i],
+                                      scale[i], shift[i])
+
+
+@_compiled
+def _just_transition(levels, known, weights, has_priorities, generic, scale, shift):
+    if has_priorities:
+        num = 0.0
+        den = 0.0
+        for c in range(levels.shape[0]):
+            w = weights[c]
+            num += levels[c] * w
+            den += known[c] * w
+        value = num / den if den != 0.0 else np.nan  # no known level weighted (then num is 0 too)
+    else:
+        value = generic
+    return value * scale + shift
 
 
 @_compiled
@@ -626,19 +639,13 @@ def text_cosine_pairs_sparse(indptr, indices, data, t_indptr, t_indices, t_data,
 
 
 @_compiled
-def just_transition_pairs(num, den, has_priorities, generic, scale, shift, rows, cols, out):
-    """:func:`just_transition_scores` of the pairs ``(rows, cols)``, ``num`` and ``den``
-    being one value per pair."""
-    nan = np.nan
+def just_transition_pairs(scaled, known, priorities, has_priorities, generic, scale, shift, rows, cols, out):
+    """:func:`just_transition_scores` of the pairs ``(rows, cols)`` (the same value, bit for bit)."""
     for n in range(rows.shape[0]):
         i = rows[n]
         j = cols[n]
-        if has_priorities[j]:
-            d = den[n]
-            value = num[n] / d if d != 0.0 else nan
-        else:
-            value = generic[i]
-        out[n] = value * scale[i] + shift[i]
+        out[n] = _just_transition(scaled[i], known[i], priorities[j], has_priorities[j], generic[i], scale[i],
+                                  shift[i])
 
 
 @_compiled
