@@ -107,6 +107,20 @@ def test_resume_and_dask_need_csv_or_parquet(files, tmp_path):
     assert "Error: --resume and --engine dask work with --format csv or parquet" in result.output
 
 
+def test_dask_engine_without_dask_says_how_to_install_it(files, tmp_path, monkeypatch):
+    import sys
+    import tempfile
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed: ImportError
+    spills = tmp_path / "tmp"
+    spills.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spills))
+    result = run(files, tmp_path / "out", "--engine", "dask", "--lang", "en")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == "Error: --engine dask needs Dask: pip install 'coopmatch[dask]'"
+    assert list(spills.iterdir()) == []  # the child reading the projects was stopped, its spill removed
+
+
 @pytest.mark.parametrize("row_group", [None, 2, 3])
 def test_parquet_parts_assemble_to_the_bytes_of_one_write(tmp_path, monkeypatch, row_group):
     import pyarrow.parquet as pq

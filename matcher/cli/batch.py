@@ -97,12 +97,12 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     --resume picks up after the last chunk done (same inputs and parameters only). The
     files are the same bytes whatever the engine, --jobs, --chunk-size or --resume.
     """
-    stack_close: list = []  # the spill of streamed projects, removed however the run ends
+    stack_close: list = []  # the reading child, the spill, the Dask cluster: closed however the run ends
     try:
         _batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs,
                fmt, engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang, stack_close)
     finally:
-        for close in stack_close:
+        for close in reversed(stack_close):  # last opened, first closed
             close()
 
 
@@ -125,7 +125,7 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
     from matcher.io.writers import write_table
 
     timings: dict[str, float] = {}
-    source = None
+    source = dask = None
     started = time.perf_counter()
     out = Path(outdir)
     if out.exists() and not out.is_dir():
@@ -153,6 +153,9 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
         if fmt != "html" and project_ids is None and not history_path:
             streaming = _stream_projects(projects_path, chunk_size)
             stack_close.append(streaming.close)
+        if engine == "dask" and fmt != "html":  # the workers start (and import) while the projects are read
+            dask = _Dask(scheduler, workers)
+            stack_close.append(dask.close)
         try:
             funders, funders_error = load_profiles("funders", funders_path, {}), None
         except CoopmatchError as error:  # said after the projects' own error, if they have one
@@ -220,7 +223,8 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
         _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, top=top,
                      jobs=jobs, fmt=fmt, engine=engine, scheduler=scheduler, workers=workers,
                      chunk_size=chunk_size, resume=resume, quiet=quiet, out=out, lang=lang, weights=weights,
-                     timings=timings, started=started, paths=paths, source=source, with_p_award=with_p_award)
+                     timings=timings, started=started, paths=paths, source=source, with_p_award=with_p_award,
+                     dask=dask)
         return
     with contextlib.ExitStack() as stack:
         advance = stack.enter_context(_progress(show, n_projects, lang))
@@ -328,9 +332,29 @@ def _only(loaded, project_ids: list[str], path):
     return dataclasses.replace(loaded, frame=kept)
 
 
+class _Dask:
+    """A Dask client of ``scheduler``, or of a local cluster of ``workers`` processes on loopback.
+    :meth:`close` (the client, then its cluster) may be called more than once."""
+
+    def __init__(self, scheduler, workers):
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise click.ClickException("--engine dask needs Dask: pip install 'coopmatch[dask]'") from None
+        self.cluster = None if scheduler else LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+        self.client = Client(scheduler or self.cluster)
+
+    def close(self) -> None:
+        for part in (self.client, self.cluster):
+            if part is not None:
+                part.close()
+        self.client = self.cluster = None
+
+
 def _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, *, top,
                  jobs, fmt, engine, scheduler, workers, chunk_size, resume, quiet, out, lang, weights, timings, started,
-                 paths, source=None, with_p_award=None) -> None:
+                 paths, source=None, with_p_award=None, dask=None) -> None:
     """The batch in chunks (matcher.engine.chunks): parts, manifest, resume, local threads or Dask."""
     import shutil
 
@@ -354,30 +378,18 @@ def _run_chunked(matcher, projects, funders, history, projects_path, funders_pat
     fingerprint = {"inputs": inputs, "parameters": json.loads(blob)["parameters"],
                    "hash": hashlib.sha256(blob.encode()).hexdigest()}
     say = None if quiet else (lambda text: click.echo(text, err=True))
-    client = cluster = None
-    if engine == "dask":
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError:
-            raise click.ClickException("--engine dask needs Dask: pip install 'coopmatch[dask]'") from None
-        if scheduler:
-            client = Client(scheduler)
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
-            client = Client(cluster)
+    if engine == "dask" and dask is None:
+        dask = _Dask(scheduler, workers)
     parts_dir = out / "parts"
     clock = time.perf_counter()
     try:
         done = run_chunks(matcher, frame, top, parts_dir, fmt, fingerprint, jobs=jobs, chunk_size=chunk_size,
-                          resume=resume, client=client, progress=say)
+                          resume=resume, client=dask and dask.client, progress=say)
     except CoopmatchError as error:
         raise click.ClickException(str(error)) from None
     finally:
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        if dask is not None:  # the workers' memory goes back before the assembly
+            dask.close()
     if done.resumed and say:
         say(f"resumed: {done.resumed} of {done.chunks} chunk(s) were already done")
     timings.update(done.timings)

@@ -219,18 +219,20 @@ def run_chunks(matcher, frame: pd.DataFrame, top: int, parts_dir: Path, fmt: str
 
         def submit(index):
             lo, hi = bounds[index]
-            future = client.submit(_remote_chunk, remote, _slice(matcher, frame, lo, hi), lo, top,
-                                   str(parts_dir.resolve()), index, ext, token,
-                                   key=f"coopmatch-chunk-{index}-{fingerprint['hash'][:12]}", pure=False)
-            futures[future] = index
+            # The chunk's projects go to a worker as data (not inside the task graph), the task after them.
+            piece = client.scatter(_slice(matcher, frame, lo, hi), hash=False)
+            future = client.submit(_remote_chunk, remote, piece, lo, top, str(parts_dir.resolve()), index, ext,
+                                   token, key=f"coopmatch-chunk-{index}-{fingerprint['hash'][:12]}", pure=False)
+            futures[future] = index, piece
             return future
 
         pending = as_completed([submit(waiting.pop(0)) for _ in range(min(in_flight, len(waiting)))])
         for future in pending:
             rows, candidates, counts, times = future.result()
             by_workers += rows is None
-            index = futures.pop(future)
+            index, piece = futures.pop(future)
             future.release()
+            piece.release()
             if waiting:
                 pending.add(submit(waiting.pop(0)))
             record(index, rows, candidates, counts, times)

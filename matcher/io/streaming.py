@@ -299,6 +299,10 @@ class Streaming:
     def __init__(self, path, rows: int, options: dict):
         import multiprocessing
 
+        # The spill is made in a folder of this process's, removed by close(): a child stopped
+        # before its end (killed) leaves nothing behind.
+        self._folder = Path(tempfile.mkdtemp(prefix="coopmatch-read-", dir=options.pop("spill_in", None)))
+        options = {**options, "spill_in": self._folder}
         self._call = (path, rows, options)
         self._process = self._receive = None
         self._received = False
@@ -323,19 +327,27 @@ class Streaming:
             raise InputError(f"reading '{self._call[0]}' stopped: its process ended with code "
                              f"{self._process.exitcode}") from None
         finally:
-            self.close()
+            self._stop()
         if outcome == "error":
             raise value
         return value
 
-    def close(self) -> None:
-        """Stop the child if it still runs (the caller failed before it asked for the result)."""
+    def _stop(self) -> None:
+        """Stop the child if it still runs (the caller failed before it asked for the result): the
+        pipe closed (a child blocked sending a result larger than its buffer would wait for ever),
+        then SIGKILL (the child's memory and files are this process's to free)."""
         if self._process is None:
             return
-        if not self._received and self._process.is_alive():
-            self._process.terminate()
-        self._process.join()
         self._receive.close()
+        if not self._received and self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+
+    def close(self) -> None:
+        """Stop the child if it still runs and remove the spill folder (after the result's
+        :class:`SortedProjects` is done with)."""
+        self._stop()
+        shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def _read(path, rows, options) -> tuple[p.Normalized, SortedProjects | None]:
@@ -354,12 +366,16 @@ def _child(send, path, rows, options) -> None:
     except BaseException as error:  # noqa: BLE001 - handed to the parent, which raises it
         found = ("error", error)
     try:
-        send.send(found)
-    except (pickle.PicklingError, TypeError, AttributeError):  # an error that does not pickle: its words
-        if found[0] != "error":
-            raise
-        send.send(("error", InputError(str(found[1]) or type(found[1]).__name__)))
-    send.close()
+        try:
+            send.send(found)
+        except (pickle.PicklingError, TypeError, AttributeError):  # an error that does not pickle: its words
+            if found[0] != "error":
+                raise
+            send.send(("error", InputError(str(found[1]) or type(found[1]).__name__)))
+    except OSError:  # the parent stopped listening (it failed): it removes the spill
+        pass
+    finally:
+        send.close()
 
 
 def stream_projects_apart(path, rows: int, **options) -> Streaming:
