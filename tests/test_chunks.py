@@ -7,6 +7,8 @@ import json
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcher.cli import cli
 from matcher.engine import chunks
@@ -152,6 +154,24 @@ def test_dask_local_cluster_gives_the_bytes_of_local_threads(files, tmp_path):
     assert summary(tmp_path / "local") == summary(tmp_path / "dask")
 
 
+def test_dask_at_20000_by_2000_gives_the_bytes_of_local_threads(tmp_path):
+    """The issue's size: 2 local worker processes, the chunks cut for them (2 of 10,000) against
+    one chunk of 20,000 on local threads: the same files, byte for byte."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    folder = tmp_path / "in"
+    write_profiles(folder, 20_000, 2_000, seed=11)
+    local = run(folder, tmp_path / "local", "--jobs", "2", "--top", "10")
+    assert local.exit_code == 0, local.output
+    dask = run(folder, tmp_path / "dask", "--engine", "dask", "--workers", "2", "--top", "10")
+    assert dask.exit_code == 0, dask.output
+    assert outputs(tmp_path / "local") == outputs(tmp_path / "dask")
+    said = [summary(tmp_path / name) for name in ("local", "dask")]
+    assert [s["parameters"].pop("jobs") for s in said] == [2, 1]  # a Dask worker runs one thread
+    assert said[0] == said[1]
+    profiles = said[1]["inputs"]["projects"]["profiles"]
+    assert profiles > 19_000 and said[1]["pairs"] == profiles * 2_000  # (a few synthetic rows are rejected)
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_dask_workers_that_cannot_see_the_parts_return_their_rows(files, tmp_path, fmt):
     """share_parts=False: every worker hands its ranked rows back (a cluster without a shared folder);
@@ -225,3 +245,18 @@ def test_streamed_projects_give_the_bytes_of_one_read(tmp_path, monkeypatch):
         assert results["97"][1]["inputs"]["projects"]["rows_rejected"] == (4 if path == messy else 3)
     assert [s[1] is not None for s in streamed] == [True, False, True, False]  # in pieces, or read whole
     assert not list(tmp_path.glob("**/projects-*"))  # the spill folders are gone (they are in TMPDIR)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 2_000_000), st.integers(1, 200_000), st.integers(1, 64))
+def test_balanced_chunks_give_each_worker_as_many(n, chunk_size, workers):
+    import math
+
+    size = chunks.balanced_chunk_size(n, chunk_size, workers)
+    count = math.ceil(n / size)
+    wanted = min(math.ceil(math.ceil(n / chunk_size) / workers) * workers, n)  # chunks: a multiple of workers
+    assert 1 <= size <= chunk_size
+    assert count <= wanted
+    if n > wanted * (wanted - 1):  # then ceil(n / ceil(n / k)) == k: exactly that many, nearly equal
+        assert count == wanted
+        assert count % workers == 0 or count == n

@@ -64,7 +64,8 @@ PROGRESS_MIN_PAIRS = 20_000_000
 @click.option("--workers", type=click.IntRange(min=1), default=2, show_default=True,
               help="Worker processes of the local Dask cluster (--engine dask without --scheduler).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=100_000, show_default=True,
-              help="Projects per chunk; each chunk is written to OUTDIR/parts as it is done.")
+              help="Projects per chunk; each chunk is written to OUTDIR/parts as it is done. With --engine dask "
+                   "and no --chunk-size, at most that, cut into as many chunks for each worker.")
 @click.option("--resume", is_flag=True,
               help="Skip the chunks an interrupted run with the same inputs and parameters left in OUTDIR/parts.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no closing line.")
@@ -98,9 +99,11 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
     files are the same bytes whatever the engine, --jobs, --chunk-size or --resume.
     """
     stack_close: list = []  # the reading child, the spill, the Dask cluster: closed however the run ends
+    given = click.get_current_context().get_parameter_source("chunk_size") is not click.core.ParameterSource.DEFAULT
     try:
         _batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs,
-               fmt, engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang, stack_close)
+               fmt, engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang, stack_close,
+               chunk_size_given=given)
     finally:
         for close in reversed(stack_close):  # last opened, first closed
             close()
@@ -118,7 +121,7 @@ def _stream_projects(path, rows):
 
 
 def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs, fmt,
-           engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang, stack_close):
+           engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang, stack_close, chunk_size_given=True):
     from matcher.core.errors import CoopmatchError
     from matcher.engine.batch import CsvWriter, run_batch
     from matcher.engine.model import Matcher
@@ -224,7 +227,7 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
                      jobs=jobs, fmt=fmt, engine=engine, scheduler=scheduler, workers=workers,
                      chunk_size=chunk_size, resume=resume, quiet=quiet, out=out, lang=lang, weights=weights,
                      timings=timings, started=started, paths=paths, source=source, with_p_award=with_p_award,
-                     dask=dask)
+                     dask=dask, chunk_size_given=chunk_size_given)
         return
     with contextlib.ExitStack() as stack:
         advance = stack.enter_context(_progress(show, n_projects, lang))
@@ -345,6 +348,10 @@ class _Dask:
             n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
         self.client = Client(scheduler or self.cluster)
 
+    def workers(self) -> int:
+        """The cluster's workers now (at least 1)."""
+        return max(1, len(self.client.scheduler_info().get("workers", {})))
+
     def close(self) -> None:
         for part in (self.client, self.cluster):
             if part is not None:
@@ -354,12 +361,12 @@ class _Dask:
 
 def _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, *, top,
                  jobs, fmt, engine, scheduler, workers, chunk_size, resume, quiet, out, lang, weights, timings, started,
-                 paths, source=None, with_p_award=None, dask=None) -> None:
+                 paths, source=None, with_p_award=None, dask=None, chunk_size_given=True) -> None:
     """The batch in chunks (matcher.engine.chunks): parts, manifest, resume, local threads or Dask."""
     import shutil
 
     from matcher.core.errors import CoopmatchError
-    from matcher.engine.chunks import assemble, file_hash, run_chunks
+    from matcher.engine.chunks import assemble, balanced_chunk_size, file_hash, run_chunks
 
     clock = time.perf_counter()
     if source is not None:  # streamed: already sorted, read a chunk at a time
@@ -368,6 +375,10 @@ def _run_chunked(matcher, projects, funders, history, projects_path, funders_pat
         frame = matcher.sorted_projects(projects.frame)
         projects.frame = None  # the sorted copy is the only one held from here on
     timings["sort_projects"] = time.perf_counter() - clock
+    if engine == "dask" and dask is None:
+        dask = _Dask(scheduler, workers)
+    if dask is not None and not chunk_size_given:  # as many chunks for each worker
+        chunk_size = balanced_chunk_size(len(frame), chunk_size, dask.workers())
     params = {"top": top, "date": matcher.run_date_, "weights": sorted(weights), "format": fmt, "lang": lang,
               "criteria": list(matcher.criteria_names_), "chunk_size": chunk_size}
     inputs = {"projects": file_hash(projects_path), "funders": file_hash(funders_path),
@@ -378,8 +389,6 @@ def _run_chunked(matcher, projects, funders, history, projects_path, funders_pat
     fingerprint = {"inputs": inputs, "parameters": json.loads(blob)["parameters"],
                    "hash": hashlib.sha256(blob.encode()).hexdigest()}
     say = None if quiet else (lambda text: click.echo(text, err=True))
-    if engine == "dask" and dask is None:
-        dask = _Dask(scheduler, workers)
     parts_dir = out / "parts"
     clock = time.perf_counter()
     try:

@@ -71,6 +71,23 @@ class ChunksDone:
     written_by_workers: int = 0
 
 
+def balanced_chunk_size(n: int, chunk_size: int, workers: int) -> int:
+    """The chunk size at most ``chunk_size`` that cuts ``n`` projects into a multiple of
+    ``workers`` chunks of nearly equal size, so that no worker is left alone with the last
+    chunk while the others wait (3 chunks of 100,000 on 2 workers: 4 of 75,000).
+
+    >>> balanced_chunk_size(300_000, 100_000, 2), balanced_chunk_size(100_000, 100_000, 2)
+    (75000, 50000)
+    >>> balanced_chunk_size(10, 100_000, 4), balanced_chunk_size(3, 100_000, 4)
+    (3, 1)
+    """
+    if n < 1 or workers < 1:
+        return chunk_size
+    chunks = -(-n // chunk_size)
+    chunks = min(-(-chunks // workers) * workers, n)
+    return -(-n // chunks)
+
+
 def _part(parts_dir: Path, name: str, index: int, ext: str) -> Path:
     return parts_dir / f"{name}-{index:05d}.{ext}"
 
