@@ -224,10 +224,9 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
                                    "without --workspace")
     if chunked:
         _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, top=top,
-                     jobs=jobs, fmt=fmt, engine=engine, scheduler=scheduler, workers=workers,
-                     chunk_size=chunk_size, resume=resume, quiet=quiet, out=out, lang=lang, weights=weights,
-                     timings=timings, started=started, paths=paths, source=source, with_p_award=with_p_award,
-                     dask=dask, chunk_size_given=chunk_size_given)
+                     jobs=jobs, fmt=fmt, chunk_size=chunk_size, resume=resume, quiet=quiet, out=out, lang=lang,
+                     weights=weights, timings=timings, started=started, paths=paths, source=source,
+                     with_p_award=with_p_award, dask=dask, chunk_size_given=chunk_size_given)
         return
     with contextlib.ExitStack() as stack:
         advance = stack.enter_context(_progress(show, n_projects, lang))
@@ -360,9 +359,10 @@ class _Dask:
 
 
 def _run_chunked(matcher, projects, funders, history, projects_path, funders_path, history_path, ids_path, *, top,
-                 jobs, fmt, engine, scheduler, workers, chunk_size, resume, quiet, out, lang, weights, timings, started,
+                 jobs, fmt, chunk_size, resume, quiet, out, lang, weights, timings, started,
                  paths, source=None, with_p_award=None, dask=None, chunk_size_given=True) -> None:
-    """The batch in chunks (matcher.engine.chunks): parts, manifest, resume, local threads or Dask."""
+    """The batch in chunks (matcher.engine.chunks): parts, manifest, resume, local threads, or Dask
+    tasks when ``dask`` (a :class:`_Dask`, started by the caller while the projects were read)."""
     import shutil
 
     from matcher.core.errors import CoopmatchError
@@ -375,8 +375,6 @@ def _run_chunked(matcher, projects, funders, history, projects_path, funders_pat
         frame = matcher.sorted_projects(projects.frame)
         projects.frame = None  # the sorted copy is the only one held from here on
     timings["sort_projects"] = time.perf_counter() - clock
-    if engine == "dask" and dask is None:
-        dask = _Dask(scheduler, workers)
     if dask is not None and not chunk_size_given:  # as many chunks for each worker
         chunk_size = balanced_chunk_size(len(frame), chunk_size, dask.workers())
     params = {"top": top, "date": matcher.run_date_, "weights": sorted(weights), "format": fmt, "lang": lang,

@@ -290,30 +290,32 @@ class JustTransitionFit(Criterion):
     name = "just_transition"
 
     def fill(self, block, out):
-        p, f = block.p, block.f
-        if p.jt_levels.shape[1] == 0:
+        args = _jt_inputs(block)
+        if args is None:
             out[...] = np.nan
-            return
-        scaled, known = _jt_levels(p)
-        scale, shift = _jt_rule(p)
-        kernels.just_transition_scores(scaled, known, _jt_weights(f), f.jt_has_priorities, _mean_known(p.jt_pillars),
-                                       scale, shift, out)
+        else:
+            kernels.just_transition_scores(*args, out)
 
     def fill_pairs(self, block, rows, cols, out):
-        p, f = block.p, block.f
-        if p.jt_levels.shape[1] == 0:
+        args = _jt_inputs(block)
+        if args is None:
             out[...] = np.nan
-            return
-        scaled, known = _jt_levels(p)
-        scale, shift = _jt_rule(p)
-        kernels.just_transition_pairs(scaled, known, _jt_weights(f), f.jt_has_priorities, _mean_known(p.jt_pillars),
-                                      scale, shift, rows, cols, out)
+        else:
+            kernels.just_transition_pairs(*args, rows, cols, out)
 
 
-def _jt_levels(p) -> tuple[np.ndarray, np.ndarray]:
-    """The projects' levels / 3 (0 where unknown) and 1 where known (0 elsewhere), P x J."""
+def _jt_inputs(block) -> tuple | None:
+    """The arguments of :func:`kernels.just_transition_scores` before ``out`` (None when no
+    just-transition criterion is known): the projects' levels / 3 (0 where unknown) and 1 where
+    known (P x J), the funder rows' priorities (F x J) and whether they have any, the projects'
+    generic coverage, and the ecological+social rule (scale, shift)."""
+    p, f = block.p, block.f
+    if p.jt_levels.shape[1] == 0:
+        return None
     known = ~np.isnan(p.jt_levels)
-    return np.where(known, p.jt_levels, 0.0) / 3.0, known.astype(float)
+    scale, shift = _jt_rule(p)
+    return (np.where(known, p.jt_levels, 0.0) / 3.0, known.astype(float), _jt_weights(f), f.jt_has_priorities,
+            _mean_known(p.jt_pillars), scale, shift)
 
 
 def _jt_rule(p) -> tuple[np.ndarray, np.ndarray]:

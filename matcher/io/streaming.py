@@ -301,7 +301,7 @@ class Streaming:
 
         # The spill is made in a folder of this process's, removed by close(): a child stopped
         # before its end (killed) leaves nothing behind.
-        self._folder = Path(tempfile.mkdtemp(prefix="coopmatch-read-", dir=options.pop("spill_in", None)))
+        self._folder = Path(tempfile.mkdtemp(prefix="coopmatch-read-", dir=options.get("spill_in")))
         options = {**options, "spill_in": self._folder}
         self._call = (path, rows, options)
         self._process = self._receive = None
