@@ -100,3 +100,15 @@ def test_parquet_in_record_batches(tmp_path, messy):
                                       Matcher.sorted_projects(whole.frame))
     finally:
         source.close()
+
+
+def test_the_fields_the_reading_child_gathers_are_those_of_the_rules_said_once():
+    """`coopmatch batch` forks the reading child before it imports the engine, so it writes the
+    fields out: they must stay those of the rules marked said_once_when_unstated."""
+    import importlib
+
+    from matcher.engine.eligibility import default_rules
+
+    batch = importlib.import_module("matcher.cli.batch")
+    assert batch.SAID_ONCE_FIELDS == tuple(sorted({f for rule in default_rules() if rule.said_once_when_unstated
+                                                  for f in rule.project_fields or ()}))

@@ -109,26 +109,36 @@ def batch(projects_path, funders_path, workspace_path, ids_path, history_path, t
             close()
 
 
+#: The project fields read by the eligibility rules said once when no project states them
+#: (``said_once_when_unstated``): the reading child gathers their distinct values. Written out
+#: rather than read from the rules so that the child is forked before the engine is imported
+#: (scikit-learn and numba, about 1.5 s, then overlap the read); a test checks it against
+#: :func:`matcher.engine.eligibility.default_rules`.
+SAID_ONCE_FIELDS = ("instruments_sought",)
+
+
 def _stream_projects(path, rows):
     """The projects file being read and normalised by a child process, in pieces when it can be
     (matcher.io.streaming); its ``result()`` is (projects, sorted spill or None when read whole)."""
-    from matcher.engine.eligibility import default_rules
     from matcher.io import streaming
 
-    fields = tuple(sorted({f for rule in default_rules() if rule.said_once_when_unstated
-                           for f in rule.project_fields or ()}))
-    return streaming.stream_projects_apart(path, rows, witness_columns=fields)
+    return streaming.stream_projects_apart(path, rows, witness_columns=SAID_ONCE_FIELDS)
+
+
+def _fitted(weights, run_date, lang, top, funders, history_frame):
+    """The matcher of this run, fitted on the funders (and the history, when there is one)."""
+    from matcher.engine.model import Matcher
+
+    matcher = Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang, top=top)
+    return matcher.fit(funders.frame, history=history_frame)
 
 
 def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, top, run_date, weights, jobs, fmt,
            engine, scheduler, workers, chunk_size, resume, quiet, outdir, lang, stack_close, chunk_size_given=True):
     from matcher.core.errors import CoopmatchError
-    from matcher.engine.batch import CsvWriter, run_batch
-    from matcher.engine.model import Matcher
-    from matcher.io.writers import write_table
 
     timings: dict[str, float] = {}
-    source = dask = None
+    source = dask = matcher = fit_error = None
     started = time.perf_counter()
     out = Path(outdir)
     if out.exists() and not out.is_dir():
@@ -163,6 +173,15 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
             funders, funders_error = load_profiles("funders", funders_path, {}), None
         except CoopmatchError as error:  # said after the projects' own error, if they have one
             funders, funders_error = None, error
+        if streaming is not None and funders_error is None and len(funders.frame):
+            # The funder side is fitted while the child still reads the projects (no history here);
+            # an error of the fit is said after those of the inputs, as when it comes after them.
+            clock_fit = time.perf_counter()
+            try:
+                matcher = _fitted(weights, run_date, lang, top, funders, None)
+            except (click.ClickException, CoopmatchError) as error:
+                fit_error = error
+            timings["fit"] = time.perf_counter() - clock_fit
         if streaming is not None:
             projects, source = streaming.result()
             if source is not None:
@@ -176,7 +195,7 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
     history = load_profiles("history", history_path, {}) if history_path and not ws else None
     if not ws:
         history_frame = None if history is None else history.frame
-    timings["read_normalise"] = time.perf_counter() - clock
+    timings["read_normalise"] = time.perf_counter() - clock  # with the fit, when it ran meanwhile
     if source is not None:
         if not len(source):
             raise click.ClickException(f"no usable project in '{projects_path}' "
@@ -186,11 +205,13 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
     require_rows(funders, "funder", funders_path)
 
     clock = time.perf_counter()
-    matcher = Matcher(weights=parse_weights(weights), date=parse_run_date(run_date), lang=lang, top=top)
-    matcher.fit(funders.frame, history=history_frame)
+    if fit_error is not None:
+        raise fit_error
+    if matcher is None:
+        matcher = _fitted(weights, run_date, lang, top, funders, history_frame)
     # Streamed: the distinct values of the columns the rules said once read stand for the whole file.
     waive_unstated(matcher, source.witness if source is not None else projects.frame, lang)
-    timings["fit"] = time.perf_counter() - clock
+    timings["fit"] = timings.get("fit", 0.0) + time.perf_counter() - clock
     from matcher.cli.award_output import add_p_award, award_model_for, slim_projects
 
     clock = time.perf_counter()
@@ -228,6 +249,9 @@ def _batch(projects_path, funders_path, workspace_path, ids_path, history_path, 
                      weights=weights, timings=timings, started=started, paths=paths, source=source,
                      with_p_award=with_p_award, dask=dask, chunk_size_given=chunk_size_given)
         return
+    from matcher.engine.batch import CsvWriter, run_batch
+    from matcher.io.writers import write_table
+
     with contextlib.ExitStack() as stack:
         advance = stack.enter_context(_progress(show, n_projects, lang))
         if data_fmt == "csv":  # funders_for_projects is written as its blocks are scored (flat memory)
