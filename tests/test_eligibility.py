@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import funder, make_block, project
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcher.engine.eligibility import (
     FAIL,
@@ -18,6 +20,7 @@ from matcher.engine.eligibility import (
     JustTransitionMet,
     LegalFormAccepted,
     LegalFormNotExcluded,
+    NotChecked,
     PlaceInPerimeter,
     PlaceNotExcluded,
     ReasonContext,
@@ -285,3 +288,25 @@ def test_waive_unstated_sets_the_instrument_rule_aside_for_the_run_only_when_no_
     assert matcher.waive_unstated(one_stated) == () and matcher.run_notices() == []
     assert matcher.rank_funders(one_stated, include_ineligible=True)["eligibility"].tolist() == [
         "ineligible", "to_check"]
+
+
+_AMOUNTS = st.one_of(st.none(), st.just(float("nan")), st.floats(-1e9, 1e12, allow_nan=False),
+                     st.integers(0, 10**9))
+
+
+@settings(max_examples=200, deadline=None)
+@given(requested=_AMOUNTS, budget=_AMOUNTS, maximum=_AMOUNTS, share=st.one_of(st.none(), st.floats(0, 1)),
+       kind=st.sampled_from(["fail", "unknown", "warning"]), lang=st.sampled_from(["fr", "en"]))
+def test_describe_text_is_the_text_of_describe(requested, budget, maximum, share, kind, lang):
+    """The one-language texts the batch writes for the amount rules are those of describe()."""
+    project_row = {"amount_requested": requested, "total_budget": budget}
+    funder_row = {"ticket_max": maximum, "max_share_of_budget": share}
+    context = ReasonContext(None, 0)
+    for rule in (TicketMaximum(), BudgetShare(), TicketMinimum(), NotChecked(TicketMaximum())):
+        try:
+            expected = rule.describe(kind, project_row, funder_row, context).text(lang)
+        except KeyError:  # a kind this rule never gives has no text either way
+            with pytest.raises(KeyError):
+                rule.describe_text(kind, project_row, funder_row, context, lang)
+            continue
+        assert rule.describe_text(kind, project_row, funder_row, context, lang) == expected

@@ -128,6 +128,11 @@ class Rule:
         """The reason for one pair whose status for this rule is ``kind``."""
         return Reason.build(self.name, kind)
 
+    def describe_text(self, kind: str, project, funder, context: ReasonContext, lang: str) -> str:
+        """``describe(...).text(lang)``. Rules whose reasons differ for most pairs (the amounts)
+        write it without building the other language (the batch's reasons column)."""
+        return self.describe(kind, project, funder, context).text(lang)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -484,11 +489,17 @@ class TicketMaximum(Rule):
             kernels.maximum_bits(block.p.amount, f.ticket_max, f.strict, bit, fail, unknown, warn)
 
     def describe(self, kind, project, funder, context):
+        return Reason.build(self.name, kind, **self._values(project, funder))
+
+    def describe_text(self, kind, project, funder, context, lang):
+        return Reason.build_text(self.name, kind, lang, **self._values(project, funder))
+
+    @staticmethod
+    def _values(project, funder) -> dict:
         requested = as_float(project.get("amount_requested"))
         maximum = as_float(funder.get("ticket_max"))
         coverage = maximum / requested if requested > 0 else np.nan
-        return Reason.build(self.name, kind, amount=amount(requested), maximum=amount(maximum),
-                            coverage=percent(coverage))
+        return {"amount": amount(requested), "maximum": amount(maximum), "coverage": percent(coverage)}
 
 
 class BudgetShare(Rule):
@@ -504,11 +515,18 @@ class BudgetShare(Rule):
             kernels.share_bits(block.p.amount, block.p.budget, share, bit, warn)
 
     def describe(self, kind, project, funder, context):
+        return Reason.build(self.name, kind, **self._values(project, funder))
+
+    def describe_text(self, kind, project, funder, context, lang):
+        return Reason.build_text(self.name, kind, lang, **self._values(project, funder))
+
+    @staticmethod
+    def _values(project, funder) -> dict:
         requested = as_float(project.get("amount_requested"))
         budget = as_float(project.get("total_budget"))
         share = requested / budget if budget > 0 else np.nan  # a budget of 0 says nothing of the share
-        return Reason.build(self.name, kind, share=percent(share), budget=amount(budget),
-                            max_share=percent(as_float(funder.get("max_share_of_budget"))))
+        return {"share": percent(share), "budget": amount(budget),
+                "max_share": percent(as_float(funder.get("max_share_of_budget")))}
 
 
 def default_rules() -> list[Rule]:

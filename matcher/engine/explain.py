@@ -89,6 +89,11 @@ class Reason:
     def text(self, lang: str = "fr") -> str:
         return self.fr if lang == "fr" else self.en
 
+    @staticmethod
+    def build_text(rule: str, kind: str, lang: str, key: str | None = None, **values) -> str:
+        """``Reason.build(rule, kind, key, **values).text(lang)``, rendering only that language."""
+        return render(template("reasons", rule, key or kind), lang, values)
+
 
 # --------------------------------------------------------------------------- one fact, one reason
 

@@ -507,11 +507,10 @@ class ReasonTexts:
         self.funder_groups: dict[int, np.ndarray] = {}  # rule position -> group id per funder row
         self.text_ids: dict[str, int] = {}
         self.texts: list[str] = []
-        self.projects: dict[int, dict] = {}  # project index -> record (only those described)
-        # A rule's reason reads only its project_fields: records hold just those columns.
+        # A rule's reason reads only its project_fields: the rows show just those columns.
         fields = [rule.project_fields for rule in matcher.rules_]
-        self.read_columns = None if any(f is None for f in fields) else [
-            c for c in frame.columns if c.startswith("jt_") or any(c in f for f in fields)]
+        self.rows = _Rows(frame, list(frame.columns) if any(f is None for f in fields) else [
+            c for c in frame.columns if c.startswith("jt_") or any(c in f for f in fields)])
 
     def column(self, details: PairDetails) -> np.ndarray:
         """The reasons text of each pair (``""`` when it has none), as an object array."""
@@ -525,7 +524,6 @@ class ReasonTexts:
         project, funder = details.project[rows], details.funder[rows]
         wanted = {kind: b[rows].astype(np.int64) for kind, b in bits.items()}
         pending = []  # (slot, selected rows, (funder row, value id) of each combination, inverse)
-        need: set[int] = set()
         for s, (kind, i, rule) in enumerate(self.slots):
             sel = np.flatnonzero((wanted[kind] >> i) & 1)
             if not len(sel):
@@ -535,26 +533,19 @@ class ReasonTexts:
             combo = group * (int(values.max()) + 1) + values
             _, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
             keys = list(zip(group[first].tolist(), values[first].tolist(), strict=True))
-            new = np.array([(s, *key) not in self.described for key in keys], dtype=bool)
-            need.update(project[sel[first[new]]].tolist())
             pending.append((s, sel, keys, project[sel[first]].tolist(), funder[sel[first]].tolist(),
                             inverse.ravel()))
-        need_list = sorted(need - self.projects.keys())
-        if need_list:
-            rows_needed = self.frame.iloc[need_list]
-            if self.read_columns is not None:
-                rows_needed = rows_needed[self.read_columns]
-            self.projects.update(zip(need_list, rows_needed.to_dict("records"), strict=True))
         codes = np.zeros(len(rows), dtype=np.int64)
         slot_ids = np.full((len(rows), len(pending)), -1, dtype=np.int64)
+        lang, row, records, described = self.matcher.lang, self.rows.row, self.records, self.described
         for column_at, (s, sel, keys, projects, funders, inverse) in enumerate(pending):
             kind, _, rule = self.slots[s]
             ids = np.empty(len(keys), dtype=np.int64)
             for j, (g, v) in enumerate(keys):
-                text_id = self.described.get((s, g, v))
+                text_id = described.get((s, g, v))
                 if text_id is None:
-                    reason = rule.describe(kind, self.projects[projects[j]], self.records[funders[j]], self.context)
-                    text_id = self.described[(s, g, v)] = self._intern(reason.text(self.matcher.lang))
+                    text = rule.describe_text(kind, row(projects[j]), records[funders[j]], self.context, lang)
+                    text_id = described[(s, g, v)] = self._intern(text)
                 ids[j] = text_id
             slot_ids[sel, column_at] = ids[inverse]
             # One code per distinct sequence of text ids so far (factorised to stay small).
@@ -623,6 +614,46 @@ class ReasonTexts:
                 one = np.arange(len(frame))
             codes = pd.factorize(codes * (int(one.max(initial=0)) + 1) + one)[0].astype(np.int64)
         return codes
+
+
+class _Rows:
+    """The rows of a frame as read-only mappings of some of its columns (:class:`_Row`), each
+    column turned into a list once, when a row is first asked for it: what ``describe`` reads
+    of a project, without a dict built for each row (``to_dict("records")`` gives the same
+    values: Python scalars of numeric columns, the objects of object columns)."""
+
+    def __init__(self, frame: pd.DataFrame, names: list[str]):
+        self.frame = frame
+        self.names = names
+        self.known = frozenset(names)
+        self.lists: dict[str, list] = {}
+
+    def values(self, name: str) -> list:
+        found = self.lists.get(name)
+        if found is None:
+            found = self.lists[name] = self.frame[name].tolist()
+        return found
+
+    def row(self, i: int) -> _Row:
+        return _Row(self, i)
+
+
+class _Row(Mapping):
+    __slots__ = ("rows", "i")
+
+    def __init__(self, rows: _Rows, i: int):
+        self.rows, self.i = rows, i
+
+    def __getitem__(self, name):
+        if name not in self.rows.known:
+            raise KeyError(name)
+        return self.rows.values(name)[self.i]
+
+    def __iter__(self):
+        return iter(self.rows.names)
+
+    def __len__(self) -> int:
+        return len(self.rows.names)
 
 
 # --------------------------------------------------------------------------- module helpers
