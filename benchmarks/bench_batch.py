@@ -50,9 +50,9 @@ RUN_DATE = "2026-06-01"
 _CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
-from matcher.cli import cli
+from matcher.cli import main
 try:
-    cli.main({args!r}, standalone_mode=False)
+    main({args!r})  # the console command's entry point (exits with its code)
 finally:
     me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     print("BENCH " + json.dumps({{"peak_rss": me.ru_maxrss * 1024,

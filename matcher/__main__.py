@@ -1,4 +1,4 @@
-from matcher.cli import cli
+from matcher.cli import main
 
 if __name__ == "__main__":  # pragma: no cover
-    cli(prog_name="coopmatch")
+    main()
