@@ -397,6 +397,8 @@ def drop_empty_rows(state: PipelineState) -> None:
         return
     blank = np.ones(len(state.frame), dtype=bool)
     for name in state.frame.columns:
+        if not blank.any():  # every row holds a value already: the other columns cannot change that
+            break
         distinct = state.distinct(name)
         if distinct is None:
             blank &= np.fromiter((parsers.is_unknown(v) for v in state.frame[name]), bool, len(state.frame))

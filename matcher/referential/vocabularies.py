@@ -175,6 +175,7 @@ class Vocabulary:
         self._keys = list(self._index)
         self._results = [self._index[k] for k in self._keys]
         self._lookup_cached = lru_cache(maxsize=_CACHE_SIZE)(self._lookup)
+        self._resolve_cached = lru_cache(maxsize=_CACHE_SIZE)(self._resolve)
         self._cell_cached = lru_cache(maxsize=_CACHE_SIZE)(self._resolve_text)
         self._contained_cached = lru_cache(maxsize=_CACHE_SIZE)(self._contained)
 
@@ -237,6 +238,11 @@ class Vocabulary:
         Several ids come back only for an explicit ``multi`` label. With
         ``fuzzy=False`` only exact (folded) matches count.
         """
+        if isinstance(text, str):  # the usual case: one cached call per distinct text
+            return self._resolve_cached(text, fuzzy)
+        return self._resolve(text, fuzzy)
+
+    def _resolve(self, text, fuzzy: bool) -> tuple[str, ...]:
         text = _as_text(text)
         if text is None:
             return ()
