@@ -618,9 +618,10 @@ class ReasonTexts:
 
 class _Rows:
     """The rows of a frame as read-only mappings of some of its columns (:class:`_Row`), each
-    column turned into a list once, when a row is first asked for it: what ``describe`` reads
-    of a project, without a dict built for each row (``to_dict("records")`` gives the same
-    values: Python scalars of numeric columns, the objects of object columns)."""
+    column turned into a list (``Series.tolist``) once, when a row is first asked for it: what
+    ``describe`` reads of a project, without a dict built for each row. For the columns of a
+    canonical frame (Python objects, floats, nullable integers) these are the values of
+    ``to_dict("records")``; ``tests/test_batch.py`` checks the reasons against ``explain``."""
 
     def __init__(self, frame: pd.DataFrame, names: list[str]):
         self.frame = frame
