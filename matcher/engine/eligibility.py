@@ -454,7 +454,22 @@ def _jt_state(criterion: str, levels: dict) -> bool | None:
     return None
 
 
-class TicketMinimum(Rule):
+class _ValuesRule(Rule):
+    """A rule whose reason is its template filled with :meth:`reason_values` (project and funder
+    values only): :meth:`describe` and the one-language :meth:`describe_text` both fill it."""
+
+    @staticmethod
+    def reason_values(project, funder) -> dict:
+        raise NotImplementedError
+
+    def describe(self, kind, project, funder, context):
+        return Reason.build(self.name, kind, **self.reason_values(project, funder))
+
+    def describe_text(self, kind, project, funder, context, lang):
+        return Reason.build_text(self.name, kind, lang, **self.reason_values(project, funder))
+
+
+class TicketMinimum(_ValuesRule):
     """The amount requested is at least the funder's ``ticket_min``."""
 
     name = "ticket_min"
@@ -466,12 +481,12 @@ class TicketMinimum(Rule):
         if not np.isnan(minimum).all():
             kernels.minimum_bits(block.p.amount, minimum, bit, fail, unknown)
 
-    def describe(self, kind, project, funder, context):
-        return Reason.build(self.name, kind, amount=amount(project.get("amount_requested")),
-                            minimum=amount(funder.get("ticket_min")))
+    @staticmethod
+    def reason_values(project, funder) -> dict:
+        return {"amount": amount(project.get("amount_requested")), "minimum": amount(funder.get("ticket_min"))}
 
 
-class TicketMaximum(Rule):
+class TicketMaximum(_ValuesRule):
     """Above ``ticket_max``: ineligible only when ``ticket_max_strict``; else a
     partial-coverage warning ("covers 40 % of the 120 000 € asked").
 
@@ -488,21 +503,15 @@ class TicketMaximum(Rule):
         if not np.isnan(f.ticket_max).all():
             kernels.maximum_bits(block.p.amount, f.ticket_max, f.strict, bit, fail, unknown, warn)
 
-    def describe(self, kind, project, funder, context):
-        return Reason.build(self.name, kind, **self._values(project, funder))
-
-    def describe_text(self, kind, project, funder, context, lang):
-        return Reason.build_text(self.name, kind, lang, **self._values(project, funder))
-
     @staticmethod
-    def _values(project, funder) -> dict:
+    def reason_values(project, funder) -> dict:
         requested = as_float(project.get("amount_requested"))
         maximum = as_float(funder.get("ticket_max"))
         coverage = maximum / requested if requested > 0 else np.nan
         return {"amount": amount(requested), "maximum": amount(maximum), "coverage": percent(coverage)}
 
 
-class BudgetShare(Rule):
+class BudgetShare(_ValuesRule):
     """Warn when the request exceeds ``max_share_of_budget x total_budget`` (never a fail)."""
 
     name = "budget_share"
@@ -514,14 +523,8 @@ class BudgetShare(Rule):
         if not np.isnan(share).all():
             kernels.share_bits(block.p.amount, block.p.budget, share, bit, warn)
 
-    def describe(self, kind, project, funder, context):
-        return Reason.build(self.name, kind, **self._values(project, funder))
-
-    def describe_text(self, kind, project, funder, context, lang):
-        return Reason.build_text(self.name, kind, lang, **self._values(project, funder))
-
     @staticmethod
-    def _values(project, funder) -> dict:
+    def reason_values(project, funder) -> dict:
         requested = as_float(project.get("amount_requested"))
         budget = as_float(project.get("total_budget"))
         share = requested / budget if budget > 0 else np.nan  # a budget of 0 says nothing of the share

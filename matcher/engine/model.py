@@ -606,8 +606,8 @@ class ReasonTexts:
             names += sorted(c for c in frame.columns if c.startswith("jt_") and c != "jt_evidence") \
                 if name == "jt_*" else [name]
         codes = np.zeros(len(frame), dtype=np.int64)
-        for name in names:
-            values = column(frame, name)
+        for name in names:  # the lists the rows read, when they have the column (made once)
+            values = self.rows.values(name) if name in self.rows.known else column(frame, name)
             try:
                 one = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)[0]
             except TypeError:  # unhashable values: each project on its own
