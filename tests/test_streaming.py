@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcher.engine.model import Matcher
 from matcher.evaluation.synthetic import write_profiles
 from matcher.io import readers
 from matcher.io.loading import load
 from matcher.io.streaming import stream_projects
+from matcher.normalize import pipeline
 
 
 def _messy(folder):
@@ -112,3 +116,60 @@ def test_the_fields_the_reading_child_gathers_are_those_of_the_rules_said_once()
     batch = importlib.import_module("matcher.cli.batch")
     assert batch.SAID_ONCE_FIELDS == tuple(sorted({f for rule in default_rules() if rule.said_once_when_unstated
                                                   for f in rule.project_fields or ()}))
+
+
+_IDS = st.one_of(st.none(), st.sampled_from(["P1", "P10", "P2", "a", "a\x00", "a\x00\x00", "é", "ÿ", "𝔸", "", "P1 "]),
+                 st.text(max_size=6))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(_IDS, st.booleans()), max_size=12), min_size=1, max_size=6))
+def test_the_compact_table_of_ids_rejects_what_a_dictionary_rejects(pieces):
+    """Pieces of ids (some already rejected, some missing) through reject_duplicates with the
+    streamed table of ids (SeenKeys) and with a dictionary: the same repeats, first rows, order."""
+    step = pipeline.reject_duplicates(["project_id"])
+    found = {}
+    for seen in (pipeline.SeenKeys(), {}):
+        problems, row = [], 2
+        for piece in pieces:
+            frame = pd.DataFrame({"project_id": pd.Series([v for v, _ in piece], dtype=object)})
+            state = pipeline.PipelineState("projects", frame, np.arange(row, row + len(piece)), [None] * len(piece),
+                                           {"project_id": "id"}, rejected=np.array([r for _, r in piece], dtype=bool),
+                                           options={"seen_keys": seen})
+            step(state)
+            problems += [(p.row, p.value, p.reason_en) for p in state.problems]
+            row += len(piece)
+        found[type(seen)] = problems
+    assert found[pipeline.SeenKeys] == found[dict]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=8), unique=True, max_size=40), st.lists(st.text(max_size=8), max_size=40))
+def test_key_arrays_sort_and_compare_as_the_strings(known, asked):
+    """key_array: sorted as the strings, equal only when the strings are (widths differing)."""
+    keys = pipeline.key_array(known)
+    assert [known[i] for i in np.argsort(keys, kind="stable")] == sorted(known)
+    seen = pipeline.SeenKeys()
+    for lo in range(0, len(known), 7):  # added in parts of several widths, merged as they come
+        seen.add(keys[lo:lo + 7], np.arange(lo, min(lo + 7, len(known))))
+    assert len(seen) == len(known)
+    rows = seen.first_rows(pipeline.key_array(asked))
+    assert rows.tolist() == [known.index(a) if a in known else -1 for a in asked]
+
+
+def test_the_caches_a_piece_fills_are_emptied_after_it():
+    """What parsing a piece's cells fills (parsers, vocabularies, territories) is emptied by
+    parsers.clear_caches, which a streamed read calls after each piece: memory per piece, not per file."""
+    from matcher.normalize import parsers
+    from matcher.referential.territories import Territories, name_key
+    from matcher.referential.vocabularies import get_vocabulary
+
+    territories, sectors = Territories.default(), get_vocabulary("sectors")
+    territories.resolve("Saint-Étienne")
+    sectors.resolve_cell("alimentation; mobilité")
+    filled = (territories._resolve_cached.cache_info().currsize, name_key.cache_info().currsize,
+              sectors._cell_cached.cache_info().currsize)
+    assert all(filled)
+    parsers.clear_caches()
+    assert (territories._resolve_cached.cache_info().currsize, name_key.cache_info().currsize,
+            sectors._cell_cached.cache_info().currsize) == (0, 0, 0)

@@ -35,6 +35,7 @@ from matcher.core.missing import is_missing
 from matcher.core.resources import load_data
 from matcher.core.text import fold
 from matcher.normalize.problems import ParseError, parse_error
+from matcher.referential import territories, vocabularies
 
 __all__ = [
     "DEFAULT_SEPARATORS",
@@ -113,15 +114,18 @@ _CACHED: list[Callable] = []  # the cached parsers' remember functions (clear_ca
 
 
 def clear_caches() -> None:
-    """Empty the caches of the text parsers (and :func:`matcher.core.text.fold`'s).
+    """Empty the caches of the text parsers (and those of :func:`matcher.core.text.fold`, of the
+    packaged vocabularies and of the shipped territories, which they read through).
 
     They are bounded (:data:`CACHE_SIZE` entries each) but fill with the distinct texts of the
-    cells parsed (names, summaries): a streamed read (:mod:`matcher.io.streaming`) empties them
-    after each piece, so what it holds does not depend on the size of the file."""
+    cells parsed (names, summaries, places): a streamed read (:mod:`matcher.io.streaming`)
+    empties them after each piece, so what it holds does not depend on the size of the file."""
     for remember in _CACHED:
         remember.cache_clear()
     _says_nothing.cache_clear()
     fold.cache_clear()
+    vocabularies.clear_caches()
+    territories.clear_caches()
 
 
 def _cached(parse: Callable) -> Callable:

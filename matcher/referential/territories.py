@@ -252,6 +252,13 @@ class Territories:
         self._resolve_cached = lru_cache(maxsize=500_000)(self._resolve)
         self._resolve_cell = lru_cache(maxsize=500_000)(self._resolve_cell_uncached)
 
+    def clear_caches(self) -> None:
+        """Empty the caches of resolved texts (this table's and :func:`name_key`'s): bounded, but
+        filled by the distinct place texts met; a streamed read empties them after each piece."""
+        self._resolve_cached.cache_clear()
+        self._resolve_cell.cache_clear()
+        name_key.cache_clear()
+
     def __getstate__(self):
         """The lookups without the per-instance caches (so that a fitted matcher can be sent to
         Dask workers); :meth:`__setstate__` makes new, empty ones."""
@@ -778,3 +785,10 @@ def _as_text(value) -> str:
 @cache
 def _default_territories() -> Territories:
     return Territories.from_csv(DATA_PATH)
+
+
+def clear_caches() -> None:
+    """Empty the text caches of the shipped table (when loaded) and of :func:`name_key`."""
+    if _default_territories.cache_info().currsize:
+        _default_territories().clear_caches()
+    name_key.cache_clear()

@@ -96,6 +96,7 @@ _WEAK_SEPARATORS = ",/"
 _OPENING, _CLOSING = "([{", ")]}"
 _CODE_PATTERN = re.compile(r"^\s*(\d{4})(?:[.,]0+)?\s*$")
 _CACHE_SIZE = 65_536
+_LOADED: set[str] = set()  # the names get_vocabulary has loaded (clear_caches)
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,11 @@ class Vocabulary:
         self._resolve_cached = lru_cache(maxsize=_CACHE_SIZE)(self._resolve)
         self._cell_cached = lru_cache(maxsize=_CACHE_SIZE)(self._resolve_text)
         self._contained_cached = lru_cache(maxsize=_CACHE_SIZE)(self._contained)
+
+    def clear_caches(self) -> None:
+        """Empty the caches of resolved texts (bounded, filled by the distinct texts met)."""
+        for remember in (self._lookup_cached, self._resolve_cached, self._cell_cached, self._contained_cached):
+            remember.cache_clear()
 
     def _add_key(self, text: str, result: tuple[str, ...], problems: list[str]) -> None:
         key = fold(text)
@@ -573,7 +579,16 @@ def get_vocabulary(name: str) -> Vocabulary:
             group = groups[group_id]
             for label in (group.id, group.fr, group.en, *group.synonyms):
                 multi.setdefault(label, ids)
+    _LOADED.add(name)
     return Vocabulary(name, values, multi, raw.get("parents") or (), raw.get("ignore") or ())
+
+
+def clear_caches() -> None:
+    """Empty the text caches of every packaged vocabulary loaded so far, and the legal forms'."""
+    for name in VOCABULARY_NAMES:
+        if name in _LOADED:
+            get_vocabulary(name).clear_caches()
+    _legal_form_of_text.cache_clear()
 
 
 # ---------------------------------------------------------------- legal forms
