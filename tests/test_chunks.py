@@ -202,6 +202,24 @@ def test_dask_workers_that_cannot_see_the_parts_return_their_rows(files, tmp_pat
         assert batch(tmp_path / "shared", client, share=True) == local
 
 
+def test_the_local_cluster_workers_run_without_dask_s_trim_threshold(monkeypatch):
+    """local_cluster: 2 worker processes of one thread, without MALLOC_TRIM_THRESHOLD_ (which fixes
+    glibc's mmap threshold: every large array mapped afresh), the other settings Dask gives kept."""
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    import os
+
+    # A nanny copies the variables it gives its workers into its own process's environment: those
+    # of the clusters of earlier tests, not a user's.
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+
+    from distributed import Client
+
+    with chunks.local_cluster(2) as cluster, Client(cluster) as client:
+        found = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
+        assert sorted(found.values()) == [(None, "1"), (None, "1")]
+        assert {w["nthreads"] for w in client.scheduler_info()["workers"].values()} == {1}
+
+
 def test_chunked_parquet_has_the_bytes_of_one_frame_written(files, tmp_path):
     from matcher.engine.batch import run_batch
     from matcher.engine.model import Matcher

@@ -364,11 +364,12 @@ class _Dask:
 
     def __init__(self, scheduler, workers):
         try:
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise click.ClickException("--engine dask needs Dask: pip install 'coopmatch[dask]'") from None
-        self.cluster = None if scheduler else LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
+        from matcher.engine.chunks import local_cluster
+
+        self.cluster = None if scheduler else local_cluster(workers)
         self.client = Client(scheduler or self.cluster)
 
     def workers(self) -> int:

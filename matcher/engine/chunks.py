@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.core.errors import MatchingError
+from matcher.core.memory import release_memory
 from matcher.engine.batch import CsvWriter, run_batch
 from matcher.io import writers
 from matcher.io.writers import atomic_path, write_table, write_text
@@ -88,6 +89,24 @@ def balanced_chunk_size(n: int, chunk_size: int, workers: int) -> int:
     return -(-n // chunks)
 
 
+def local_cluster(workers: int):
+    """A Dask ``LocalCluster`` of ``workers`` processes of one thread each, on loopback, without
+    a dashboard (``--engine dask`` with no ``--scheduler``).
+
+    Dask's nanny starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536`` (freed memory back to
+    the system at once); setting it also fixes glibc's mmap threshold, so every large temporary
+    array of a block is mapped and unmapped afresh (at 100k x 5k, a third more system time). The
+    workers of this cluster go without it (unless this process's environment sets it); each gives
+    its memory back after a chunk instead (:func:`matcher.core.memory.release_memory`), as the local
+    engine does between chunks."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):  # None: unset
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                            dashboard_address=None)
+
+
 def _part(parts_dir: Path, name: str, index: int, ext: str) -> Path:
     return parts_dir / f"{name}-{index:05d}.{ext}"
 
@@ -122,8 +141,11 @@ def _remote_chunk(matcher, frame, lo, top, parts_dir, index, ext, token):
         with _PartWriter(parts_dir, index, ext) as writer, _Background(writer.write) as sink:
             _, candidates, counts, _, timings = _chunk_frames(matcher, frame, lo, top, 1, None, sink=sink.put)
         timings["write_streamed"] = timings.get("write_streamed", 0.0) + sink.seconds
-        return None, candidates, counts, timings
-    rows, candidates, counts, _, timings = _chunk_frames(matcher, frame, lo, top, 1, None)
+        rows = None
+    else:
+        rows, candidates, counts, _, timings = _chunk_frames(matcher, frame, lo, top, 1, None)
+    del frame
+    release_memory()  # what the chunk freed goes back to the system (the worker's peak: one chunk's)
     return rows, candidates, counts, timings
 
 
@@ -289,23 +311,6 @@ class _PartWriter:
         if self.csv is not None:
             self.csv.__exit__(*exc)
         return False
-
-
-def release_memory() -> None:
-    """Give the memory freed by a chunk back to the system (the peak RSS of a long run stays that of
-    one chunk): a garbage collection, pyarrow's pool's unused memory, and glibc's ``malloc_trim``
-    where there is one."""
-    import ctypes
-    import gc
-
-    import pyarrow as pa
-
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc: the memory is reused by the next chunk anyway
-        pass
 
 
 class _Background:

@@ -33,7 +33,6 @@ is never read from an earlier run.
 
 from __future__ import annotations
 
-import ctypes
 import pickle
 import shutil
 import tempfile
@@ -44,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from matcher.core.errors import InputError
+from matcher.core.memory import release_memory
 from matcher.io import readers
 from matcher.normalize import parsers
 from matcher.normalize import pipeline as p
@@ -219,7 +219,7 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
             _spill(out, done.frame, index)
             del state, done
             parsers.clear_caches()  # what a piece's distinct texts filled: held per piece, not per file
-            _give_back_memory()
+            release_memory()  # a piece's frames, freed, go back to the system
     except readers.NotStreamable:  # met in a piece pass 1 did not read: one read, as for any such file
         out.close()
         return None
@@ -239,23 +239,6 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
     loaded = p.Normalized(kind="projects", frame=None, problems=problems, summary=summary, mapping=mapping,
                           problem_sources=sources)
     return loaded, out
-
-
-def _give_back_memory() -> None:
-    """Return the free pages of the C heap to the system (glibc's ``malloc_trim``), where there
-    is one: a piece's frames, freed, otherwise stay in the process, spread over pages that later
-    pieces only partly reuse (some 80 MB over 1.5 million projects)."""
-    global _TRIM
-    if _TRIM is None:
-        try:
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):  # not glibc
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
-
-
-_TRIM = None  # libc's malloc_trim, False where there is none (_give_back_memory)
 
 
 def _mapping(head: list[pd.DataFrame], raw, forced):
