@@ -144,8 +144,7 @@ def _remote_chunk(matcher, frame, lo, top, parts_dir, index, ext, token):
         rows = None
     else:
         rows, candidates, counts, _, timings = _chunk_frames(matcher, frame, lo, top, 1, None)
-    del frame
-    release_memory()  # what the chunk freed goes back to the system (the worker's peak: one chunk's)
+    release_memory()  # what the chunk freed goes back to the system (its projects: when the caller lets them go)
     return rows, candidates, counts, timings
 
 
