@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import sys
 
 _TRIM = None  # glibc's malloc_trim; False where there is none
 
@@ -15,8 +16,6 @@ def release_memory() -> None:
 
     Called between the chunks of a batch, after each piece of a streamed read, and by a Dask
     worker after each chunk."""
-    import sys
-
     global _TRIM
     gc.collect()
     if "pyarrow" in sys.modules:

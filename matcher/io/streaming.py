@@ -56,16 +56,11 @@ MAPPING_ROWS = 5_000
 
 @dataclass
 class _Run:
-    """One piece, normalised and sorted by id, in spilled blocks; ``ids`` as :func:`_id_array`."""
+    """One piece, normalised and sorted by id, in spilled blocks; ``ids`` as
+    :func:`matcher.normalize.pipeline.key_array` (some 10 bytes an id, ``np.searchsorted`` ready)."""
 
     ids: np.ndarray
     blocks: list[Path]
-
-
-def _id_array(ids) -> np.ndarray:
-    """Ids as :func:`matcher.normalize.pipeline.key_array`: some 10 bytes an id instead of 70 as
-    Python strings (1.5 M ids: 15 MB), sorted as the strings are, ``np.searchsorted`` ready."""
-    return p.key_array(ids)
 
 
 @dataclass
@@ -74,7 +69,7 @@ class SortedProjects:
 
     folder: Path
     runs: list[_Run] = field(default_factory=list)
-    boundaries: np.ndarray = field(default_factory=lambda: _id_array([]))  # every id, sorted (chunk bounds)
+    boundaries: np.ndarray = field(default_factory=lambda: p.key_array([]))  # every id, sorted (chunk bounds)
     #: The distinct values of the ``witness_columns`` over the whole file, one column each (padded
     #: with None): what a whole-file decision on those columns needs (``Matcher.waive_unstated``).
     witness: pd.DataFrame | None = None
@@ -231,7 +226,7 @@ def stream_projects(path, rows: int, forced: dict[str, str] | None = None,
     except BaseException:
         out.close()
         raise
-    out.boundaries = np.sort(np.concatenate([run.ids for run in out.runs])) if out.runs else _id_array([])
+    out.boundaries = np.sort(np.concatenate([run.ids for run in out.runs])) if out.runs else p.key_array([])
     longest = max([len(found) for found in distinct.values()] + [1])
     out.witness = pd.DataFrame({name: pd.Series(list(found.values()) + [None] * (longest - len(found)), dtype=object)
                                 for name, found in distinct.items() if found})
@@ -289,7 +284,7 @@ def _spill(out: SortedProjects, frame: pd.DataFrame, index: int) -> None:
         with block.open("wb") as handle:
             pickle.dump(frame.iloc[lo:lo + SPILL_ROWS], handle, protocol=pickle.HIGHEST_PROTOCOL)
         blocks.append(block)
-    out.runs.append(_Run(_id_array([ids[i] for i in order]), blocks))
+    out.runs.append(_Run(p.key_array([ids[i] for i in order]), blocks))
 
 
 class Streaming:

@@ -253,11 +253,10 @@ class Territories:
         self._resolve_cell = lru_cache(maxsize=500_000)(self._resolve_cell_uncached)
 
     def clear_caches(self) -> None:
-        """Empty the caches of resolved texts (this table's and :func:`name_key`'s): bounded, but
-        filled by the distinct place texts met; a streamed read empties them after each piece."""
+        """Empty this table's caches of resolved texts: bounded, but filled by the distinct place
+        texts met; a streamed read empties them after each piece (:func:`clear_caches`)."""
         self._resolve_cached.cache_clear()
         self._resolve_cell.cache_clear()
-        name_key.cache_clear()
 
     def __getstate__(self):
         """The lookups without the per-instance caches (so that a fitted matcher can be sent to

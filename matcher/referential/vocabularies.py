@@ -33,6 +33,7 @@ import csv
 import math
 import numbers
 import re
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
@@ -96,7 +97,7 @@ _WEAK_SEPARATORS = ",/"
 _OPENING, _CLOSING = "([{", ")]}"
 _CODE_PATTERN = re.compile(r"^\s*(\d{4})(?:[.,]0+)?\s*$")
 _CACHE_SIZE = 65_536
-_LOADED: set[str] = set()  # the names get_vocabulary has loaded (clear_caches)
+_MADE: weakref.WeakSet = weakref.WeakSet()  # every Vocabulary made (clear_caches)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,7 @@ class Vocabulary:
         self._resolve_cached = lru_cache(maxsize=_CACHE_SIZE)(self._resolve)
         self._cell_cached = lru_cache(maxsize=_CACHE_SIZE)(self._resolve_text)
         self._contained_cached = lru_cache(maxsize=_CACHE_SIZE)(self._contained)
+        _MADE.add(self)
 
     def clear_caches(self) -> None:
         """Empty the caches of resolved texts (bounded, filled by the distinct texts met)."""
@@ -579,15 +581,13 @@ def get_vocabulary(name: str) -> Vocabulary:
             group = groups[group_id]
             for label in (group.id, group.fr, group.en, *group.synonyms):
                 multi.setdefault(label, ids)
-    _LOADED.add(name)
     return Vocabulary(name, values, multi, raw.get("parents") or (), raw.get("ignore") or ())
 
 
 def clear_caches() -> None:
-    """Empty the text caches of every packaged vocabulary loaded so far, and the legal forms'."""
-    for name in VOCABULARY_NAMES:
-        if name in _LOADED:
-            get_vocabulary(name).clear_caches()
+    """Empty the text caches of every vocabulary made so far, and the legal forms'."""
+    for vocabulary in list(_MADE):
+        vocabulary.clear_caches()
     _legal_form_of_text.cache_clear()
 
 
